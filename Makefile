@@ -1,0 +1,33 @@
+# The two commands: `make demo` and `make test`. Everything else is set up by them.
+SHELL := /bin/bash
+UV := python3 -m uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test down status bench clean
+
+setup: $(VENV)/.synced
+
+# Install uv from PyPI if missing, then the locked dependencies (uv.lock) into .venv.
+$(VENV)/.synced: pyproject.toml uv.lock
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+demo: setup
+	$(BIN)/lakehouse demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+down:
+	@if [ -x $(BIN)/lakehouse ]; then $(BIN)/lakehouse down; else echo "nothing to stop (no .venv)"; fi
+
+status: setup
+	$(BIN)/lakehouse status
+
+bench: setup
+	$(BIN)/python -m bench.pipeline_vs_floor
+
+clean: down
+	rm -rf data dbt/target dbt/logs

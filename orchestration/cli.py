@@ -1,0 +1,124 @@
+"""`lakehouse`: start and stop the local services, and run the demo.
+
+    lakehouse up        start Postgres and `dagster dev` (UI on :3000) in the background
+    lakehouse demo      up + generate sample data + materialize every asset + print where to look
+    lakehouse down      stop what `up`/`demo` started
+    lakehouse status    what is running
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orchestration.services import dagster_dev
+from orchestration.services.postgres import PostgresUnavailable, embedded_server, ensure_postgres
+from orchestration.settings import REPO_ROOT, get_settings
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+console = Console()
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+def _start_postgres() -> str:
+    try:
+        return ensure_postgres(get_settings()).url
+    except PostgresUnavailable as exc:
+        _fail(str(exc))
+
+
+def materialize(selection: str = "*") -> None:
+    """Run `dagster asset materialize` so the run is recorded in DAGSTER_HOME and shows in the UI."""
+    settings = get_settings()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_dev.prepare_dagster_home(settings)),
+        **settings.dbt_env(),
+    }
+    dagster = Path(sys.executable).parent / "dagster"
+    command = [str(dagster), "asset", "materialize", "-m", "orchestration.definitions", "--select", selection]
+    if subprocess.run(command, cwd=REPO_ROOT, env=env).returncode != 0:
+        _fail(f"materialization of {selection!r} failed; the run's logs are in the Dagster UI and above")
+
+
+@app.command()
+def up() -> None:
+    """Start Postgres and `dagster dev` (webserver + daemon) in the background."""
+    url = _start_postgres()
+    console.print(f"Postgres   [green]up[/]  {url}")
+    settings = get_settings()
+    if dagster_dev.is_serving():
+        console.print(f"Dagster UI [green]already up[/]  http://localhost:{dagster_dev.DAGSTER_PORT}")
+        return
+    try:
+        dagster_dev.start(settings)
+    except RuntimeError as exc:
+        _fail(str(exc))
+    console.print(f"Dagster UI [green]up[/]  http://localhost:{dagster_dev.DAGSTER_PORT}")
+
+
+@app.command()
+def demo(
+    target_rows: int = typer.Option(300_000, help="Approximate number of raw readings to generate."),
+    regenerate: bool = typer.Option(False, help="Regenerate the sample data even if the lake has files."),
+) -> None:
+    """Set up everything, generate sample data, materialize all assets, print where to look."""
+    from orchestration.datagen import generate_bioreactor_data
+
+    settings = get_settings()
+    _start_postgres()
+    if regenerate or not any(settings.raw_dir.rglob("*.parquet")):
+        console.rule("Generating sample bioreactor data")
+        summary = generate_bioreactor_data(settings.raw_dir, target_rows=target_rows, progress=True, clean=True)
+        console.print(f"{summary.rows:,} readings in {len(summary.files)} files under {settings.raw_dir}")
+    console.rule("Materializing every asset (raw -> dbt DuckDB -> publish -> dbt Postgres)")
+    materialize("*")
+    up()
+    _print_where_to_look()
+
+
+def _print_where_to_look() -> None:
+    settings = get_settings()
+    table = Table(title="Where to look", show_header=False)
+    table.add_row("Dagster UI (runs, assets, schedules)", f"http://localhost:{dagster_dev.DAGSTER_PORT}")
+    table.add_row("Postgres mart", f"{settings.pg.url}  ->  marts.mart_bioreactor_overview")
+    table.add_row("DuckDB file", str(settings.duckdb_path))
+    table.add_row("Raw lake", str(settings.raw_dir))
+    table.add_row("Logs", str(settings.log_dir))
+    table.add_row("Stop everything", "make down")
+    console.print(table)
+
+
+@app.command()
+def down() -> None:
+    """Stop `dagster dev` and the embedded Postgres."""
+    settings = get_settings()
+    console.print("Dagster dev " + ("[yellow]stopped[/]" if dagster_dev.stop(settings) else "was not running"))
+    if not settings.external_pg_url:
+        console.print("Postgres    " + ("[yellow]stopped[/]" if embedded_server(settings).stop() else "was not running"))
+
+
+@app.command()
+def status() -> None:
+    """Show which local services are running."""
+    settings = get_settings()
+    pg_running = bool(settings.external_pg_url) or embedded_server(settings).is_running()
+    console.print(f"Postgres   {'[green]running' if pg_running else '[red]stopped'}[/]  {settings.pg.url}")
+    console.print(
+        f"Dagster UI {'[green]running' if dagster_dev.is_serving() else '[red]stopped'}[/]  "
+        f"http://localhost:{dagster_dev.DAGSTER_PORT}"
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,38 @@
+"""The dbt project, seen once per target.
+
+DuckDB (staging, intermediate, curated) and Postgres (marts) are two targets of one dbt
+project. Each target gets its own target path, or their manifests would overwrite each
+other; models are enabled per target in dbt_project.yml, so each manifest holds only the
+nodes that target builds.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from orchestration.settings import DBT_PROJECT_DIR, get_settings
+
+# The dbt next to this interpreter, so runs work without an activated venv.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
+
+def _project(target: str) -> DbtProject:
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        target=target,
+        target_path=Path("target") / target,
+    )
+    # Parse when developing (`dagster dev`) or when no manifest has been built yet.
+    project.prepare_if_dev()
+    if not project.manifest_path.exists():
+        project.preparer.prepare(project)
+    return project
+
+
+get_settings().export_dbt_env()
+duckdb_project = _project("duckdb")
+postgres_project = _project("postgres")

@@ -1,0 +1,66 @@
+"""The dbt models as Dagster assets: one asset per model, grouped by layer.
+
+dbt tags become Dagster tags, not groups, so the translator maps them to groups here.
+The raw source maps to `raw_bioreactor_data` and the Postgres sources to the publish
+assets through `meta.dagster.asset_key` in the dbt sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from orchestration.dbt_projects import duckdb_project, postgres_project
+from orchestration.defs.resources import LakehouseResource
+
+_GROUP_BY_TAG = {"stg": "dbt_staging", "int": "dbt_curated", "curated": "dbt_curated", "mart": "dbt_postgres_marts"}
+
+
+class LakehouseDbtTranslator(DagsterDbtTranslator):
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        for tag in dbt_resource_props.get("tags", []):
+            if tag in _GROUP_BY_TAG:
+                return _GROUP_BY_TAG[tag]
+        return super().get_group_name(dbt_resource_props)
+
+
+TRANSLATOR = LakehouseDbtTranslator()
+
+
+@dbt_assets(
+    manifest=duckdb_project.manifest_path,
+    project=duckdb_project,
+    select="tag:stg",
+    name="dbt_staging_models",
+    dagster_dbt_translator=TRANSLATOR,
+    pool="duckdb_writer",
+)
+def dbt_staging_models(context: dg.AssetExecutionContext, dbt_duckdb: DbtCliResource):
+    yield from dbt_duckdb.cli(["build"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=duckdb_project.manifest_path,
+    project=duckdb_project,
+    select="tag:int tag:curated",
+    name="dbt_curated_models",
+    dagster_dbt_translator=TRANSLATOR,
+    pool="duckdb_writer",
+)
+def dbt_curated_models(context: dg.AssetExecutionContext, dbt_duckdb: DbtCliResource):
+    yield from dbt_duckdb.cli(["build"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=postgres_project.manifest_path,
+    project=postgres_project,
+    select="tag:mart",
+    name="dbt_postgres_marts",
+    dagster_dbt_translator=TRANSLATOR,
+)
+def dbt_postgres_marts(context: dg.AssetExecutionContext, dbt_postgres: DbtCliResource, lakehouse: LakehouseResource):
+    lakehouse.postgres_url()  # make sure the server is up before dbt connects
+    yield from dbt_postgres.cli(["build"], context=context).stream()

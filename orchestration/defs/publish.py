@@ -1,0 +1,42 @@
+"""Publish the curated DuckDB tables to Postgres, where dbt-postgres builds the marts."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.defs.resources import LakehouseResource
+from orchestration.publish.postgres import publish_tables
+
+CURATED_SCHEMA = "curated"
+CURATED_TABLES = ("dim_batch", "fact_bioreactor_batch_stats")
+
+
+@dg.multi_asset(
+    name="publish_curated_to_postgres",
+    specs=[
+        dg.AssetSpec(
+            key=dg.AssetKey(["postgres", table]),
+            deps=[dg.AssetKey(table)],
+            group_name="publish",
+            kinds={"postgres"},
+            description=f"Copy of the curated DuckDB table {table} in Postgres ({CURATED_SCHEMA}.{table}).",
+        )
+        for table in CURATED_TABLES
+    ],
+    can_subset=False,  # the tables are swapped in together, in one transaction
+)
+def publish_curated_to_postgres(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+    settings = lakehouse.settings()
+    published = publish_tables(settings.duckdb_path, lakehouse.postgres_url(), CURATED_SCHEMA, list(CURATED_TABLES))
+    for table in published:
+        context.log.info(f"published {table.rows} rows to {table.schema}.{table.table}")
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["postgres", table.table]),
+            metadata={
+                "dagster/row_count": table.rows,
+                "dagster/table_name": f"{settings.pg.dbname}.{table.schema}.{table.table}",
+                "dagster/column_schema": dg.TableSchema(
+                    columns=[dg.TableColumn(name=name, type=dtype) for name, dtype in table.columns]
+                ),
+            },
+        )

@@ -1,0 +1,32 @@
+"""Resources shared by the assets: settings-driven DuckDB, Postgres and dbt."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.dbt_projects import DBT_EXECUTABLE, duckdb_project, postgres_project
+from orchestration.services.postgres import ensure_postgres
+from orchestration.settings import get_settings
+from dagster_dbt import DbtCliResource
+
+
+class LakehouseResource(dg.ConfigurableResource):
+    """Paths and connections of this deployment, read from the environment at run time."""
+
+    def settings(self):
+        return get_settings()
+
+    def postgres_url(self) -> str:
+        """A reachable Postgres URL: starts the embedded server when no external one is configured."""
+        return ensure_postgres(self.settings()).url
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "lakehouse": LakehouseResource(),
+            "dbt_duckdb": DbtCliResource(project_dir=duckdb_project, dbt_executable=DBT_EXECUTABLE),
+            "dbt_postgres": DbtCliResource(project_dir=postgres_project, dbt_executable=DBT_EXECUTABLE),
+        }
+    )

@@ -1,0 +1,1 @@
+"""Raw file intake: validating historian Parquet files and exposing the good ones to DuckDB."""

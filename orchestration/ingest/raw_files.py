@@ -1,0 +1,155 @@
+"""Validate raw bioreactor Parquet files from their footers, without reading rows into Python.
+
+A file is checked for what can make a whole file unusable: unreadable or truncated bytes,
+no rows, missing columns, or columns of the wrong type. Bad files are moved to the
+quarantine area with a machine-readable reason next to them; good files flow on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+# Column -> predicate on the Arrow type, with the type family named in error messages.
+REQUIRED_COLUMNS: dict[str, tuple[str, object]] = {
+    "batch_id": ("string", pa.types.is_string),
+    "site": ("string", pa.types.is_string),
+    "equipment_id": ("string", pa.types.is_string),
+    "ts": ("timestamp", pa.types.is_timestamp),
+    "tag": ("string", pa.types.is_string),
+    "value": ("floating point", pa.types.is_floating),
+    "unit": ("string", pa.types.is_string),
+}
+
+
+class UnsafePathError(ValueError):
+    """A path resolves outside the lake (`..`, or a symlink pointing out)."""
+
+
+@dataclass
+class FileCheck:
+    path: Path
+    rows: int = 0
+    bytes: int = 0
+    ts_min: dt.datetime | None = None
+    ts_max: dt.datetime | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def is_within(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def list_raw_files(raw_dir: Path) -> list[Path]:
+    """Parquet files of the lake, sorted; anything resolving outside the lake is refused."""
+    if not raw_dir.exists():
+        return []
+    files = sorted(p for p in raw_dir.rglob("*.parquet") if p.is_file())
+    for path in files:
+        if not is_within(path, raw_dir):
+            raise UnsafePathError(f"{path} resolves to {path.resolve()}, outside the lake {raw_dir}")
+    return files
+
+
+def _string_type(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _ts_range(meta: pq.FileMetaData, column_index: int) -> tuple[dt.datetime | None, dt.datetime | None]:
+    lows, highs = [], []
+    for rg in range(meta.num_row_groups):
+        stats = meta.row_group(rg).column(column_index).statistics
+        if stats is None or not stats.has_min_max:
+            return None, None
+        lows.append(stats.min)
+        highs.append(stats.max)
+    return (min(lows), max(highs)) if lows else (None, None)
+
+
+def check_file(path: Path) -> FileCheck:
+    check = FileCheck(path=path, bytes=path.stat().st_size)
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt footers
+        check.problems.append(f"unreadable Parquet ({type(exc).__name__}: {exc})")
+        return check
+    schema = parquet.schema_arrow
+    meta = parquet.metadata
+    check.rows = meta.num_rows
+    if meta.num_rows == 0:
+        check.problems.append("empty file: no rows")
+    for name, (family, predicate) in REQUIRED_COLUMNS.items():
+        if name not in schema.names:
+            check.problems.append(f"missing column {name!r}")
+            continue
+        actual = schema.field(name).type
+        ok = _string_type(actual) if family == "string" else predicate(actual)
+        if not ok:
+            check.problems.append(f"column {name!r} has type {actual}, expected {family}")
+    if check.ok:
+        check.ts_min, check.ts_max = _ts_range(meta, schema.get_field_index("ts"))
+    return check
+
+
+def quarantine(check: FileCheck, raw_dir: Path, quarantine_dir: Path) -> Path:
+    """Move a bad file out of the lake, keeping its relative path, with `<name>.reason.json` beside it."""
+    relative = check.path.resolve().relative_to(raw_dir.resolve())
+    target = quarantine_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(check.path), target)
+    reason = {
+        "file": str(relative),
+        "quarantined_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "problems": check.problems,
+        "rows_in_footer": check.rows,
+        "bytes": check.bytes,
+    }
+    target.with_name(target.name + ".reason.json").write_text(json.dumps(reason, indent=2))
+    return target
+
+
+@dataclass
+class IntakeReport:
+    good: list[FileCheck]
+    bad: list[FileCheck]
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(c.rows for c in self.good)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(c.rows for c in self.bad)
+
+    @property
+    def bytes_loaded(self) -> int:
+        return sum(c.bytes for c in self.good)
+
+    def summary(self) -> dict:
+        ts = [c.ts_min for c in self.good if c.ts_min] + [c.ts_max for c in self.good if c.ts_max]
+        return {
+            "files_loaded": len(self.good),
+            "files_quarantined": len(self.bad),
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+            "bytes_loaded": self.bytes_loaded,
+            "ts_min": min(ts).isoformat() if ts else None,
+            "ts_max": max(ts).isoformat() if ts else None,
+            "quarantined": [{"file": str(c.path), "problems": c.problems} for c in self.bad],
+        }
+
+
+def check_files(files: list[Path]) -> IntakeReport:
+    checks = [check_file(p) for p in files]
+    return IntakeReport(good=[c for c in checks if c.ok], bad=[c for c in checks if not c.ok])
+

@@ -1,0 +1,1 @@
+"""Publishing curated DuckDB tables to Postgres, atomically."""

@@ -1,0 +1,1 @@
+"""Local processes the project starts itself (no Docker needed): Postgres and Dagster."""

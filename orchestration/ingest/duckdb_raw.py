@@ -50,6 +50,12 @@ def publish_raw_view(duckdb_path: Path, files: list[Path]) -> None:
         con.execute(raw_view_sql(files))
 
 
+def raw_view_row_count(duckdb_path: Path) -> int:
+    """Rows DuckDB sees through the view (answered from Parquet footers, no scan)."""
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        return con.execute(f"select count(*) from {RAW_SCHEMA}.{RAW_VIEW}").fetchone()[0]
+
+
 def raw_view_columns(duckdb_path: Path) -> list[tuple[str, str]]:
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         rows = con.execute(

@@ -1,0 +1,113 @@
+"""Benchmark: the full pipeline (`dagster asset materialize --select '*'`) against its floor
+(one hand-written DuckDB script doing the same transformations + the copy to Postgres),
+on the same generated data, in the same run, alternating, median of N runs.
+
+    python -m bench.pipeline_vs_floor [--sizes 5000000,50000000] [--repeats 3]
+
+Results: bench/results/pipeline_vs_floor.{json,md}.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from bench.measure import machine, median, run_measured
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+
+
+def _env(bench_dir: Path, raw_dir: Path, duckdb_path: Path, pg_port: int) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "LAKEHOUSE_DATA_DIR": str(bench_dir),
+        "LAKEHOUSE_RAW_DIR": str(raw_dir),
+        "LAKEHOUSE_DUCKDB_PATH": str(duckdb_path),
+        "LAKEHOUSE_PG_PORT": str(pg_port),
+        "DAGSTER_HOME": str(bench_dir / "dagster_home"),
+    }
+    env.pop("LAKEHOUSE_PG_URL", None)
+    return env
+
+
+def main(
+    sizes: str = typer.Option("5000000,50000000", help="Raw row counts, comma-separated."),
+    repeats: int = typer.Option(3, help="Runs of each side per size (median reported)."),
+    pg_port: int = typer.Option(5434, help="Port of the benchmark's own embedded Postgres."),
+) -> None:
+    bench_dir = REPO / "data" / "bench"
+    bench_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.update({"LAKEHOUSE_DATA_DIR": str(bench_dir), "LAKEHOUSE_PG_PORT": str(pg_port)})
+    os.environ.pop("LAKEHOUSE_PG_URL", None)
+    from orchestration.datagen import generate_bioreactor_data
+    from orchestration.services.dagster_dev import prepare_dagster_home
+    from orchestration.services.postgres import ensure_postgres
+    from orchestration.settings import get_settings
+
+    settings = get_settings()
+    pg = ensure_postgres(settings)
+    prepare_dagster_home(settings)
+    bin_dir = Path(sys.executable).parent
+    results = []
+    for rows in [int(s) for s in sizes.split(",")]:
+        raw_dir = bench_dir / f"raw_{rows}"
+        marker = raw_dir / ".generated.json"
+        if not marker.exists():
+            summary = generate_bioreactor_data(raw_dir, seed=1, target_rows=rows, progress=True, clean=True)
+            marker.write_text(json.dumps({"rows": summary.rows, "bytes": summary.bytes}))
+        generated = json.loads(marker.read_text())
+        env = _env(bench_dir, raw_dir, bench_dir / f"pipeline_{rows}.duckdb", pg_port)
+        pipeline_cmd = [str(bin_dir / "dagster"), "asset", "materialize", "-m", "orchestration.definitions",
+                        "--select", "*"]  # fmt: skip
+        floor_cmd = [sys.executable, "-m", "bench.floor_runner", str(raw_dir), str(bench_dir / f"floor_{rows}.duckdb"),
+                     pg.url]  # fmt: skip
+        runs = {"pipeline": [], "floor": []}
+        for i in range(repeats):
+            for side, cmd in (("pipeline", pipeline_cmd), ("floor", floor_cmd)):
+                m = run_measured(cmd, env, str(REPO), str(bench_dir / f"{side}_{rows}_{i}.log"))
+                runs[side].append(m)
+                print(f"{rows:>11,} rows  {side:<8} run {i + 1}: {m.wall_s:7.1f} s  peak RSS {m.peak_rss_bytes / 2**20:7.0f} MiB")
+        pipe_s = median([m.wall_s for m in runs["pipeline"]])
+        floor_s = median([m.wall_s for m in runs["floor"]])
+        results.append(
+            {
+                "raw_rows": generated["rows"],
+                "raw_bytes": generated["bytes"],
+                "pipeline_wall_s": [round(m.wall_s, 2) for m in runs["pipeline"]],
+                "floor_wall_s": [round(m.wall_s, 2) for m in runs["floor"]],
+                "pipeline_median_s": round(pipe_s, 2),
+                "floor_median_s": round(floor_s, 2),
+                "ratio_pipeline_over_floor": round(pipe_s / floor_s, 3),
+                "pipeline_peak_rss_mib": round(max(m.peak_rss_bytes for m in runs["pipeline"]) / 2**20),
+                "floor_peak_rss_mib": round(max(m.peak_rss_bytes for m in runs["floor"]) / 2**20),
+            }
+        )
+    report = {"date": dt.date.today().isoformat(), "machine": machine(), "repeats": repeats, "results": results}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "pipeline_vs_floor.json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = [
+        "# Pipeline vs floor",
+        "",
+        f"{report['date']}, {report['machine']['cpu_model']}, {report['machine']['cores']} cores, "
+        f"{report['machine']['memory_gib']} GiB; median of {repeats} runs each, alternating.",
+        "",
+        "| raw rows | pipeline median s | floor median s | ratio | pipeline peak RSS MiB | floor peak RSS MiB |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['raw_rows']:,} | {r['pipeline_median_s']} | {r['floor_median_s']} | "
+            f"{r['ratio_pipeline_over_floor']} | {r['pipeline_peak_rss_mib']} | {r['floor_peak_rss_mib']} |"
+        )
+    (RESULTS / "pipeline_vs_floor.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    typer.run(main)

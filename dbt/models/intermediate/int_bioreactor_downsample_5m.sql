@@ -1,0 +1,24 @@
+{#
+    Readings downsampled to clock-aligned 5-minute buckets (10:00, 10:05, ... UTC) per
+    batch, equipment and tag. `site` is a property of the batch: min() only picks it
+    deterministically.
+#}
+with readings as (
+
+    select * from {{ ref('stg_bioreactor') }}
+
+)
+
+select
+    batch_id,
+    min(site) as site,
+    equipment_id,
+    tag,
+    time_bucket(interval '5 minutes', ts, 'UTC') as bucket_start,
+    avg(value) as avg_value,
+    min(value) as min_value,
+    max(value) as max_value,
+    stddev_samp(value) as stddev_value,
+    count(*) as reading_count
+from readings
+group by batch_id, equipment_id, tag, bucket_start

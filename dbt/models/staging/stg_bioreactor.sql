@@ -1,0 +1,55 @@
+{#
+    Cleaned readings: one row per distinct reading.
+    - strings trimmed; tag mapped to its canonical spelling from the tag_specs seed
+      (lower(trim(tag)) = lower(tag_specs.tag));
+    - rows whose tag is not in the catalogue are DROPPED here (inner join): validation
+      upstream quarantines bad files, not unknown tags;
+    - rows with a NULL, NaN or infinite value, or a NULL/blank key (batch_id, site,
+      equipment_id, ts), are dropped;
+    - exact duplicates (identical after this normalisation) are removed.
+    A view: every model reading it re-scans the Parquet files, so keep its readers few.
+#}
+with source as (
+
+    select * from {{ source('raw', 'bioreactor_readings') }}
+
+),
+
+tag_catalogue as (
+
+    select tag, lower(tag) as tag_key from {{ ref('tag_specs') }}
+
+),
+
+normalised as (
+
+    select
+        trim(source.batch_id) as batch_id,
+        trim(source.site) as site,
+        trim(source.equipment_id) as equipment_id,
+        cast(source.ts as timestamptz) as ts,
+        tag_catalogue.tag as tag,
+        cast(source.value as double) as value,
+        trim(source.unit) as unit
+    from source
+    inner join tag_catalogue
+        on lower(trim(source.tag)) = tag_catalogue.tag_key
+
+)
+
+select distinct
+    batch_id,
+    site,
+    equipment_id,
+    ts,
+    tag,
+    value,
+    unit
+from normalised
+where value is not null
+  and not isnan(value)
+  and isfinite(value)
+  and ts is not null
+  and coalesce(batch_id, '') <> ''
+  and coalesce(site, '') <> ''
+  and coalesce(equipment_id, '') <> ''

@@ -46,10 +46,11 @@ ROW_GROUP_ROWS = 1 << 20
 MINUTE_US = 60_000_000
 HOUR_US = 60 * MINUTE_US
 DAY_US = 24 * HOUR_US
+_EPOCH = dt.date(1970, 1, 1)
 _ROWS_PER_SAMPLE = N_TAGS * (1 + DUPLICATE_RATE)
 
 # Independent random streams per purpose, so e.g. the schedule does not shift the noise.
-_STREAM_SCHEDULE, _STREAM_PROCESS, _STREAM_HISTORIAN = 1, 2, 3
+_STREAM_SCHEDULE, _STREAM_PROCESS, _STREAM_SENSORS, _STREAM_HISTORIAN = 1, 2, 3, 4
 
 SCHEMA = pa.schema(
     [
@@ -84,7 +85,8 @@ class PlannedBatch:
     equipment_id: str
     key: tuple[int, int, int]  # (site, reactor, batch number): seeds the batch's generators
     start_us: int  # inoculation, microseconds since the epoch
-    duration_us: int  # to the last sample (cut at the end of a `days` window)
+    duration_us: int  # of the whole batch
+    recorded_us: int  # to the last sample: the duration, or less if a `days` window cuts the batch
 
 
 @dataclass
@@ -126,7 +128,8 @@ def generate_bioreactor_data(
     reactors_per_site: reactors `<site>-R01`, `<site>-R02`, ... at each site.
     batches_per_reactor: batches run back to back on each reactor. Ignored when `days` is set.
     days: if set, the run window: reactors run batches until `start_date + days`, and the
-        batches still running then are cut at the window's end.
+        batches still running then are cut at the window's end. A window's files are
+        byte-identical to the same dates of a longer run.
     start_date: UTC date the first batch starts.
     batch_days: (shortest, longest) batch duration in days; each batch draws one in between.
     sample_interval_s: seconds between readings of a batch (> 0; fractions allowed).
@@ -148,9 +151,13 @@ def generate_bioreactor_data(
     if target_rows is not None and days is None:
         rows_per_batch = _ROWS_PER_SAMPLE * sum(batch_days) / 2 * 86_400 / sample_interval_s
         wanted = round(target_rows / (rows_per_batch * len(site_codes) * reactors_per_site))
+        if wanted > 9999:
+            raise ValueError(
+                f"target_rows={target_rows:,} would need {wanted:,} batches per reactor (at most 9999): "
+                "use a shorter sample_interval_s or more sites/reactors"
+            )
         batches_per_reactor = max(batches_per_reactor, wanted)
-        _check_range("batches_per_reactor", batches_per_reactor, 1, 9999)
-    plan = plan_batches(
+    plan = _plan_batches(
         seed=seed,
         sites=site_codes,
         reactors_per_site=reactors_per_site,
@@ -160,7 +167,10 @@ def generate_bioreactor_data(
         batch_days=batch_days,
         overlap=overlap,
     )
-    interval_us = _interval_for_rows(target_rows, plan) if target_rows is not None else round(sample_interval_s * 1e6)
+    if target_rows is not None:
+        interval_us = _interval_for_rows(target_rows, plan)
+    else:
+        interval_us = round(sample_interval_s * 1e6)
     if interval_us < 1:
         raise ValueError(f"sample_interval_s must be at least 1 microsecond, got {sample_interval_s}")
 
@@ -179,7 +189,7 @@ def generate_bioreactor_data(
     )
 
 
-def plan_batches(
+def _plan_batches(
     *,
     seed: int,
     sites: Sequence[str],
@@ -208,13 +218,15 @@ def plan_batches(
             number += 1
 
     def planned(i: int, number: int, start: int, duration: int) -> PlannedBatch | None:
+        recorded = duration
         if window_end_us is not None:
             if start >= window_end_us:
                 return None
-            duration = min(duration, window_end_us - 1 - start)
+            recorded = min(duration, window_end_us - 1 - start)
         s, site, r = reactors[i]
         equipment_id = f"{site}-R{r + 1:02d}"
-        return PlannedBatch(f"B-{equipment_id}-{number:04d}", site, equipment_id, (s, r, number), start, duration)
+        batch_id = f"B-{equipment_id}-{number:04d}"
+        return PlannedBatch(batch_id, site, equipment_id, (s, r, number), start, duration, recorded)
 
     plan: list[PlannedBatch] = []
     if overlap:
@@ -244,9 +256,9 @@ class _BatchStream:
     def __init__(self, batch: PlannedBatch, seed: int, interval_us: int) -> None:
         self.batch = batch
         self.interval_us = interval_us
-        self.n_samples = batch.duration_us // interval_us + 1
+        self.n_samples = batch.recorded_us // interval_us + 1
         params = draw_params(np.random.default_rng([seed, _STREAM_PROCESS, *batch.key]), batch.duration_us / HOUR_US)
-        self.process = BatchProcess(params, np.random.default_rng([seed, _STREAM_PROCESS, *batch.key, 1]))
+        self.process = BatchProcess(params, np.random.default_rng([seed, _STREAM_SENSORS, *batch.key]))
         self.historian_rng = np.random.default_rng([seed, _STREAM_HISTORIAN, *batch.key])
 
     @property
@@ -297,8 +309,9 @@ def _write_lake(
     if not plan:
         return [], 0, []
     first_day = _day_start_us(min(b.start_us for b in plan))
-    end_us = max(b.start_us + b.duration_us for b in plan) + 1
-    waiting = {site: deque(sorted((b for b in plan if b.site == site), key=lambda b: b.start_us)) for site in _sites_in(plan)}
+    end_us = max(b.start_us + b.recorded_us for b in plan) + 1
+    by_start = sorted(plan, key=lambda b: b.start_us)
+    waiting = {site: deque(b for b in by_start if b.site == site) for site in dict.fromkeys(b.site for b in plan)}
     running: dict[str, list[_BatchStream]] = {site: [] for site in waiting}
     files: list[Path] = []
     dates: list[dt.date] = []
@@ -307,7 +320,7 @@ def _write_lake(
     with tqdm(total=n_days, unit="day", desc="bioreactor lake", disable=not progress) as bar:
         for day_start in range(first_day, end_us, DAY_US):
             day_end = day_start + DAY_US
-            date = dt.datetime.fromtimestamp(day_start / 1e6, dt.timezone.utc).date()
+            date = _EPOCH + dt.timedelta(days=day_start // DAY_US)
             for site, queue in waiting.items():
                 while queue and queue[0].start_us < day_end:
                     running[site].append(_BatchStream(queue.popleft(), seed, interval_us))
@@ -366,7 +379,7 @@ def _interval_for_rows(target_rows: int, plan: list[PlannedBatch]) -> int:
             f"target_rows={target_rows:,} is too small for {len(plan)} batches "
             f"(at least {int(2 * fixed_rows) + 1:,}); use fewer sites, reactors or batches"
         )
-    interval_us = _ROWS_PER_SAMPLE * sum(b.duration_us for b in plan) / (target_rows - fixed_rows)
+    interval_us = _ROWS_PER_SAMPLE * sum(b.recorded_us for b in plan) / (target_rows - fixed_rows)
     return max(1000, round(interval_us / 1000) * 1000)
 
 
@@ -439,7 +452,7 @@ def _parse_date(value: str | dt.date) -> dt.date:
 
 
 def _epoch_us(date: dt.date) -> int:
-    return (date - dt.date(1970, 1, 1)).days * DAY_US
+    return (date - _EPOCH).days * DAY_US
 
 
 def _day_start_us(ts_us: int) -> int:
@@ -450,5 +463,3 @@ def _minutes_us(minutes: float) -> int:
     return round(minutes) * MINUTE_US
 
 
-def _sites_in(plan: list[PlannedBatch]) -> list[str]:
-    return list(dict.fromkeys(b.site for b in plan))

@@ -208,8 +208,12 @@ class BatchProcess:
 
         uptake = p.o2_demand * _kla(p.agitation_max, AIRFLOW_MAX) * (0.8 * growth_share + 0.2 * od / p.od_max)
         uptake *= glucose / (GLUCOSE_KS + glucose) / UPTAKE_PEAK
+        # DO cascade: agitation (at base air flow) holds the setpoint while it can, then air flow
+        # rises; with both at their limit the transfer falls short and DO sags. Below the
+        # minimum agitation the transfer exceeds the need and DO sits above the setpoint.
         kla_needed = uptake / (1.0 - DO_SETPOINT / p.do_saturation)
-        agitation = np.clip(1000.0 * (kla_needed / np.sqrt(p.airflow_base)) ** (1 / 1.8), AGITATION_MIN, p.agitation_max)
+        agitation_needed = 1000.0 * (kla_needed / np.sqrt(p.airflow_base)) ** (1 / 1.8)
+        agitation = np.clip(agitation_needed, AGITATION_MIN, p.agitation_max)
         airflow = np.clip((kla_needed / _kla(p.agitation_max, 1.0)) ** 2, p.airflow_base, AIRFLOW_MAX)
         do = np.maximum(p.do_saturation * (1.0 - uptake / _kla(agitation, airflow)), 0.0)
 

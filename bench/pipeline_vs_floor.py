@@ -57,14 +57,15 @@ def main(
     results = []
     for rows in [int(s) for s in sizes.split(",")]:
         raw_dir = bench_dir / f"raw_{rows}"
-        marker = raw_dir / ".generated.json"
+        marker = bench_dir / f"raw_{rows}.json"
         if not marker.exists():
-            summary = generate_bioreactor_data(raw_dir, seed=1, target_rows=rows, progress=True, clean=True)
+            summary = generate_bioreactor_data(
+                raw_dir, seed=1, reactors_per_site=4, target_rows=rows, progress=True, clean=True
+            )
             marker.write_text(json.dumps({"rows": summary.rows, "bytes": summary.bytes}))
         generated = json.loads(marker.read_text())
         env = _env(bench_dir, raw_dir, bench_dir / f"pipeline_{rows}.duckdb", pg_port)
-        pipeline_cmd = [str(bin_dir / "dagster"), "asset", "materialize", "-m", "orchestration.definitions",
-                        "--select", "*"]  # fmt: skip
+        pipeline_cmd = [str(bin_dir / "dagster"), "asset", "materialize", "-m", "orchestration.definitions", "--select", "*"]  # fmt: skip
         floor_cmd = [sys.executable, "-m", "bench.floor_runner", str(raw_dir), str(bench_dir / f"floor_{rows}.duckdb"),
                      pg.url]  # fmt: skip
         runs = {"pipeline": [], "floor": []}

@@ -8,6 +8,7 @@ nodes that target builds.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,8 +16,12 @@ from dagster_dbt import DbtProject
 
 from orchestration.settings import DBT_PROJECT_DIR, get_settings
 
-# The dbt next to this interpreter, so runs work without an activated venv.
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+# The dbt next to this interpreter, so runs work without an activated venv. dagster-dbt's
+# manifest preparer (and dbt wrappers) look `dbt` up on PATH, so the venv's bin goes first.
+_VENV_BIN = Path(sys.executable).parent
+DBT_EXECUTABLE = str(_VENV_BIN / "dbt")
+if str(_VENV_BIN) not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def _project(target: str) -> DbtProject:

@@ -5,7 +5,6 @@ The raw source maps to `raw_bioreactor_data` and the Postgres sources to the pub
 assets through `meta.dagster.asset_key` in the dbt sources.
 """
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any

@@ -1,6 +1,5 @@
 """Jobs and schedules users know by name."""
 
-from __future__ import annotations
 
 import dagster as dg
 

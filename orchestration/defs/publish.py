@@ -1,6 +1,5 @@
 """Publish the curated DuckDB tables to Postgres, where dbt-postgres builds the marts."""
 
-from __future__ import annotations
 
 import dagster as dg
 

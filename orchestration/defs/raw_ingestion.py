@@ -1,6 +1,5 @@
 """`raw_bioreactor_data`: validate the raw historian files and expose the good ones to dbt."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """Resources shared by the assets: settings-driven DuckDB, Postgres and dbt."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from orchestration.ingest.lake_scan import lake_days
 from orchestration.services import dagster_dev
 from orchestration.services.postgres import PostgresUnavailable, embedded_server, ensure_postgres
 from orchestration.settings import REPO_ROOT, get_settings
@@ -38,15 +39,22 @@ def _start_postgres() -> str:
 
 
 def materialize(selection: str = "*") -> None:
-    """Run `dagster asset materialize` so the run is recorded in DAGSTER_HOME and shows in the UI."""
+    """Run `dagster asset materialize` over every day in the lake, as one run (a partition
+    range), so the run is recorded in DAGSTER_HOME and shows in the UI."""
     settings = get_settings()
+    days = lake_days(settings.raw_dir)
+    if not days:
+        _fail(f"no date=YYYY-MM-DD folders under {settings.raw_dir}: generate data first")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(dagster_dev.prepare_dagster_home(settings)),
         **settings.dbt_env(),
     }
     dagster = Path(sys.executable).parent / "dagster"
-    command = [str(dagster), "asset", "materialize", "-m", "orchestration.definitions", "--select", selection]
+    command = [
+        str(dagster), "asset", "materialize", "-m", "orchestration.definitions",
+        "--select", selection, "--partition-range", f"{days[0]}...{days[-1]}",
+    ]  # fmt: skip
     if subprocess.run(command, cwd=REPO_ROOT, env=env).returncode != 0:
         _fail(f"materialization of {selection!r} failed; the run's logs are in the Dagster UI and above")
 

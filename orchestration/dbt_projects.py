@@ -31,11 +31,22 @@ def _project(target: str) -> DbtProject:
         target=target,
         target_path=Path("target") / target,
     )
-    # Parse when developing (`dagster dev`) or when no manifest has been built yet.
+    # Parse when developing (`dagster dev`), and whenever the manifest is missing or older
+    # than the dbt sources, so a changed model never runs against a stale manifest.
     project.prepare_if_dev()
-    if not project.manifest_path.exists():
+    if _manifest_is_stale(project):
         project.preparer.prepare(project)
     return project
+
+
+def _manifest_is_stale(project: DbtProject) -> bool:
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "tests"):
+        sources.extend(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
+    return any(p.stat().st_mtime > built for p in sources)
 
 
 get_settings().export_dbt_env()

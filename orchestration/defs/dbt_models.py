@@ -6,6 +6,7 @@ assets through `meta.dagster.asset_key` in the dbt sources.
 """
 
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.dbt_projects import duckdb_project, postgres_project
 from orchestration.defs.resources import LakehouseResource
+from orchestration.partitions import daily_partitions, dbt_window_vars, single_run
 
 _GROUP_BY_TAG = {"stg": "dbt_staging", "int": "dbt_curated", "curated": "dbt_curated", "mart": "dbt_postgres_marts"}
 
@@ -27,6 +29,13 @@ class LakehouseDbtTranslator(DagsterDbtTranslator):
 
 
 TRANSLATOR = LakehouseDbtTranslator()
+# Every dbt asset shares the daily partitions; the window reaches dbt as vars, and the
+# incremental models replace exactly that window.
+_PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run}
+
+
+def _build(context: dg.AssetExecutionContext) -> list[str]:
+    return ["build", "--vars", json.dumps(dbt_window_vars(context))]
 
 
 @dbt_assets(
@@ -36,9 +45,10 @@ TRANSLATOR = LakehouseDbtTranslator()
     name="dbt_staging_models",
     dagster_dbt_translator=TRANSLATOR,
     pool="duckdb_writer",
+    **_PARTITIONED,
 )
 def dbt_staging_models(context: dg.AssetExecutionContext, dbt_duckdb: DbtCliResource):
-    yield from dbt_duckdb.cli(["build"], context=context).stream()
+    yield from dbt_duckdb.cli(_build(context), context=context).stream()
 
 
 @dbt_assets(
@@ -48,9 +58,10 @@ def dbt_staging_models(context: dg.AssetExecutionContext, dbt_duckdb: DbtCliReso
     name="dbt_curated_models",
     dagster_dbt_translator=TRANSLATOR,
     pool="duckdb_writer",
+    **_PARTITIONED,
 )
 def dbt_curated_models(context: dg.AssetExecutionContext, dbt_duckdb: DbtCliResource):
-    yield from dbt_duckdb.cli(["build"], context=context).stream()
+    yield from dbt_duckdb.cli(_build(context), context=context).stream()
 
 
 @dbt_assets(
@@ -59,7 +70,8 @@ def dbt_curated_models(context: dg.AssetExecutionContext, dbt_duckdb: DbtCliReso
     select="tag:mart",
     name="dbt_postgres_marts",
     dagster_dbt_translator=TRANSLATOR,
+    **_PARTITIONED,
 )
 def dbt_postgres_marts(context: dg.AssetExecutionContext, dbt_postgres: DbtCliResource, lakehouse: LakehouseResource):
     lakehouse.postgres_url()  # make sure the server is up before dbt connects
-    yield from dbt_postgres.cli(["build"], context=context).stream()
+    yield from dbt_postgres.cli(_build(context), context=context).stream()

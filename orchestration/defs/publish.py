@@ -4,6 +4,7 @@
 import dagster as dg
 
 from orchestration.defs.resources import LakehouseResource
+from orchestration.partitions import daily_partitions, single_run
 from orchestration.publish.postgres import publish_tables
 
 CURATED_SCHEMA = "curated"
@@ -23,8 +24,13 @@ CURATED_TABLES = ("dim_batch", "fact_bioreactor_batch_stats")
         for table in CURATED_TABLES
     ],
     can_subset=False,  # the tables are swapped in together, in one transaction
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    pool="duckdb_writer",  # reads the DuckDB file, which a writer would lock
 )
 def publish_curated_to_postgres(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+    # The curated tables are small (one row per batch, per batch and tag) and are merged
+    # from daily partials on every run, so each run republishes them whole, atomically.
     settings = lakehouse.settings()
     published = publish_tables(settings.duckdb_path, lakehouse.postgres_url(), CURATED_SCHEMA, list(CURATED_TABLES))
     for table in published:

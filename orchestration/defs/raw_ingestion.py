@@ -1,17 +1,11 @@
-"""`raw_bioreactor_data`: validate the raw historian files and expose the good ones to dbt."""
-
+"""`raw_bioreactor_data`: validate one window's raw historian files and expose the good ones to dbt."""
 
 import dagster as dg
 
 from orchestration.defs.resources import LakehouseResource
-from orchestration.ingest.duckdb_raw import (
-    RAW_SCHEMA,
-    RAW_VIEW,
-    publish_raw_view,
-    raw_view_columns,
-    raw_view_row_count,
-)
+from orchestration.ingest.duckdb_raw import RAW_SCHEMA, RAW_VIEW, raw_view_columns, register_window, window_row_count
 from orchestration.ingest.raw_files import check_files, list_raw_files, quarantine
+from orchestration.partitions import daily_partitions, single_run, window_days
 
 RAW_ASSET_KEY = dg.AssetKey("raw_bioreactor_data")
 
@@ -20,9 +14,13 @@ RAW_ASSET_KEY = dg.AssetKey("raw_bioreactor_data")
     key=RAW_ASSET_KEY,
     group_name="raw_ingestion",
     kinds={"parquet", "duckdb"},
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    pool="duckdb_writer",
     description=(
-        "Raw bioreactor sensor readings (process-historian long format) from the Parquet lake, "
-        "validated file by file and exposed to dbt as the DuckDB view raw.bioreactor_readings."
+        "Raw bioreactor sensor readings (process-historian long format) from the Parquet lake "
+        "(date=YYYY-MM-DD folders), validated file by file and exposed to dbt as the DuckDB view "
+        "raw.bioreactor_readings."
     ),
     check_specs=[
         dg.AssetCheckSpec("raw_files_valid", asset=RAW_ASSET_KEY, description="No raw file had to be quarantined."),
@@ -35,23 +33,27 @@ RAW_ASSET_KEY = dg.AssetKey("raw_bioreactor_data")
 )
 def raw_bioreactor_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     settings = lakehouse.settings()
-    files = list_raw_files(settings.raw_dir)
+    days = window_days(context)
+    files = [f for day in days for f in list_raw_files(settings.raw_dir / f"date={day}", root=settings.raw_dir)]
     report = check_files(files)
     rows_found = sum(c.rows for c in report.good + report.bad)
     for bad in report.bad:
         target = quarantine(bad, settings.raw_dir, settings.quarantine_dir)
         context.log.error(f"quarantined {bad.path}: {'; '.join(bad.problems)} (moved to {target})")
 
-    publish_raw_view(settings.duckdb_path, [c.path for c in report.good])
+    good = [(c.path.parent.name.removeprefix("date="), c.path, c.rows, c.bytes) for c in report.good]
+    for missing in register_window(settings.duckdb_path, days, good):
+        context.log.warning(f"{missing} was validated earlier but is gone from the lake; dropped from the view")
+    rows_visible = window_row_count(settings.duckdb_path, days)
     summary = report.summary()
-    columns = raw_view_columns(settings.duckdb_path)
-    rows_visible = raw_view_row_count(settings.duckdb_path)
+    if not files:
+        context.log.warning(f"no raw files for {days[0]}..{days[-1]} under {settings.raw_dir}")
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows_visible,
             "dagster/table_name": f"{settings.duckdb_path.stem}.{RAW_SCHEMA}.{RAW_VIEW}",
             "dagster/column_schema": dg.TableSchema(
-                columns=[dg.TableColumn(name=name, type=dtype) for name, dtype in columns]
+                columns=[dg.TableColumn(name=n, type=t) for n, t in raw_view_columns(settings.duckdb_path)]
             ),
             "lake_dir": dg.MetadataValue.path(str(settings.raw_dir)),
             "file_count": summary["files_loaded"],

@@ -50,14 +50,18 @@ def is_within(path: Path, root: Path) -> bool:
     return path.resolve().is_relative_to(root.resolve())
 
 
-def list_raw_files(raw_dir: Path) -> list[Path]:
-    """Parquet files of the lake, sorted; anything resolving outside the lake is refused."""
-    if not raw_dir.exists():
+def list_raw_files(directory: Path, root: Path | None = None) -> list[Path]:
+    """Parquet files under `directory`, sorted; anything resolving outside the lake `root`
+    (default: `directory`) is refused: `..` tricks and symlinks pointing out."""
+    root = root or directory
+    if not is_within(directory, root):
+        raise UnsafePathError(f"{directory} is outside the lake {root}")
+    if not directory.exists():
         return []
-    files = sorted(p for p in raw_dir.rglob("*.parquet") if p.is_file())
+    files = sorted(p for p in directory.rglob("*.parquet") if p.is_file())
     for path in files:
-        if not is_within(path, raw_dir):
-            raise UnsafePathError(f"{path} resolves to {path.resolve()}, outside the lake {raw_dir}")
+        if not is_within(path, root):
+            raise UnsafePathError(f"{path} resolves to {path.resolve()}, outside the lake {root}")
     return files
 
 

@@ -25,14 +25,22 @@ MART_COLUMNS = [
 ]  # fmt: skip
 
 
-def dagster_materialize(selection: str) -> subprocess.CompletedProcess:
+def dagster_materialize(selection: str, partitions: str | None = None) -> subprocess.CompletedProcess:
+    """`dagster asset materialize` as a user runs it; by default over every day in the lake."""
+    from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
     from orchestration.settings import get_settings
 
-    prepare_dagster_home(get_settings())
+    settings = get_settings()
+    prepare_dagster_home(settings)
+    if partitions is None:
+        days = lake_days(settings.raw_dir)
+        partitions = f"{days[0]}...{days[-1]}"
+    flag = "--partition-range" if "..." in partitions else "--partition"
     dagster = Path(sys.executable).parent / "dagster"
     return subprocess.run(
-        [str(dagster), "asset", "materialize", "-m", "orchestration.definitions", "--select", selection],
+        [str(dagster), "asset", "materialize", "-m", "orchestration.definitions", "--select", selection,
+         flag, partitions],  # fmt: skip
         cwd=REPO_ROOT,
         env=os.environ.copy(),
         capture_output=True,

@@ -1,10 +1,11 @@
 {#
-    One row per batch. site and equipment_id are properties of the batch: min() only picks
-    them deterministically. duration_hours is computed from whole microseconds.
+    One row per batch, merged from the per-day partials, so batches that span days are
+    right after every daily run. site and equipment_id are properties of the batch: min()
+    only picks them deterministically. duration_hours is computed from whole microseconds.
 #}
-with readings as (
+with daily as (
 
-    select * from {{ ref('stg_bioreactor') }}
+    select * from {{ ref('int_bioreactor_batch_tag_daily') }}
 
 )
 
@@ -12,9 +13,9 @@ select
     batch_id,
     min(site) as site,
     min(equipment_id) as equipment_id,
-    min(ts) as batch_start,
-    max(ts) as batch_end,
-    cast(epoch_us(max(ts)) - epoch_us(min(ts)) as double) / 3600e6 as duration_hours,
-    count(*) as reading_count
-from readings
+    min(first_ts) as batch_start,
+    max(last_ts) as batch_end,
+    cast(epoch_us(max(last_ts)) - epoch_us(min(first_ts)) as double) / 3600e6 as duration_hours,
+    cast(sum(reading_count) as bigint) as reading_count
+from daily
 group by batch_id

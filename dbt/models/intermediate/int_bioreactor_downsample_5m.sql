@@ -2,10 +2,21 @@
     Readings downsampled to clock-aligned 5-minute buckets (10:00, 10:05, ... UTC) per
     batch, equipment and tag. `site` is a property of the batch: min() only picks it
     deterministically.
+
+    Incremental by partition window: a run deletes the window's buckets and inserts them
+    again from the window's readings, so a rerun of a day gives the same rows and leaves
+    other days alone. Day boundaries are bucket boundaries, so no bucket straddles windows.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_window('bucket_start') }}",
+) }}
+
 with readings as (
 
     select * from {{ ref('stg_bioreactor') }}
+    where {{ window_predicate('ts') }}
 
 )
 

@@ -5,28 +5,24 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions
 
 LONDON = ZoneInfo("Europe/London")
 
 ingest_raw_data = dg.define_asset_job(
     "ingest_raw_data",
     selection=dg.AssetSelection.groups("raw_ingestion"),
-    partitions_def=daily_partitions,
     description="Validate a day's raw files and expose them to dbt.",
 )
 
 transform_dbt_models = dg.define_asset_job(
     "transform_dbt_models",
     selection=dg.AssetSelection.groups("dbt_staging", "dbt_curated", "publish", "dbt_postgres_marts"),
-    partitions_def=daily_partitions,
     description="dbt staging -> curated on DuckDB, publish to Postgres, dbt marts on Postgres, for a day.",
 )
 
 partition_pipeline = dg.define_asset_job(
     "partition_pipeline",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
     description="Everything for the days that received files: raw intake -> dbt -> publish -> marts.",
 )
 

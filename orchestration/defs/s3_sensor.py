@@ -5,6 +5,7 @@ import dagster as dg
 
 from orchestration.defs.jobs import partition_pipeline
 from orchestration.ingest.s3_lake import BUCKET_ENV, ENDPOINT_ENV, S3LakeConfig, evaluate_s3_uploads
+from orchestration.partitions import daily_partitions
 from orchestration.settings import get_settings
 
 
@@ -28,11 +29,11 @@ def s3_raw_upload_sensor(context: dg.SensorEvaluationContext):
     runs = []
     for day in result.days:
         context.log.info(f"copied {len(day.keys)} objects for {day.partition_key} into {raw_dir}")
-        # A day outside the partitions would fail this tick and every tick after it.
-        if partition_pipeline.partitions_def.has_partition_key(day.partition_key):
+        # A day outside the (shared) partitions would fail this tick and every tick after it.
+        if daily_partitions.has_partition_key(day.partition_key):
             runs.append(dg.RunRequest(partition_key=day.partition_key, run_key=day.run_key))
         else:
-            notes.append(f"copied {day.partition_key}, but it is not a partition of {partition_pipeline.name}")
+            notes.append(f"copied {day.partition_key}, but it is not a daily partition: no run requested")
     for note in notes:
         context.log.warning(note)
     if runs:

@@ -36,7 +36,8 @@ DEFAULT_REGION = "us-east-1"
 # An upload's LastModified can be older than objects listed before it (a multipart upload
 # is stamped when it starts), so objects this much older than the newest one stay watched.
 LOOKBACK = dt.timedelta(minutes=15)
-# Bounds the cursor (stored by Dagster on every tick) when many objects arrive at once.
+# Bounds the cursor (stored by Dagster on every tick) when many objects arrive at once,
+# at the cost of a shorter lookback for that burst.
 MAX_SEEN = 5000
 # A sensor tick has a time limit: a large backlog is copied over several ticks.
 MAX_OBJECTS_PER_TICK = 100

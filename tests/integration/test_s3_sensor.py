@@ -191,6 +191,12 @@ def test_unreachable_endpoint_names_endpoint_and_bucket(lake: Lake, monkeypatch:
         _tick()
 
 
+def test_endpoint_must_be_a_url(lake: Lake, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AWS_S3_ENDPOINT", "minio:9000")
+    with pytest.raises(S3LakeError, match="AWS_S3_ENDPOINT must be an http:// or https:// URL"):
+        _tick()
+
+
 def test_missing_bucket_says_so(lake: Lake, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("LAKEHOUSE_S3_BUCKET", "no-such-bucket")
     with pytest.raises(S3LakeError, match="s3://no-such-bucket/.*NoSuchBucket.*LAKEHOUSE_S3_BUCKET"):
@@ -198,12 +204,13 @@ def test_missing_bucket_says_so(lake: Lake, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_evaluation_copies_through_the_pure_function(lake: Lake):
-    lake.put(DEFAULT_PREFIX + "date=2024-03-05/part-A.parquet", _parquet("2024-03-05", "A", 1.0))
-    lake.put(DEFAULT_PREFIX + "date=2024-03-05/x y.parquet", b"bad name")
+    good, bad = DEFAULT_PREFIX + "date=2024-03-05/part-A.parquet", DEFAULT_PREFIX + "date=2024-03-05/x y.parquet"
+    lake.put(good, _parquet("2024-03-05", "A", 1.0))
+    lake.put(bad, b"bad name")
     config = S3LakeConfig.from_env()
     days, cursor, refused = evaluate_s3_uploads(config, lake.raw_dir, None)
-    assert [(d.partition_key, d.keys) for d in days] == [("2024-03-05", [DEFAULT_PREFIX + "date=2024-03-05/part-A.parquet"])]
-    assert [r.key for r in refused] == [DEFAULT_PREFIX + "date=2024-03-05/x y.parquet"]
+    assert [(d.partition_key, d.keys) for d in days] == [("2024-03-05", [good])]
+    assert [r.key for r in refused] == [bad]
     assert evaluate_s3_uploads(config, lake.raw_dir, cursor) == ([], cursor, [])
 
 
@@ -217,7 +224,8 @@ def test_a_failed_download_leaves_no_parquet(tmp_path: Path):
             raise ConnectionResetError("connection lost")
 
     with pytest.raises(ConnectionResetError):
-        download_to_lake(Interrupted(), "b", "raw/bioreactor/date=2024-03-01/part-A.parquet", tmp_path)  # type: ignore[arg-type]
+        key = "raw/bioreactor/date=2024-03-01/part-A.parquet"
+        download_to_lake(Interrupted(), "bucket", key, tmp_path)  # type: ignore[arg-type]
     assert _files(tmp_path) == []
 
 

@@ -1,8 +1,10 @@
 """`raw_file_sensor`: new or changed Parquet files in the lake -> runs for exactly their days."""
 
+import datetime as dt
+
 import dagster as dg
 
-from orchestration.defs.jobs import partition_pipeline
+from orchestration.defs.jobs import ingest_raw_data, partition_pipeline
 from orchestration.ingest.lake_scan import LakeCursor, scan_lake
 from orchestration.settings import get_settings
 
@@ -23,8 +25,24 @@ def raw_file_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason(f"no new or changed files under {raw_dir}")
     context.log.info(f"{len(result.files)} new or changed files for {', '.join(result.days)}")
     tick = result.cursor.ctime_ns
+    days = [day for day in result.days if not _already_ingesting(context, day, result.arrived_ns[day])]
     return dg.SensorResult(
         # run_key: one run per day per batch of arrivals; a repeated tick with the same cursor adds none.
-        run_requests=[dg.RunRequest(partition_key=day, run_key=f"{day}@{tick}") for day in result.days],
+        run_requests=[dg.RunRequest(partition_key=day, run_key=f"{day}@{tick}") for day in days],
         cursor=result.cursor.dump(),
     )
+
+
+def _already_ingesting(context: dg.SensorEvaluationContext, day: str, arrived_ns: int) -> bool:
+    """A run that ingests `day` was created after its newest file arrived (for example by the
+    S3 sensor, which copies files in and asks for the run itself): it will read them."""
+    runs = context.instance.get_run_records(
+        dg.RunsFilter(
+            job_name=None,
+            tags={"dagster/partition": day},
+            created_after=dt.datetime.fromtimestamp(arrived_ns / 1e9, tz=dt.timezone.utc),
+        ),
+        limit=20,
+    )
+    ingesting = {partition_pipeline.name, ingest_raw_data.name}
+    return any(record.dagster_run.job_name in ingesting for record in runs)

@@ -41,6 +41,7 @@ class ScanResult:
     files: list[Path]
     refused: list[str]  # human-readable reasons for paths that were not taken
     cursor: LakeCursor
+    arrived_ns: dict[str, int] = field(default_factory=dict)  # day -> newest ctime of its new files
 
 
 def day_of(path: Path, raw_dir: Path) -> str | None:
@@ -77,11 +78,15 @@ def scan_lake(raw_dir: Path, cursor: LakeCursor) -> ScanResult:
     at_top = [str(p) for p, ctime, _ in new if ctime == top]
     if top == cursor.ctime_ns:
         at_top += cursor.at_ctime
+    arrived: dict[str, int] = {}
+    for _, ctime, day in new:
+        arrived[day] = max(arrived.get(day, 0), ctime)
     return ScanResult(
-        days=sorted({day for _, _, day in new}),
+        days=sorted(arrived),
         files=[p for p, _, _ in new],
         refused=refused,
         cursor=LakeCursor(top, at_top),
+        arrived_ns=arrived,
     )
 
 

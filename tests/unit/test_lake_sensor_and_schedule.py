@@ -43,6 +43,25 @@ def test_two_new_days_give_exactly_two_run_requests_then_none(lake):
     assert isinstance(second, dg.SkipReason)
 
 
+def test_a_day_already_being_ingested_after_its_files_arrived_is_not_requested_twice(lake):
+    """The S3 sensor copies files in and asks for the day's run itself: no second run."""
+    _write(lake / "date=2025-01-02" / "a.parquet")
+    _write(lake / "date=2025-01-03" / "a.parquet")
+
+    @dg.op
+    def noop():
+        pass
+
+    @dg.job(name="partition_pipeline")
+    def stand_in():  # same name as the real job; its content does not matter here
+        noop()
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        stand_in.execute_in_process(instance=instance, tags={"dagster/partition": "2025-01-02"})
+        result = raw_file_sensor(dg.build_sensor_context(instance=instance))
+    assert [r.partition_key for r in result.run_requests] == ["2025-01-03"]
+
+
 def test_a_rewritten_file_requests_its_day_again_and_only_it(lake):
     path = _write(lake / "date=2025-01-02" / "a.parquet")
     _write(lake / "date=2025-01-03" / "a.parquet")

@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from orchestration.defs.jobs import ingest_raw_data, partition_pipeline
+from orchestration.defs.raw_ingestion import RAW_ASSET_KEY
 from orchestration.ingest.lake_scan import LakeCursor, scan_lake
 from orchestration.settings import get_settings
 
@@ -25,7 +26,7 @@ def raw_file_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason(f"no new or changed files under {raw_dir}")
     context.log.info(f"{len(result.files)} new or changed files for {', '.join(result.days)}")
     tick = result.cursor.ctime_ns
-    days = [day for day in result.days if not _already_ingesting(context, day, result.arrived_ns[day])]
+    days = [day for day in result.days if not _already_covered(context, day, result.arrived_ns[day])]
     return dg.SensorResult(
         # run_key: one run per day per batch of arrivals; a repeated tick with the same cursor adds none.
         run_requests=[dg.RunRequest(partition_key=day, run_key=f"{day}@{tick}") for day in days],
@@ -33,14 +34,21 @@ def raw_file_sensor(context: dg.SensorEvaluationContext):
     )
 
 
-def _already_ingesting(context: dg.SensorEvaluationContext, day: str, arrived_ns: int) -> bool:
-    """A run that ingests `day` was created after its newest file arrived (for example by the
-    S3 sensor, which copies files in and asks for the run itself): it will read them."""
+def _already_covered(context: dg.SensorEvaluationContext, day: str, arrived_ns: int) -> bool:
+    """The day's newest file is already taken care of: the raw asset's partition was
+    materialized after it arrived (say, by a backfill), or a run that ingests the day was
+    created after it arrived (say, by the S3 sensor, which copies files in and asks for the
+    run itself)."""
+    arrived = arrived_ns / 1e9
+    materialized = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RAW_ASSET_KEY, asset_partitions=[day], after_timestamp=arrived), limit=1
+    )
+    if materialized.records:
+        return True
     runs = context.instance.get_run_records(
         dg.RunsFilter(
-            job_name=None,
             tags={"dagster/partition": day},
-            created_after=dt.datetime.fromtimestamp(arrived_ns / 1e9, tz=dt.timezone.utc),
+            created_after=dt.datetime.fromtimestamp(arrived, tz=dt.timezone.utc),
         ),
         limit=20,
     )

@@ -62,6 +62,18 @@ def test_a_day_already_being_ingested_after_its_files_arrived_is_not_requested_t
     assert [r.partition_key for r in result.run_requests] == ["2025-01-03"]
 
 
+def test_days_materialized_after_their_files_arrived_are_skipped(lake):
+    """Files already loaded by a backfill (e.g. `make demo`) are not run again when the sensor starts."""
+    _write(lake / "date=2025-01-02" / "a.parquet")
+    _write(lake / "date=2025-01-03" / "a.parquet")
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key="raw_bioreactor_data", partition="2025-01-03")
+        )
+        result = raw_file_sensor(dg.build_sensor_context(instance=instance))
+    assert [r.partition_key for r in result.run_requests] == ["2025-01-02"]
+
+
 def test_a_rewritten_file_requests_its_day_again_and_only_it(lake):
     path = _write(lake / "date=2025-01-02" / "a.parquet")
     _write(lake / "date=2025-01-03" / "a.parquet")

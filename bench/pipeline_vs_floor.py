@@ -46,6 +46,7 @@ def main(
     os.environ.update({"LAKEHOUSE_DATA_DIR": str(bench_dir), "LAKEHOUSE_PG_PORT": str(pg_port)})
     os.environ.pop("LAKEHOUSE_PG_URL", None)
     from orchestration.datagen import generate_bioreactor_data
+    from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
     from orchestration.services.postgres import ensure_postgres
     from orchestration.settings import get_settings
@@ -65,7 +66,9 @@ def main(
             marker.write_text(json.dumps({"rows": summary.rows, "bytes": summary.bytes}))
         generated = json.loads(marker.read_text())
         env = _env(bench_dir, raw_dir, bench_dir / f"pipeline_{rows}.duckdb", pg_port)
-        pipeline_cmd = [str(bin_dir / "dagster"), "asset", "materialize", "-m", "orchestration.definitions", "--select", "*"]  # fmt: skip
+        days = lake_days(raw_dir)
+        pipeline_cmd = [str(bin_dir / "dagster"), "asset", "materialize", "-m", "orchestration.definitions",
+                        "--select", "*", "--partition-range", f"{days[0]}...{days[-1]}"]  # fmt: skip
         floor_cmd = [sys.executable, "-m", "bench.floor_runner", str(raw_dir), str(bench_dir / f"floor_{rows}.duckdb"),
                      pg.url]  # fmt: skip
         runs = {"pipeline": [], "floor": []}

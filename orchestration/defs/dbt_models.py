@@ -38,30 +38,27 @@ def _build(context: dg.AssetExecutionContext) -> list[str]:
     return ["build", "--vars", json.dumps(dbt_window_vars(context))]
 
 
-@dbt_assets(
-    manifest=duckdb_project.manifest_path,
-    project=duckdb_project,
-    select="tag:stg",
-    name="dbt_staging_models",
-    dagster_dbt_translator=TRANSLATOR,
-    pool="duckdb_writer",
-    **_PARTITIONED,
-)
-def dbt_staging_models(context: dg.AssetExecutionContext, dbt_duckdb: DbtCliResource):
-    yield from dbt_duckdb.cli(_build(context), context=context).stream()
+def _duckdb_models(name: str, select: str) -> dg.AssetsDefinition:
+    """dbt models of the DuckDB target; every step that writes the DuckDB file is in the pool
+    `duckdb_writer` (limit 1), so concurrent runs queue instead of failing on the file lock."""
+
+    @dbt_assets(
+        manifest=duckdb_project.manifest_path,
+        project=duckdb_project,
+        select=select,
+        name=name,
+        dagster_dbt_translator=TRANSLATOR,
+        pool="duckdb_writer",
+        **_PARTITIONED,
+    )
+    def _models(context: dg.AssetExecutionContext, dbt_duckdb: DbtCliResource):
+        yield from dbt_duckdb.cli(_build(context), context=context).stream()
+
+    return _models
 
 
-@dbt_assets(
-    manifest=duckdb_project.manifest_path,
-    project=duckdb_project,
-    select="tag:int tag:curated",
-    name="dbt_curated_models",
-    dagster_dbt_translator=TRANSLATOR,
-    pool="duckdb_writer",
-    **_PARTITIONED,
-)
-def dbt_curated_models(context: dg.AssetExecutionContext, dbt_duckdb: DbtCliResource):
-    yield from dbt_duckdb.cli(_build(context), context=context).stream()
+dbt_staging_models = _duckdb_models("dbt_staging_models", "tag:stg")
+dbt_curated_models = _duckdb_models("dbt_curated_models", "tag:int tag:curated")
 
 
 @dbt_assets(

@@ -1,17 +1,28 @@
 {#
-    The partition window a run covers, passed by Dagster as
-    --vars '{"window_start": "<iso timestamptz>", "window_end": "<iso timestamptz>"}'.
-    Without the vars (a hand-run `dbt build`), the window is everything.
+    The partition window a run covers: [window_start, window_end), ISO timestamps.
+    Dagster passes it in the environment (LAKEHOUSE_WINDOW_START / LAKEHOUSE_WINDOW_END),
+    not as --vars: changing vars makes dbt re-parse the whole project on every run, while a
+    changed env var only re-parses the few models that use it. By hand, either works:
+      dbt build --vars '{"window_start": "2025-01-02T00:00:00+00:00", "window_end": "2025-01-03T00:00:00+00:00"}'
+    Without a window (a plain `dbt build`), the window is everything.
 #}
 
+{% macro window_start() -%}
+    {{ return(var('window_start', env_var('LAKEHOUSE_WINDOW_START', ''))) }}
+{%- endmacro %}
+
+{% macro window_end() -%}
+    {{ return(var('window_end', env_var('LAKEHOUSE_WINDOW_END', ''))) }}
+{%- endmacro %}
+
 {% macro has_window() -%}
-    {{ return(var('window_start', none) is not none and var('window_end', none) is not none) }}
+    {{ return(window_start() != '' and window_end() != '') }}
 {%- endmacro %}
 
 {% macro window_predicate(column) -%}
     {%- if has_window() -%}
-        {{ column }} >= cast('{{ var("window_start") }}' as timestamptz)
-        and {{ column }} < cast('{{ var("window_end") }}' as timestamptz)
+        {{ column }} >= cast('{{ window_start() }}' as timestamptz)
+        and {{ column }} < cast('{{ window_end() }}' as timestamptz)
     {%- else -%}
         true
     {%- endif -%}

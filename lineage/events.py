@@ -27,7 +27,9 @@ from importlib.metadata import version
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
+    DatasetFacet,
     JobFacet,
+    OutputDatasetFacet,
     RunFacet,
     error_message_run,
     job_type_job,
@@ -38,7 +40,15 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.uuid import generate_new_uuid
 
-from lineage.naming import AssetKeyLike, DatasetId, asset_job_name, dagster_job_name, dataset_for_asset, external_inputs, job_namespace
+from lineage.naming import (
+    AssetKeyLike,
+    DatasetId,
+    asset_job_name,
+    dagster_job_name,
+    dataset_for_asset,
+    external_inputs,
+    job_namespace,
+)
 from orchestration.settings import REPO_ROOT
 
 log = logging.getLogger(__name__)
@@ -78,7 +88,10 @@ class DagsterRun:
 
     def openlineage_context(self) -> str:
         """`OPENLINEAGE_CONTEXT` for dbt-ol (the legacy `OPENLINEAGE_PARENT_ID` splits on `/`)."""
-        ref = {"run": {"runId": self.lineage_run_id}, "job": {"namespace": job_namespace(), "name": self.lineage_job_name}}
+        ref = {
+            "run": {"runId": self.lineage_run_id},
+            "job": {"namespace": job_namespace(), "name": self.lineage_job_name},
+        }
         return json.dumps({"parent": {**ref, "root": ref}})
 
 
@@ -148,7 +161,8 @@ class AssetRun:
         by_dataset = {f.dataset: f for f in facts}
         unknown = set(by_dataset) - set(self.outputs)
         if unknown:
-            raise ValueError(f"facts for datasets that are not outputs of {asset_job_name(self.asset_key)}: {unknown}")
+            job = asset_job_name(self.asset_key)
+            raise ValueError(f"facts for datasets that are not outputs of {job}: {sorted(unknown)}")
         outputs = [_output_with_facts(d, by_dataset.get(d)) for d in self.outputs]
         return self._event(RunState.COMPLETE, outputs)
 
@@ -158,7 +172,9 @@ class AssetRun:
         outputs = [OutputDataset(*d) for d in self.outputs]
         return self._event(RunState.FAIL, outputs, {"errorMessage": _error_facet(error)})
 
-    def _event(self, state: RunState, outputs: list[OutputDataset], extra: dict[str, RunFacet] | None = None) -> RunEvent:
+    def _event(
+        self, state: RunState, outputs: list[OutputDataset], extra: dict[str, RunFacet] | None = None
+    ) -> RunEvent:
         facets: dict[str, RunFacet] = {"parent": self.dagster_run.parent_facet(), **(extra or {})}
         if self.window:
             facets["nominalTime"] = self.window.facet()
@@ -237,7 +253,7 @@ def _job_facets(job_type: str) -> dict[str, JobFacet]:
 def _output_with_facts(dataset: DatasetId, facts: OutputFacts | None) -> OutputDataset:
     if facts is None:
         return OutputDataset(*dataset)
-    facets = {}
+    facets: dict[str, DatasetFacet] = {}
     if facts.columns:
         facets["schema"] = schema_dataset.SchemaDatasetFacet(
             fields=[
@@ -246,7 +262,7 @@ def _output_with_facts(dataset: DatasetId, facts: OutputFacts | None) -> OutputD
             ],
             producer=PRODUCER,
         )
-    output_facets = {}
+    output_facets: dict[str, OutputDatasetFacet] = {}
     if facts.row_count is not None or facts.size_bytes is not None:
         output_facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
             rowCount=facts.row_count, size=facts.size_bytes, producer=PRODUCER

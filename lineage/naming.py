@@ -108,7 +108,7 @@ _ASSET_RELATIONS: dict[tuple[str, ...], tuple[str, str, str]] = {
 _DATASET_BUILDERS = {"duckdb": duckdb_dataset, "postgres": postgres_dataset}
 
 
-class UnknownAsset(KeyError):
+class UnknownAsset(LookupError):
     pass
 
 

@@ -6,7 +6,7 @@ openlineage-python 1.54 builds a transport from config by dotted path: the facto
 
     transport:
       type: lineage.transport.OutboxTransport
-      path: /optional/outbox.sqlite3   # default: <data dir>/lineage/outbox.sqlite3
+      path: /abs/outbox.sqlite3   # optional, absolute; default <data dir>/lineage/outbox.sqlite3
       strict: false
 
 selects it for dbt-ol and the Dagster side alike. Delivery to Marquez is the outbox's business
@@ -16,6 +16,7 @@ selects it for dbt-ol and the Dagster side alike. Delivery to Marquez is the out
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attr
@@ -41,7 +42,11 @@ class OutboxConfig(Config):
     def from_dict(cls, params: dict[str, Any]) -> OutboxConfig:
         # Other keys are ignored on purpose: with OPENLINEAGE_URL set, the client injects
         # `transports.default_http` into whatever transport config it finds.
-        return cls(path=params.get("path") or None, strict=_as_bool(params.get("strict", False)))
+        path = params.get("path") or None
+        if path and not Path(path).is_absolute():
+            # dbt runs in dbt/, Dagster in the repo root: a relative path would split the outbox.
+            raise ValueError(f"outbox transport path must be absolute, got {path!r}")
+        return cls(path=path, strict=_as_bool(params.get("strict", False)))
 
 
 class OutboxTransport(Transport):

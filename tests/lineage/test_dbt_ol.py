@@ -2,9 +2,10 @@
 lineage/naming.py does.
 
 DuckDB target over a tiny raw view (made the way the raw asset makes it), the real publish to
-Postgres, then the Postgres target; events land in a temporary outbox through the project's
-transport, with the Dagster run as parent (OPENLINEAGE_CONTEXT, as lineage.events.dbt_ol_env
-builds it).
+Postgres, then the Postgres target. dbt-ol gets the environment lineage.events.dbt_ol_env builds
+(the repo's openlineage.yml, namespace `lakehouse`, the Dagster run as parent via
+OPENLINEAGE_CONTEXT) and a temporary data directory, so its events land in a temporary outbox
+through the project's transport.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from lineage import naming
 from lineage.events import DagsterRun, dbt_ol_env
 from lineage.naming import DatasetId
 from lineage.outbox import Outbox
+from lineage.outbox import default_path as default_outbox_path
 from orchestration.ingest.duckdb_raw import register_window
 from orchestration.publish.postgres import publish_tables
-from orchestration.settings import DBT_PROJECT_DIR, get_settings
+from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +48,7 @@ PUBLISHED = ["dim_batch", "fact_bioreactor_batch_stats"]
 @dataclass
 class DbtOlRun:
     env: dict[str, str]  # the environment dbt-ol ran with (LAKEHOUSE_*, OPENLINEAGE_*)
+    outbox: Path
     events: list[dict[str, Any]]
     target: Path
 
@@ -80,29 +83,29 @@ def _write_raw(settings) -> None:
     register_window(settings.duckdb_path, [day], [(day, parquet, 360, parquet.stat().st_size)])
 
 
-def _dbt_ol(env: dict[str, str], target: str, target_path: Path) -> None:
+def _dbt_ol(env: dict[str, str], target: str, workdir: Path) -> None:
+    target_path = workdir / "target" / target
     command = [
         str(VENV_BIN / "dbt-ol"), "build",
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target", target, "--target-path", str(target_path),
     ]  # fmt: skip
-    done = subprocess.run(command, env=env, cwd=target_path.parent, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
 
 
 @pytest.fixture(scope="module")
 def dbt_ol_run(tmp_path_factory, postgres) -> DbtOlRun:
     tmp = tmp_path_factory.mktemp("dbt-ol")
-    config = tmp / "openlineage.yml"
-    outbox = tmp / "outbox.sqlite3"
-    config.write_text(f"transport:\n  type: lineage.transport.OutboxTransport\n  path: {outbox}\n  strict: true\n")
     with pytest.MonkeyPatch.context() as mp:
         for key in [k for k in os.environ if k.startswith(("OPENLINEAGE", "LAKEHOUSE_WINDOW", "DBT_"))]:
             mp.delenv(key)
         mp.delenv("LAKEHOUSE_DUCKDB_PATH", raising=False)
+        # The production config (the repo's openlineage.yml, default outbox path) with a
+        # temporary data directory: the outbox is <tmp>/data/lineage/outbox.sqlite3.
         mp.setenv("LAKEHOUSE_DATA_DIR", str(tmp / "data"))
-        mp.setenv("OPENLINEAGE_CONFIG", str(config))
         settings = get_settings()
+        outbox = default_outbox_path()
         _write_raw(settings)
         env = {
             **os.environ,
@@ -111,11 +114,11 @@ def dbt_ol_run(tmp_path_factory, postgres) -> DbtOlRun:
             "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",  # dbt-ol starts `dbt` from PATH
             "DBT_LOG_PATH": str(tmp / "logs"),  # not /work/main/dbt/logs
         }
-        _dbt_ol(env, "duckdb", tmp / "target" / "duckdb")
+        _dbt_ol(env, "duckdb", tmp)
         publish_tables(settings.duckdb_path, postgres.url, "curated", PUBLISHED)
-        _dbt_ol(env, "postgres", tmp / "target" / "postgres")
+        _dbt_ol(env, "postgres", tmp)
     events = [json.loads(e.body) for e in Outbox(outbox).pending(limit=10_000)]
-    return DbtOlRun(env=env, events=events, target=tmp / "target")
+    return DbtOlRun(env=env, outbox=outbox, events=events, target=tmp / "target")
 
 
 @pytest.fixture
@@ -157,6 +160,8 @@ def test_seed_and_raw_source(dbt_ol_run: DbtOlRun, same_settings):
 
 
 def test_jobs_and_parents(dbt_ol_run: DbtOlRun):
+    assert dbt_ol_run.env["OPENLINEAGE_CONFIG"] == str(REPO_ROOT / "openlineage.yml")
+    assert dbt_ol_run.outbox.is_relative_to(dbt_ol_run.env["LAKEHOUSE_DATA_DIR"])
     events = dbt_ol_run.events
     assert {e["job"]["namespace"] for e in events} == {"lakehouse"}
     wrappers = [e for e in events if e["job"]["name"] == "dbt-run-bioreactor"]

@@ -82,3 +82,9 @@ def test_config_from_env_variables(tmp_path: Path, monkeypatch):
     client = OpenLineageClient()
     assert isinstance(client.transport, OutboxTransport) and client.transport.config.strict
     assert client.transport.emit(_event()) == 1
+
+
+def test_relative_outbox_path_is_refused():
+    # Processes run in different directories (dbt in dbt/): a relative path would split the outbox.
+    with pytest.raises(ValueError, match="absolute"):
+        OutboxConfig.from_dict({"type": "lineage.transport.OutboxTransport", "path": "lineage/outbox.sqlite3"})

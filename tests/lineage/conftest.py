@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
-REFERENCE_SCHEMAS = Path("/work/shared/reference/openlineage")
+# The OpenLineage JSON schemas, read from the workplace's shared/ folder beside the checkout
+# (never copied into the project); OPENLINEAGE_SPEC_DIR points elsewhere.
+REFERENCE_SCHEMAS = Path(
+    os.environ.get("OPENLINEAGE_SPEC_DIR", Path(__file__).resolve().parents[3] / "shared" / "reference" / "openlineage")
+)
 
 
 def _openlineage_vars() -> set[str]:

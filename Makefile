@@ -32,6 +32,7 @@ status: setup
 
 bench: setup
 	$(BIN)/python -m bench.pipeline_vs_floor
+	$(BIN)/python -m bench.partitions_incremental
 
 clean: down
 	rm -rf data dbt/target dbt/logs

@@ -37,6 +37,7 @@ def main(repeats: int = typer.Option(3), pg_port: int = typer.Option(5434)) -> N
     os.environ.update({"LAKEHOUSE_DATA_DIR": str(bench.parent), "LAKEHOUSE_PG_PORT": str(pg_port)})
     os.environ.pop("LAKEHOUSE_PG_URL", None)
     from orchestration.datagen import generate_bioreactor_data
+    from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
     from orchestration.services.postgres import ensure_postgres
     from orchestration.settings import get_settings
@@ -58,7 +59,7 @@ def main(repeats: int = typer.Option(3), pg_port: int = typer.Option(5434)) -> N
         raw = bench / f"raw_{name}"
         if not raw.exists():
             generate_bioreactor_data(raw, days=days, progress=True, **GENERATOR)
-        return sorted(p.name.removeprefix("date=") for p in raw.iterdir() if p.name.startswith("date="))
+        return lake_days(raw)
 
     # 1. new day after 60 days vs after 1 day
     long_days, short_days = lake("h60", 61), lake("h1", 2)

@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.defs.resources import LakehouseResource
 from orchestration.ingest.duckdb_raw import RAW_SCHEMA, RAW_VIEW, raw_view_columns, register_window, window_row_count
+from orchestration.ingest.lake_scan import day_of_folder
 from orchestration.ingest.raw_files import check_files, list_raw_files, quarantine
 from orchestration.partitions import daily_partitions, single_run, window_days
 
@@ -41,7 +42,7 @@ def raw_bioreactor_data(context: dg.AssetExecutionContext, lakehouse: LakehouseR
         target = quarantine(bad, settings.raw_dir, settings.quarantine_dir)
         context.log.error(f"quarantined {bad.path}: {'; '.join(bad.problems)} (moved to {target})")
 
-    good = [(c.path.parent.name.removeprefix("date="), c.path, c.rows, c.bytes) for c in report.good]
+    good = [(day_of_folder(c.path.parent.name), c.path, c.rows, c.bytes) for c in report.good]
     for missing in register_window(settings.duckdb_path, days, good):
         context.log.warning(f"{missing} was validated earlier but is gone from the lake; dropped from the view")
     rows_visible = window_row_count(settings.duckdb_path, days)

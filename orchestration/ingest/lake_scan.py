@@ -16,7 +16,20 @@ from pathlib import Path
 
 from orchestration.ingest.raw_files import is_within
 
-_DAY_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+_DAY_DIR = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
+
+
+def day_of_folder(name: str) -> str:
+    """`YYYY-MM-DD` of a lake folder named `date=YYYY-MM-DD` (the daily partition key);
+    ValueError saying why for any other name. The one place the lake layout is parsed."""
+    match = _DAY_DIR.fullmatch(name)
+    if not match:
+        raise ValueError(f"folder {name!r} is not date=YYYY-MM-DD")
+    try:
+        dt.date.fromisoformat(match[1])
+    except ValueError:
+        raise ValueError(f"folder {name!r} is not a calendar date") from None
+    return match[1]
 
 
 @dataclass
@@ -47,10 +60,10 @@ class ScanResult:
 def day_of(path: Path, raw_dir: Path) -> str | None:
     """`YYYY-MM-DD` when `path` is `<raw_dir>/date=YYYY-MM-DD/<file>.parquet`, else None."""
     relative = path.relative_to(raw_dir)
-    if len(relative.parts) != 2 or not (match := _DAY_DIR.match(relative.parts[0])):
+    if len(relative.parts) != 2:
         return None
     try:
-        return dt.date.fromisoformat(match[1]).isoformat()
+        return day_of_folder(relative.parts[0])
     except ValueError:
         return None
 
@@ -96,9 +109,9 @@ def lake_days(raw_dir: Path) -> list[str]:
         return []
     days = set()
     for child in raw_dir.iterdir():
-        if child.is_dir() and (match := _DAY_DIR.match(child.name)):
+        if child.is_dir():
             try:
-                days.add(dt.date.fromisoformat(match[1]).isoformat())
+                days.add(day_of_folder(child.name))
             except ValueError:
                 continue
     return sorted(days)

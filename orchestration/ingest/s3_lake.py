@@ -25,6 +25,7 @@ from botocore.client import BaseClient
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
+from orchestration.ingest.lake_scan import day_of_folder
 from orchestration.ingest.raw_files import UnsafePathError, is_within
 
 ENDPOINT_ENV = "AWS_S3_ENDPOINT"
@@ -42,7 +43,6 @@ MAX_SEEN = 5000
 # A sensor tick has a time limit: a large backlog is copied over several ticks.
 MAX_OBJECTS_PER_TICK = 100
 
-_DAY_DIR = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.parquet")
 
 # Error codes whose usual cause is a setting the user can fix.
@@ -173,13 +173,10 @@ def lake_path_for(key: str) -> PurePosixPath:
     if len(parts) < 2:
         raise RefusedKey("is not inside a date=YYYY-MM-DD folder")
     folder, name = parts[-2:]
-    match = _DAY_DIR.fullmatch(folder)
-    if not match:
-        raise RefusedKey(f"folder {folder!r} is not date=YYYY-MM-DD")
     try:
-        dt.date.fromisoformat(match[1])
-    except ValueError:
-        raise RefusedKey(f"folder {folder!r} is not a calendar date") from None
+        day_of_folder(folder)
+    except ValueError as exc:
+        raise RefusedKey(str(exc)) from None
     if not _FILE_NAME.fullmatch(name):
         raise RefusedKey(f"file name {name!r} is not a plain <name>.parquet")
     return PurePosixPath(folder, name)
@@ -192,7 +189,7 @@ def partition_key_for(key: str, prefix: str) -> str:
     folder = lake_path_for(key).parent.name
     if key[len(prefix) :].count("/") != 1:
         raise RefusedKey(f"expected {prefix}date=YYYY-MM-DD/<name>.parquet, with no other folders")
-    return folder.removeprefix("date=")
+    return day_of_folder(folder)
 
 
 def list_objects(client: BaseClient, bucket: str, prefix: str) -> list[S3Object]:

@@ -16,6 +16,7 @@ in, and a row only changes status:
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -102,8 +103,12 @@ class Outbox:
             con.execute("pragma synchronous = FULL")
             if not self._initialised:
                 # WAL is a property of the file (persists); set it before the first write.
-                con.execute("pragma journal_mode = WAL")
-                con.executescript(_SCHEMA)
+                # Switching the journal mode does not wait on SQLite's busy handler, so
+                # processes opening a new outbox together take turns through a file lock.
+                with open(self.path.with_name(self.path.name + ".init-lock"), "w") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                    con.execute("pragma journal_mode = WAL")
+                    con.executescript(_SCHEMA)
                 self._initialised = True
             yield con
         finally:

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 -include .env
 export
 
-.PHONY: setup demo test down status bench clean
+.PHONY: setup demo test down status bench bench-marquez clean
 
 setup: $(VENV)/.synced
 
@@ -33,6 +33,11 @@ status: setup
 bench: setup
 	$(BIN)/python -m bench.pipeline_vs_floor
 	$(BIN)/python -m bench.partitions_incremental
+	$(BIN)/python -m bench.marquez_server
+
+# The built-in Marquez-compatible server under the load measured on the real Marquez (about 10 minutes).
+bench-marquez: setup
+	$(BIN)/python -m bench.marquez_server
 
 clean: down
 	rm -rf data dbt/target dbt/logs

@@ -1,0 +1,637 @@
+"""Benchmark: the built-in Marquez-compatible server (`marquez/`) under the load that was
+measured on the real Marquez 0.51.1 on this machine.
+
+The load: a layered graph of N jobs. Job j reads the outputs of jobs j-1 and j-50 (where they
+exist) and writes one dataset with a 12-column schema facet; one run per job, a START then a
+COMPLETE event (OpenLineage 2-0-2 RunEvents, deterministic run ids, event times one job every
+30 s). At each size (500 and 10,000 jobs) it measures, every ingest on a fresh database and a
+fresh server process so that no measurement grows another's store:
+
+- ingest, one event per request (`POST /api/v1/lineage`, keep-alive sessions): 1 client, and
+  4 concurrent clients (jobs dealt round-robin, each client posts its job's START then
+  COMPLETE);
+- ingest with the batch endpoint (`POST /api/v1/lineage/batch`, batches of 500, 1 client);
+- on the 1-client store: `/lineage` depth 20 from the last dataset, the namespace's job list
+  page (limit 100) and one job: one cold call, then the median of `--read-repeats` calls;
+- the server's RSS (VmRSS / VmHWM from /proc/<pid>/status, the process and any children),
+  idle, along the 1-client ingest, and after the reads: it should stay flat as the store grows.
+
+The embedded Postgres is the project's own (`ensure_postgres`, port 5434, data under
+`data/bench/`), the server is started as `python -m marquez serve` on a free port with
+`--db-url` naming a throwaway database, and the databases are dropped at the end.
+`--url` benchmarks an already running Marquez instead (no database management; each
+measurement gets its own namespace; pass `--server-pid` to read its RSS).
+
+    python -m bench.marquez_server                 # 500 x3 and 10,000 x1 (about 10 minutes)
+    python -m bench.marquez_server --quick         # 500 jobs only, for development
+    python -m bench.marquez_server --url http://localhost:5000 --sizes 500 --repeats 1
+
+Results: bench/results/marquez_server.{json,md} (the full run against the built-in server);
+`--quick`, `--url` and other sizes write to data/bench/marquez/ instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import psutil
+import requests
+import typer
+
+from bench.measure import machine, median
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+WORK = REPO / "data" / "bench" / "marquez"
+OL_REFERENCE = REPO.parent / "shared" / "reference" / "openlineage"
+
+PRODUCER = "https://github.com/bioreactor-lakehouse/bench/marquez_server"
+RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+SCHEMA_FACET = "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+JOB_TYPE_FACET = "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
+NOMINAL_TIME_FACET = "https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet"
+DATASET_NAMESPACE = "postgres://bench:5432"
+BASE_TIME = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
+COLUMNS = [
+    ("batch_id", "VARCHAR"), ("site", "VARCHAR"), ("reactor_id", "VARCHAR"), ("sampled_at", "TIMESTAMP"),
+    ("temperature_c", "DOUBLE"), ("ph", "DOUBLE"), ("dissolved_oxygen_pct", "DOUBLE"), ("agitation_rpm", "INTEGER"),
+    ("glucose_g_l", "DOUBLE"), ("viable_cell_density", "DOUBLE"), ("titer_mg_l", "DOUBLE"), ("quality_flag", "BOOLEAN"),
+]  # fmt: skip
+FAN_IN = (1, 50)  # job j reads the outputs of jobs j-1 and j-50
+
+# The real Marquez 0.51.1 on this machine (DESIGN.md, "Speed on this machine"), 500 jobs.
+REAL_MARQUEZ = {"ingest_1_client_eps": 9, "ingest_4_clients_eps": 12, "lineage_ms": 1800, "jobs_page_ms": 2400,
+                "one_job_ms": 44, "lineage_nodes": 740}  # fmt: skip
+GOALS = {"ingest_1_client_eps": 500, "ingest_batch_eps": 1000, "lineage_ms_500": 100, "lineage_ms_10000": 1000,
+         "jobs_page_ms": 50}  # fmt: skip
+
+
+# --- the load -----------------------------------------------------------------------------
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def job_name(j: int) -> str:
+    return f"layer_job_{j:05d}"
+
+
+def dataset_name(prefix: str, j: int) -> str:
+    return f"{prefix}.public.table_{j:05d}"
+
+
+def run_id(namespace: str, j: int) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench-marquez/{namespace}/{job_name(j)}/run-1"))
+
+
+def job_events(j: int, namespace: str) -> tuple[dict, dict]:
+    """START and COMPLETE of job j's one run."""
+    prefix = namespace.replace("-", "_")
+    schema = {
+        "_producer": PRODUCER,
+        "_schemaURL": SCHEMA_FACET,
+        "fields": [{"name": n, "type": t, "ordinal_position": i + 1} for i, (n, t) in enumerate(COLUMNS)],
+    }
+    inputs = [{"namespace": DATASET_NAMESPACE, "name": dataset_name(prefix, j - k), "facets": {}}
+              for k in FAN_IN if j - k >= 0]  # fmt: skip
+    outputs = [{"namespace": DATASET_NAMESPACE, "name": dataset_name(prefix, j), "facets": {"schema": schema}}]
+    start = BASE_TIME + dt.timedelta(seconds=30 * j)
+    end = start + dt.timedelta(seconds=5 + j % 20, milliseconds=(j * 37) % 1000)
+    run = {
+        "runId": run_id(namespace, j),
+        "facets": {
+            "nominalTime": {"_producer": PRODUCER, "_schemaURL": NOMINAL_TIME_FACET, "nominalStartTime": _iso(start)}
+        },
+    }
+    job = {
+        "namespace": namespace,
+        "name": job_name(j),
+        "facets": {
+            "jobType": {"_producer": PRODUCER, "_schemaURL": JOB_TYPE_FACET, "processingType": "BATCH",
+                        "integration": "DBT", "jobType": "MODEL"}  # fmt: skip
+        },
+    }
+    common = {"run": run, "job": job, "inputs": inputs, "outputs": outputs, "producer": PRODUCER,
+              "schemaURL": RUN_EVENT_SCHEMA}  # fmt: skip
+    return {"eventType": "START", "eventTime": _iso(start), **common}, {
+        "eventType": "COMPLETE",
+        "eventTime": _iso(end),
+        **common,
+    }
+
+
+def encoded_load(n: int, namespace: str) -> list[tuple[bytes, bytes]]:
+    """Per job, its START and COMPLETE as request bodies (encoded before any clock starts)."""
+    return [tuple(json.dumps(e, separators=(",", ":")).encode() for e in job_events(j, namespace)) for j in range(n)]
+
+
+def validate_load(namespace: str = "bench") -> str:
+    """Check events of the first jobs (no input, one input, two inputs) against the OpenLineage
+    2-0-2 spec and the facets' own schemas, from the stored reference copies."""
+    if not (OL_REFERENCE / "OpenLineage.json").exists():
+        return "not checked (no OpenLineage spec copy at ../shared/reference/openlineage)"
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    docs = [json.loads((OL_REFERENCE / "OpenLineage.json").read_text())]
+    facet_files = {"schema": "SchemaDatasetFacet", "jobType": "JobTypeJobFacet", "nominalTime": "NominalTimeRunFacet"}
+    facets = {k: json.loads((OL_REFERENCE / "facets" / f"{v}.json").read_text()) for k, v in facet_files.items()}
+    docs += facets.values()
+    registry = Registry().with_resources((d["$id"], Resource.from_contents(d)) for d in docs)
+    event_validator = Draft202012Validator({"$ref": RUN_EVENT_SCHEMA}, registry=registry)
+    for j in (0, 1, 50, 51):
+        for event in job_events(j, namespace):
+            event_validator.validate(event)
+            found = {"nominalTime": event["run"]["facets"]["nominalTime"], "jobType": event["job"]["facets"]["jobType"],
+                     "schema": event["outputs"][0]["facets"]["schema"]}  # fmt: skip
+            for key, facet in found.items():
+                Draft202012Validator(facets[key], registry=registry).validate({key: facet})
+    return "OpenLineage 2-0-2 RunEvent + facet schemas: valid"
+
+
+# --- the server under test ----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_rss(pid: int | None) -> dict | None:
+    """VmRSS and VmHWM (MiB) of the process and its children, from /proc/<pid>/status."""
+    if pid is None:
+        return None
+    pids = [pid]
+    try:
+        pids += [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        pass
+    rss = hwm = 0
+    for p in pids:
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    hwm += int(line.split()[1])
+        except OSError:
+            pass
+    return {"rss_mib": round(rss / 1024, 1), "hwm_mib": round(hwm / 1024, 1), "processes": len(pids)}
+
+
+@dataclass
+class Target:
+    """One Marquez to measure: a built-in server on its own fresh database, or an external URL."""
+
+    url: str
+    namespace: str
+    pid: int | None = None
+    proc: subprocess.Popen | None = None
+    db: str | None = None
+
+
+class BuiltIn:
+    """Throwaway databases in the bench's embedded Postgres, one server process per database."""
+
+    def __init__(self, pg_port: int):
+        os.environ.update({"LAKEHOUSE_DATA_DIR": str(REPO / "data" / "bench"), "LAKEHOUSE_PG_PORT": str(pg_port)})
+        os.environ.pop("LAKEHOUSE_PG_URL", None)
+        from orchestration.services.postgres import ensure_postgres
+        from orchestration.settings import get_settings
+
+        self.pg = ensure_postgres(get_settings())
+        self.live: list[Target] = []
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEZ_")}
+
+    def _admin(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.pg.with_db("postgres").url, autocommit=True) as admin:
+            admin.execute(statement)
+
+    def postgres_version(self) -> str:
+        import psycopg
+
+        with psycopg.connect(self.pg.with_db("postgres").url) as c:
+            return c.execute("show server_version").fetchone()[0]
+
+    def start(self, label: str) -> Target:
+        db = f"mqbench_{label}"
+        self._admin(f'drop database if exists "{db}" with (force)')
+        self._admin(f'create database "{db}"')
+        port = _free_port()
+        WORK.mkdir(parents=True, exist_ok=True)
+        log = open(WORK / f"server_{label}.log", "w")
+        cmd = [sys.executable, "-m", "marquez", "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--db-url", self.pg.with_db(db).url]  # fmt: skip
+        proc = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        target = Target(f"http://127.0.0.1:{port}", "bench", proc.pid, proc, db)
+        self.live.append(target)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited {proc.returncode}; see {log.name}")
+            try:
+                if requests.get(f"{target.url}/healthcheck", timeout=2).status_code == 200:
+                    return target
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the server did not answer /healthcheck within 120 s; see {log.name}")
+
+    def stop(self, target: Target) -> None:
+        if target.proc is not None and target.proc.poll() is None:
+            target.proc.send_signal(signal.SIGTERM)
+            try:
+                target.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                target.proc.kill()
+                target.proc.wait()
+        if target.db:
+            self._admin(f'drop database if exists "{target.db}" with (force)')
+        if target in self.live:
+            self.live.remove(target)
+
+    def close(self) -> None:
+        for target in list(self.live):
+            self.stop(target)
+
+
+class External:
+    def __init__(self, url: str, server_pid: int | None):
+        self.url, self.pid, self.token = url.rstrip("/"), server_pid, time.strftime("%m%d%H%M%S")
+
+    def postgres_version(self) -> str:
+        return "unknown (external Marquez)"
+
+    def start(self, label: str) -> Target:
+        return Target(self.url, f"bench-{self.token}-{label.replace('_', '-')}", self.pid)
+
+    def stop(self, target: Target) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+# --- measurements -------------------------------------------------------------------------
+
+
+def _session() -> requests.Session:
+    s = requests.Session()
+    s.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
+    return s
+
+
+@dataclass
+class Ingest:
+    events: int
+    seconds: float
+    client_cpu_s: float
+    rss_curve: list[dict] = field(default_factory=list)
+
+    @property
+    def eps(self) -> float:
+        return self.events / self.seconds
+
+
+def ingest_single(target: Target, load: list[tuple[bytes, bytes]], clients: int, curve_points: int = 0) -> Ingest:
+    """One event per request; jobs dealt round-robin to `clients` threads, each with its own
+    keep-alive session posting its job's START then COMPLETE."""
+    url = f"{target.url}/api/v1/lineage"
+    errors: list[str] = []
+    barrier = threading.Barrier(clients + 1)
+    every = max(1, len(load) // curve_points) if curve_points and clients == 1 else 0
+    curve: list[dict] = []
+
+    def work(part: list[tuple[bytes, bytes]]) -> None:
+        session = _session()
+        barrier.wait()
+        for i, pair in enumerate(part):
+            for body in pair:
+                r = session.post(url, data=body)
+                if r.status_code not in (200, 201):
+                    errors.append(f"{r.status_code} {r.text[:300]}")
+                    return
+            if every and (i + 1) % every == 0:
+                curve.append({"jobs": i + 1, **(server_rss(target.pid) or {})})
+        session.close()
+
+    threads = [threading.Thread(target=work, args=(load[c::clients],)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    cpu0 = time.process_time()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - t0
+    if errors:
+        raise RuntimeError(f"ingest failed: {errors[0]}")
+    return Ingest(2 * len(load), seconds, time.process_time() - cpu0, curve)
+
+
+def _batch_failures(body, expected: int) -> list:
+    """Entries of the per-event result list that are not a success (the shape is lenient:
+    a list, or an object holding one, of items with a status code or an ok/error flag)."""
+    items = body
+    if isinstance(body, dict):
+        items = next((v for v in body.values() if isinstance(v, list)), None)
+    if not isinstance(items, list) or len(items) != expected:
+        return [f"unexpected batch answer: {str(body)[:300]}"]
+    bad = []
+    for item in items:
+        if isinstance(item, dict):
+            status = item.get("status", item.get("statusCode", item.get("code")))
+            if isinstance(status, int) and not 200 <= status < 300:
+                bad.append(item)
+            elif isinstance(status, str) and status.lower() not in ("ok", "created", "stored", "duplicate", "accepted"):
+                bad.append(item)
+            elif item.get("ok") is False or item.get("error") or item.get("errors"):
+                bad.append(item)
+    return bad
+
+
+def ingest_batch(target: Target, load: list[tuple[bytes, bytes]], batch_size: int) -> Ingest | None:
+    bodies = [b for pair in load for b in pair]
+    batches = [b"[" + b",".join(bodies[i : i + batch_size]) + b"]" for i in range(0, len(bodies), batch_size)]
+    session = _session()
+    url = f"{target.url}/api/v1/lineage/batch"
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    for i, batch in enumerate(batches):
+        r = session.post(url, data=batch)
+        if i == 0 and r.status_code in (404, 405):
+            return None  # no batch endpoint (the real Marquez has none)
+        if r.status_code != 200:
+            raise RuntimeError(f"batch ingest failed: {r.status_code} {r.text[:300]}")
+        bad = _batch_failures(r.json(), batch.count(b'"eventType"'))
+        if bad:
+            raise RuntimeError(f"batch ingest: {len(bad)} events refused, first: {str(bad[0])[:300]}")
+    seconds = time.perf_counter() - t0
+    session.close()
+    return Ingest(len(bodies), seconds, time.process_time() - cpu0)
+
+
+def timed_get(session: requests.Session, url: str, repeats: int, check) -> dict:
+    """One cold call, then `repeats` timed calls: median, min and max in ms."""
+    samples = []
+    for i in range(repeats + 1):
+        t0 = time.perf_counter()
+        r = session.get(url)
+        body = r.content
+        elapsed = (time.perf_counter() - t0) * 1000
+        if r.status_code != 200:
+            raise RuntimeError(f"GET {url}: {r.status_code} {r.text[:300]}")
+        samples.append(elapsed)
+    info = check(json.loads(body))
+    warm = samples[1:]
+    return {"median_ms": round(median(warm), 2), "min_ms": round(min(warm), 2), "max_ms": round(max(warm), 2),
+            "cold_ms": round(samples[0], 2), "samples_ms": [round(s, 2) for s in warm], "bytes": len(body), **info}  # fmt: skip
+
+
+def reads(target: Target, n: int, repeats: int) -> dict:
+    prefix = target.namespace.replace("-", "_")
+    session = _session()
+    node = quote(f"dataset:{DATASET_NAMESPACE}:{dataset_name(prefix, n - 1)}", safe="")
+    ns = quote(target.namespace, safe="")
+
+    def lineage(body):
+        graph = body.get("graph", [])
+        kinds = {}
+        for g in graph:
+            kinds[g.get("type", "?")] = kinds.get(g.get("type", "?"), 0) + 1
+        if not graph:
+            raise RuntimeError("/lineage answered an empty graph")
+        return {"nodes": len(graph), "node_types": kinds}
+
+    def jobs_page(body):
+        jobs = body.get("jobs", [])
+        if len(jobs) != min(100, n):
+            raise RuntimeError(f"job page: {len(jobs)} jobs, expected {min(100, n)}")
+        return {"jobs": len(jobs), "totalCount": body.get("totalCount")}
+
+    one = job_name(n // 2)
+
+    def one_job(body):
+        if body.get("name") != one:
+            raise RuntimeError(f"one job: got {body.get('name')!r}")
+        return {"job": one}
+
+    out = {
+        "lineage_depth_20": timed_get(session, f"{target.url}/api/v1/lineage?nodeId={node}&depth=20", repeats, lineage),
+        "jobs_page_100": timed_get(session, f"{target.url}/api/v1/namespaces/{ns}/jobs?limit=100", repeats, jobs_page),
+        "one_job": timed_get(session, f"{target.url}/api/v1/namespaces/{ns}/jobs/{one}", repeats, one_job),
+    }
+    session.close()
+    return out
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def main(
+    sizes: str = typer.Option("500,10000", help="Job counts, comma-separated."),
+    quick: bool = typer.Option(False, help="500 jobs only (development)."),
+    repeats: int = typer.Option(3, help="Ingest repetitions at sizes <= 1,000 jobs (each on a fresh database)."),
+    large_repeats: int = typer.Option(1, help="Ingest repetitions at larger sizes."),
+    read_repeats: int = typer.Option(5, help="Timed calls per read (after one cold call); the median is reported."),
+    clients: int = typer.Option(4, help="Concurrent clients for the multi-client ingest."),
+    batch_size: int = typer.Option(500, help="Events per request for the batch endpoint."),
+    url: str = typer.Option(None, help="Benchmark this running Marquez instead of starting the built-in one."),
+    server_pid: int = typer.Option(None, help="With --url: the server's pid, to read its RSS."),
+    pg_port: int = typer.Option(5434, help="Port of the benchmark's own embedded Postgres."),
+) -> None:
+    job_counts = [500] if quick else [int(s) for s in sizes.split(",")]
+    print(f"events: {validate_load()}")
+    backend = External(url, server_pid) if url else BuiltIn(pg_port)
+    started = time.perf_counter()
+    per_size = []
+    try:
+        for n in job_counts:
+            reps = repeats if n <= 1000 else large_repeats
+            runs: dict[str, list[Ingest]] = {"1_client": [], f"{clients}_clients": [], "batch": []}
+            modes = list(runs)
+            read_result = rss = idle = None
+            for rep in range(reps):
+                for mode in modes[rep % 3 :] + modes[: rep % 3]:  # rotate the order across repetitions
+                    target = backend.start(f"{n}_{mode}_{rep}")
+                    try:
+                        load = encoded_load(n, target.namespace)
+                        if mode == "1_client":
+                            idle_rss = server_rss(target.pid)
+                            result = ingest_single(target, load, 1, curve_points=10)
+                        elif mode == "batch":
+                            result = ingest_batch(target, load, batch_size)
+                        else:
+                            result = ingest_single(target, load, clients)
+                        if result is None:
+                            print(f"{n:>6} jobs  {mode:<10} run {rep + 1}: no batch endpoint, skipped")
+                            continue
+                        runs[mode].append(result)
+                        print(f"{n:>6} jobs  {mode:<10} run {rep + 1}: {result.events} events in "
+                              f"{result.seconds:6.1f} s = {result.eps:7.0f} events/s  (server RSS "
+                              f"{(server_rss(target.pid) or {}).get('rss_mib', '?')} MiB)", flush=True)  # fmt: skip
+                        if mode == "1_client" and rep == 0:
+                            idle = idle_rss
+                            after_ingest = server_rss(target.pid)
+                            read_result = reads(target, n, read_repeats)
+                            rss = {"idle": idle, "after_ingest": after_ingest, "after_reads": server_rss(target.pid),
+                                   "during_ingest": result.rss_curve}  # fmt: skip
+                            for k, v in read_result.items():
+                                print(f"{n:>6} jobs  {k:<16} median {v['median_ms']:8.1f} ms "
+                                      f"(cold {v['cold_ms']:.1f} ms)", flush=True)  # fmt: skip
+                    finally:
+                        backend.stop(target)
+            ingest = {}
+            for mode, results in runs.items():
+                ingest[mode] = None if not results else {
+                    "events": results[0].events,
+                    "events_per_s": [round(r.eps, 1) for r in results],
+                    "seconds": [round(r.seconds, 2) for r in results],
+                    "client_cpu_s": [round(r.client_cpu_s, 2) for r in results],
+                    "median_events_per_s": round(median([r.eps for r in results]), 1),
+                }  # fmt: skip
+            per_size.append({"jobs": n, "events": 2 * n, "ingest_repeats": reps, "ingest": ingest,
+                             "reads": read_result, "server_rss": rss})  # fmt: skip
+    finally:
+        backend.close()
+    elapsed = time.perf_counter() - started
+    report = {
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "postgres": backend.postgres_version(),
+        "server": url or "built-in (python -m marquez serve)",
+        "git_commit": _git_commit(),
+        "load": {"fan_in": list(FAN_IN), "columns": len(COLUMNS), "events_per_job": 2, "events": validate_load()},
+        "config": {"clients": clients, "batch_size": batch_size, "read_repeats": read_repeats,
+                   "http_client": f"requests {requests.__version__}, keep-alive sessions, one thread per client"},  # fmt: skip
+        "wall_s": round(elapsed, 1),
+        "sizes": per_size,
+        "real_marquez_0_51_1_at_500_jobs": REAL_MARQUEZ,
+        "goals": GOALS,
+    }
+    official = not quick and not url and job_counts == [500, 10000]
+    out_dir = RESULTS if official else WORK
+    name = "marquez_server" if official else f"marquez_server_{'external' if url else 'quick'}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = render(report)
+    (out_dir / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nwritten: {out_dir / name}.{{json,md}}")
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def render(report: dict) -> list[str]:
+    m, sizes = report["machine"], report["sizes"]
+    by = {s["jobs"]: s for s in sizes}
+    cols = [s["jobs"] for s in sizes]
+    clients = report["config"]["clients"]
+    real = REAL_MARQUEZ
+
+    def ingest(s, mode):
+        v = s["ingest"].get(mode)
+        return v and v["median_events_per_s"]
+
+    def read(s, key):
+        return s["reads"] and s["reads"][key]["median_ms"]
+
+    def fmt(v, unit):
+        if v is None:
+            return "n/a"
+        return f"{v:,.0f}" if unit == "eps" else (f"{v:,.1f}" if v >= 10 else f"{v:.2f}")
+
+    rows = [
+        ("ingest, 1 client (events/s)", lambda s: ingest(s, "1_client"), "eps", real["ingest_1_client_eps"], ">= 500",
+         lambda s, v: v >= GOALS["ingest_1_client_eps"]),
+        (f"ingest, {clients} clients (events/s)", lambda s: ingest(s, f"{clients}_clients"), "eps",
+         real["ingest_4_clients_eps"], "", None),
+        (f"ingest, batch endpoint, {report['config']['batch_size']}/request (events/s)", lambda s: ingest(s, "batch"),
+         "eps", None, ">= 1,000", lambda s, v: v >= GOALS["ingest_batch_eps"]),
+        ("`/lineage` depth 20 from the last dataset (ms)", lambda s: read(s, "lineage_depth_20"), "ms",
+         real["lineage_ms"], "<= 100 at 500, <= 1,000 at 10,000",
+         lambda s, v: v <= (GOALS["lineage_ms_500"] if s["jobs"] <= 500 else GOALS["lineage_ms_10000"])),
+        ("namespace job list page, limit 100 (ms)", lambda s: read(s, "jobs_page_100"), "ms", real["jobs_page_ms"],
+         "<= 50", lambda s, v: v <= GOALS["jobs_page_ms"]),
+        ("one job (ms)", lambda s: read(s, "one_job"), "ms", real["one_job_ms"], "", None),
+    ]  # fmt: skip
+    head = ["measure", *[f"{c:,} jobs" for c in cols], "real Marquez 0.51.1, 500 jobs", "vs real (500 jobs)", "goal",
+            "met"]  # fmt: skip
+    lines = [
+        "# The built-in Marquez-compatible server vs the real Marquez 0.51.1",
+        "",
+        f"{report['date']}, {m['cpu_model']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, PostgreSQL "
+        f"{report['postgres']} on the same machine; server: {report['server']}"
+        + (f" at {report['git_commit']}" if report.get("git_commit") else "") + ".",
+        "",
+        "Load: a layered graph of N jobs, job j reads the outputs of jobs j-1 and j-50 and writes one dataset "
+        "with a 12-column schema facet; one run per job, START then COMPLETE (2N events). Every ingest runs "
+        "on a fresh database and server process; the reads run on the 1-client store. Ingest: median of "
+        + ", ".join(f"{s['ingest_repeats']} run{'s' if s['ingest_repeats'] > 1 else ''} at {s['jobs']:,} jobs"
+                    for s in sizes)
+        + f"; reads: median of {report['config']['read_repeats']} calls after one cold call. Client: "
+        f"{report['config']['http_client']}, on the same 2 cores as the server and Postgres.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "| --- | " + " | ".join("---:" for _ in head[1:-2]) + " | --- | --- |",
+    ]
+    for label, get, unit, ref, goal, ok in rows:
+        values = [get(by[c]) for c in cols]
+        v500 = get(by[500]) if 500 in by else None
+        if ref is None or v500 is None:
+            ratio = "no bulk endpoint" if ref is None else "n/a"
+        else:
+            x = v500 / ref if unit == "eps" else ref / v500
+            ratio = f"{x:,.0f}x faster" if x >= 10 else f"{x:.1f}x faster"
+        met = ""
+        if ok is not None:
+            checks = [ok(by[c], get(by[c])) for c in cols if get(by[c]) is not None]
+            met = "yes" if checks and all(checks) else ("no" if checks else "")
+        lines.append(f"| {label} | " + " | ".join(fmt(v, unit) for v in values)
+                     + f" | {fmt(ref, unit) if ref else '-'} | {ratio} | {goal} | {met} |")  # fmt: skip
+    lines += ["", "Server memory (VmRSS of the server process tree, MiB, from /proc/<pid>/status):", ""]
+    lines += ["| jobs | idle | after ingest | after reads | peak (VmHWM) | along the 1-client ingest |",
+              "| ---: | ---: | ---: | ---: | ---: | --- |"]  # fmt: skip
+    for s in sizes:
+        r = s["server_rss"]
+        if not r or not r.get("idle"):
+            lines.append(f"| {s['jobs']:,} | n/a | n/a | n/a | n/a | |")
+            continue
+        curve = ", ".join(f"{p['rss_mib']:.0f}" for p in r["during_ingest"] if "rss_mib" in p)
+        lines.append(f"| {s['jobs']:,} | {r['idle']['rss_mib']:.0f} | {r['after_ingest']['rss_mib']:.0f} | "
+                     f"{r['after_reads']['rss_mib']:.0f} | {r['after_reads']['hwm_mib']:.0f} | {curve} |")  # fmt: skip
+    lines += ["", "Details per size (lineage graph size, all samples, client CPU) are in `marquez_server.json`."]
+    for s in sizes:
+        if s["reads"]:
+            lin = s["reads"]["lineage_depth_20"]
+            lines.append(f"At {s['jobs']:,} jobs `/lineage` returned {lin['nodes']:,} nodes "
+                         f"({', '.join(f'{v} {k}' for k, v in sorted(lin['node_types'].items()))}; "
+                         f"the real Marquez returned {REAL_MARQUEZ['lineage_nodes']} at 500 jobs).")  # fmt: skip
+    lines.append(f"Total wall time of the benchmark: {report['wall_s'] / 60:.1f} min.")
+    return lines
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,95 @@
+"""Routing on the raw (still percent-encoded) path.
+
+Marquez names contain '/' and ':' (`postgres://host:5432`, `landing/readings`), sent encoded as
+%2F; a router that matches the decoded path would split them. So each route is a tuple of
+segments, matched against the raw path split on '/', and each segment is decoded on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from starlette.requests import Request
+
+
+class ApiError(Exception):
+    """An error answered as Marquez does: `{"code": N, "message": "..."}` (or `errors` for 422)."""
+
+    def __init__(self, status: int, message: str | list[str]):
+        super().__init__(message if isinstance(message, str) else "; ".join(message))
+        self.status = status
+        self.message = message
+
+    def body(self) -> dict:
+        if isinstance(self.message, list):
+            return {"errors": self.message}
+        return {"code": self.status, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    segments: tuple[str, ...]
+    handler: Callable
+
+    def match(self, method: str, parts: list[str]) -> dict | None:
+        if method != self.method or len(parts) != len(self.segments):
+            return None
+        params = {}
+        for pattern, part in zip(self.segments, parts):
+            if pattern.startswith("{"):
+                params[pattern[1:-1]] = unquote(part)
+            elif pattern != part:
+                return None
+        return params
+
+
+class Router:
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(self, method: str, path: str, handler: Callable) -> None:
+        self.routes.append(Route(method, tuple(path.strip("/").split("/")), handler))
+
+    def get(self, path: str):
+        return lambda fn: (self.add("GET", path, fn), fn)[1]
+
+    def post(self, path: str):
+        return lambda fn: (self.add("POST", path, fn), fn)[1]
+
+    def put(self, path: str):
+        return lambda fn: (self.add("PUT", path, fn), fn)[1]
+
+    def delete(self, path: str):
+        return lambda fn: (self.add("DELETE", path, fn), fn)[1]
+
+    def resolve(self, request: Request, prefix: str) -> tuple[Callable, dict]:
+        raw = request.scope.get("raw_path") or request.url.path.encode()
+        path = raw.decode("latin-1").split("?", 1)[0]
+        parts = path[len(prefix) :].strip("/").split("/")
+        allowed = False
+        for route in self.routes:
+            params = route.match(request.method, parts)
+            if params is not None:
+                return route.handler, params
+            if route.match(route.method, parts) is not None:
+                allowed = True
+        if allowed:
+            raise ApiError(405, "HTTP 405 Method Not Allowed")
+        raise ApiError(404, "HTTP 404 Not Found")
+
+
+def int_param(query, name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    value = query.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ApiError(400, f"query param {name} must be an integer, got {value!r}") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ApiError(400, f"query param {name} must be {bound}, got {number}")
+    return number

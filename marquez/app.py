@@ -1,0 +1,118 @@
+"""The ASGI application: the Marquez v1 API under /api/v1, /healthcheck and /metrics."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from contextlib import asynccontextmanager
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from marquez.api import explore, graph, ingest, resources, tagging
+from marquez.api.call import Call
+from marquez.api.routing import ApiError, Router
+from marquez.config import ServerConfig
+from marquez.metrics import Metrics
+from marquez.storage.db import open_pool
+from marquez.storage.migrations import migrate
+
+API_PREFIX = "/api/v1"
+log = logging.getLogger("marquez")
+
+
+def build_router() -> Router:
+    router = Router()
+    for module in (ingest, resources, graph, explore, tagging):
+        module.register(router)
+    return router
+
+
+def _json(body, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def create_app(config: ServerConfig) -> Starlette:
+    router = build_router()
+    metrics = Metrics()
+    state: dict = {}
+
+    @asynccontextmanager
+    async def lifespan(app):
+        await run_in_threadpool(migrate, config.db_url)
+        state["pool"] = await run_in_threadpool(open_pool, config.db_url, config.pool_size)
+        try:
+            yield
+        finally:
+            state["pool"].close()
+
+    async def read_body(request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > config.max_body_bytes:
+            raise ApiError(413, f"request body over {config.max_body_bytes} bytes")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > config.max_body_bytes:
+                raise ApiError(413, f"request body over {config.max_body_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def authorised(request: Request) -> bool:
+        if not config.api_key:
+            return True
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), config.api_key)
+
+    async def api(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            if not authorised(request):
+                raise ApiError(401, "missing or wrong API key: send `Authorization: Bearer <key>`")
+            handler, params = router.resolve(request, API_PREFIX)
+            body = await read_body(request) if request.method in ("POST", "PUT") else b""
+            call = Call(params=params, query=request.query_params, body=body, pool=state["pool"])
+            result = await run_in_threadpool(handler, call)
+            response = result if isinstance(result, Response) else _json(result)
+        except ApiError as exc:
+            response = _json(exc.body(), exc.status)
+        except ClientDisconnect:
+            response = Response(status_code=499)
+        except Exception:  # an answer for the client, the traceback for the operator
+            log.exception("error answering %s %s", request.method, request.url.path)
+            response = _json({"code": 500, "message": "internal error; see the server log"}, 500)
+        if request.url.path.rstrip("/").endswith("/lineage") and request.method == "POST":
+            metrics.events.labels("accepted" if response.status_code < 300 else "rejected").inc()
+        metrics.requests.labels(request.method, str(response.status_code)).inc()
+        metrics.latency.labels(request.method).observe(time.perf_counter() - started)
+        return response
+
+    async def healthcheck(request: Request) -> Response:
+        def ping() -> None:
+            with state["pool"].connection(timeout=5) as conn:
+                conn.execute("SELECT 1")
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception as exc:  # the store is down: say so, do not pretend
+            return JSONResponse({"healthy": False, "message": f"database unreachable: {exc}"}, status_code=503)
+        return JSONResponse({"healthy": True})
+
+    async def prometheus(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    methods = ["GET", "POST", "PUT", "DELETE"]
+    return Starlette(
+        routes=[
+            Route("/healthcheck", healthcheck, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
+            Route(API_PREFIX + "/{rest:path}", api, methods=methods),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,36 @@
+"""Server settings: command-line flags win over the environment, which wins over defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5555
+# Marquez itself accepts large events; 16 MiB covers dbt's biggest (full SQL + column lineage).
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    db_url: str
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    # Optional: when set, every /api/v1 request must carry `Authorization: Bearer <key>`.
+    api_key: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    pool_size: int = 8
+
+    @classmethod
+    def from_env(cls, **overrides) -> "ServerConfig":
+        values = {
+            "db_url": os.environ.get("MARQUEZ_DB_URL"),
+            "host": os.environ.get("MARQUEZ_HOST", DEFAULT_HOST),
+            "port": int(os.environ.get("MARQUEZ_PORT", DEFAULT_PORT)),
+            "api_key": os.environ.get("MARQUEZ_API_KEY") or None,
+            "max_body_bytes": int(os.environ.get("MARQUEZ_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if not values["db_url"]:
+            raise ValueError("no database: pass --db-url or set MARQUEZ_DB_URL (postgresql://user@host:port/db)")
+        return cls(**values)

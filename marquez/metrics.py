@@ -1,0 +1,20 @@
+"""Prometheus metrics of the server, on a registry of its own (several apps may share a process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "marquez_http_requests", "HTTP requests answered", ["method", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "marquez_http_request_seconds", "Time to answer a request", ["method"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )  # fmt: skip
+        self.events = Counter(
+            "marquez_lineage_events", "OpenLineage events received", ["outcome"], registry=self.registry
+        )

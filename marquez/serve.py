@@ -1,0 +1,51 @@
+"""Run the built-in Marquez-compatible server in the foreground (uvicorn)."""
+
+from __future__ import annotations
+
+import typer
+
+from marquez.config import DEFAULT_HOST, DEFAULT_PORT, ServerConfig
+
+cli = typer.Typer(help="The built-in Marquez-compatible lineage server.", no_args_is_help=True, add_completion=False)
+
+
+def run(config: ServerConfig) -> None:
+    """Create/migrate the schema, then serve until interrupted."""
+    import uvicorn
+
+    from marquez.app import create_app
+
+    uvicorn.run(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option(None, help=f"Interface to listen on (default {DEFAULT_HOST}; MARQUEZ_HOST)."),
+    port: int = typer.Option(None, help=f"Port (default {DEFAULT_PORT}; MARQUEZ_PORT)."),
+    db_url: str = typer.Option(None, "--db-url", help="PostgreSQL URL of the server's own database (MARQUEZ_DB_URL)."),
+    api_key: str = typer.Option(None, "--api-key", help="Require `Authorization: Bearer KEY` (MARQUEZ_API_KEY)."),
+) -> None:
+    """Serve the Marquez v1 API; on an empty database, create its schema first."""
+    try:
+        config = ServerConfig.from_env(host=host, port=port, db_url=db_url, api_key=api_key)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    run(config)
+
+
+@cli.command()
+def migrate(db_url: str = typer.Option(None, "--db-url", help="PostgreSQL URL (MARQUEZ_DB_URL).")) -> None:
+    """Create or upgrade the schema, then exit."""
+    from marquez.storage.migrations import migrate as apply
+
+    config = ServerConfig.from_env(db_url=db_url)
+    for version in apply(config.db_url):
+        typer.echo(f"applied {version}")

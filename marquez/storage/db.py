@@ -1,0 +1,19 @@
+"""The connection pool. Rows come back as dicts; JSONB comes back as Python objects."""
+
+from __future__ import annotations
+
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+
+def open_pool(db_url: str, size: int) -> ConnectionPool:
+    pool = ConnectionPool(
+        db_url,
+        min_size=1,
+        max_size=size,
+        kwargs={"row_factory": dict_row, "autocommit": False},
+        open=False,
+        name="marquez",
+    )
+    pool.open(wait=True, timeout=30)
+    return pool

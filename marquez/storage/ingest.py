@@ -1,0 +1,414 @@
+"""Turn one OpenLineage event into Marquez's model, in one transaction (all of it or none).
+
+The rules follow what Marquez 0.51.1 does (see the conformance recordings), except where
+`marquez.differences` says we do better:
+- a job whose run carries a `parent` facet is filed as `<parent job>.<job>`, the parent being the
+  job named in the facet (created as a placeholder if it never posted itself);
+- every output of an event is a new dataset version; an input reuses the dataset's current
+  version (or creates the first one);
+- a terminal event (COMPLETE/FAIL/ABORT) fixes the job version from the run's inputs and outputs,
+  makes it the job's current version and makes the run's outputs the datasets' current versions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.types.json import Jsonb
+
+from marquez.model import versions
+from marquez.model.events import DATASET_EVENT, JOB_EVENT, Event
+
+DEFAULT_SOURCE = "default"
+TERMINAL = {"COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED"}
+
+
+def run_state(event_type: str | None) -> str | None:
+    """Marquez's mapping: terminal types map to their state, anything else means RUNNING."""
+    if event_type is None:
+        return None
+    return TERMINAL.get(event_type.upper(), "RUNNING")
+
+
+def event_hash(raw: dict) -> str:
+    return hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class Ingest:
+    """One event's writes on one connection; the caller owns the transaction."""
+
+    def __init__(self, conn: psycopg.Connection, event: Event):
+        self.conn = conn
+        self.event = event
+        self.raw = event.raw
+        self.now = event.event_time
+
+    # -- entry point ---------------------------------------------------------------------------
+    def apply(self) -> bool:
+        """Store the event and update the model. False when the same event was stored before."""
+        if not self._store_event():
+            return False
+        if self.event.kind == DATASET_EVENT:
+            self._dataset_event()
+        elif self.event.kind == JOB_EVENT:
+            self._job_event()
+        else:
+            self._run_event()
+        return True
+
+    def _store_event(self) -> bool:
+        raw = self.raw
+        job = raw.get("job") or {}
+        run_id = (raw.get("run") or {}).get("runId")
+        row = self.conn.execute(
+            "INSERT INTO lineage_events (event_hash, event_type, event_time, run_uuid, job_namespace, job_name,"
+            " producer, schema_url, kind, event) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            " ON CONFLICT (event_hash) DO NOTHING RETURNING id",
+            (
+                event_hash(raw),
+                raw.get("eventType"),
+                self.now,
+                versions.run_uuid(run_id) if run_id else None,
+                job.get("namespace") or (raw.get("dataset") or {}).get("namespace", ""),
+                job.get("name") or (raw.get("dataset") or {}).get("name", ""),
+                raw["producer"],
+                raw.get("schemaURL"),
+                self.event.kind,
+                Jsonb(raw),
+            ),
+        ).fetchone()
+        return row is not None
+
+    # -- the three kinds of event ---------------------------------------------------------------
+    def _run_event(self) -> None:
+        raw = self.raw
+        job_doc, run_doc = raw["job"], raw["run"]
+        namespace = job_doc["namespace"]
+        self._namespace(namespace)
+        run_facets = run_doc.get("facets") or {}
+        parent = run_facets.get("parent") if isinstance(run_facets.get("parent"), dict) else None
+        state = run_state(raw.get("eventType"))
+        parent_job = self._parent(namespace, parent, state) if parent else None
+        job = self._job(namespace, job_doc, parent_job)
+        run_id = versions.run_uuid(run_doc["runId"])
+        self._run(run_id, run_doc["runId"], job, parent, run_facets, job_doc.get("facets") or {}, state)
+        for ds in raw.get("inputs") or []:
+            self._dataset(ds, run_id, is_input=True)
+        for ds in raw.get("outputs") or []:
+            self._dataset(ds, run_id, is_input=False)
+        if state in TERMINAL.values():
+            self._job_version_for_run(job, run_id)
+
+    def _job_event(self) -> None:
+        raw = self.raw
+        namespace = raw["job"]["namespace"]
+        self._namespace(namespace)
+        job = self._job(namespace, raw["job"], None)
+        placeholder_run = uuid.uuid4()  # dataset versions of a static event belong to no run
+        inputs = [self._dataset(ds, placeholder_run, is_input=True, record=False) for ds in raw.get("inputs") or []]
+        outputs = [self._dataset(ds, placeholder_run, is_input=False, record=False) for ds in raw.get("outputs") or []]
+        self._job_version(job, inputs, outputs, latest_run=None)
+
+    def _dataset_event(self) -> None:
+        ds = self.raw["dataset"]
+        version = self._dataset(ds, uuid.uuid4(), is_input=False, record=False)
+        self.conn.execute(
+            "UPDATE datasets SET current_version_uuid = %s WHERE uuid = %s", (version["version_uuid"], version["dataset_uuid"])
+        )
+
+    # -- namespaces, sources, jobs, runs --------------------------------------------------------
+    def _namespace(self, name: str) -> None:
+        self.conn.execute(
+            "INSERT INTO namespaces (uuid, name, created_at, updated_at) VALUES (%s,%s,%s,%s)"
+            " ON CONFLICT (name) DO UPDATE SET is_hidden = FALSE WHERE namespaces.is_hidden",
+            (uuid.uuid4(), name, self.now, self.now),
+        )
+
+    def _source(self, ds: dict) -> str:
+        source = (ds.get("facets") or {}).get("dataSource")
+        if isinstance(source, dict) and isinstance(source.get("name"), str):
+            name, url = source["name"], source.get("uri") or ""
+        else:
+            name, url = DEFAULT_SOURCE, ""
+        self.conn.execute(
+            "INSERT INTO sources (uuid, type, name, connection_url, created_at, updated_at)"
+            " VALUES (%s,'POSTGRESQL',%s,%s,%s,%s) ON CONFLICT (name) DO NOTHING",
+            (uuid.uuid4(), name, url, self.now, self.now),
+        )
+        return name
+
+    def _parent(self, namespace: str, parent: dict, state: str | None) -> dict:
+        """The job named in the parent facet (created if unknown) and its run."""
+        p_job = parent.get("job") or {}
+        p_ns, p_name = p_job.get("namespace") or namespace, p_job["name"]
+        self._namespace(p_ns)
+        job = self.conn.execute(
+            "SELECT uuid, name FROM jobs WHERE namespace_name = %s AND name = %s", (p_ns, p_name)
+        ).fetchone()
+        if job is None:
+            job = self.conn.execute(
+                "INSERT INTO jobs (uuid, namespace_name, name, simple_name, created_at, updated_at)"
+                " VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (namespace_name, name) DO UPDATE SET is_hidden = FALSE"
+                " RETURNING uuid, name",
+                (uuid.uuid4(), p_ns, p_name, p_name, self.now, self.now),
+            ).fetchone()
+        p_run_id = parent["run"]["runId"]
+        run_uuid = versions.run_uuid(p_run_id)
+        existing = self.conn.execute("SELECT job_uuid FROM runs WHERE uuid = %s", (run_uuid,)).fetchone()
+        if existing is None:
+            # A parent that never posted: Marquez records its run once, from the first child event.
+            self._insert_run(run_uuid, p_run_id, job["uuid"], None, state, {}, {}, {})
+        elif existing["job_uuid"] != job["uuid"]:
+            # The run belongs to another job (the parent itself was filed under ITS parent):
+            # Marquez keeps a placeholder run under the facet's job, following the child's state.
+            placeholder = versions.placeholder_parent_run(p_ns, p_name, p_run_id)
+            self._upsert_run(placeholder, p_run_id, job["uuid"], None, state, {}, {}, {})
+        return job
+
+    def _job(self, namespace: str, job_doc: dict, parent: dict | None) -> dict:
+        facets = job_doc.get("facets") or {}
+        description = _get(facets, "documentation", "description")
+        location = _get(facets, "sourceCodeLocation", "url")
+        simple = job_doc["name"]
+        if parent is not None and simple.startswith(parent["name"] + "."):
+            simple = simple[len(parent["name"]) + 1 :]
+        full = f"{parent['name']}.{simple}" if parent is not None else simple
+        inputs = [{"namespace": d["namespace"], "name": d["name"]} for d in self.raw.get("inputs") or []]
+        return self.conn.execute(
+            "INSERT INTO jobs (uuid, namespace_name, name, simple_name, parent_job_uuid, parent_job_name,"
+            " description, location, created_at, updated_at, current_inputs, facets)"
+            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            " ON CONFLICT (namespace_name, name) DO UPDATE SET updated_at = GREATEST(jobs.updated_at, EXCLUDED.updated_at),"
+            "  description = COALESCE(EXCLUDED.description, jobs.description),"
+            "  location = COALESCE(EXCLUDED.location, jobs.location),"
+            "  parent_job_uuid = COALESCE(EXCLUDED.parent_job_uuid, jobs.parent_job_uuid),"
+            "  parent_job_name = COALESCE(EXCLUDED.parent_job_name, jobs.parent_job_name),"
+            "  current_inputs = EXCLUDED.current_inputs, facets = jobs.facets || EXCLUDED.facets, is_hidden = FALSE"
+            " RETURNING uuid, name, namespace_name, location",
+            (
+                uuid.uuid4(), namespace, full, simple,
+                parent["uuid"] if parent else None, parent["name"] if parent else None,
+                description, location, self.now, self.now, Jsonb(inputs), Jsonb(facets),
+            ),
+        ).fetchone()  # fmt: skip
+
+    def _insert_run(self, run_uuid, external_id, job_uuid, parent_uuid, state, args, facets, job_facets) -> None:
+        self.conn.execute(
+            "INSERT INTO runs (uuid, external_id, job_uuid, parent_run_uuid, created_at, updated_at, state, state_time,"
+            " started_at, ended_at, args, facets, job_facets) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            " ON CONFLICT (uuid) DO NOTHING",
+            (
+                run_uuid, external_id, job_uuid, parent_uuid, self.now, self.now, state,
+                self.now if state else None,
+                self.now if state == "RUNNING" else None,
+                self.now if state in TERMINAL.values() else None,
+                Jsonb(args), Jsonb(facets), Jsonb(job_facets),
+            ),
+        )  # fmt: skip
+
+    def _upsert_run(self, run_uuid, external_id, job_uuid, parent_uuid, state, args, facets, job_facets,
+                    nominal=(None, None)) -> None:  # fmt: skip
+        starting = state == "RUNNING"
+        done = state in TERMINAL.values()
+        self.conn.execute(
+            "INSERT INTO runs (uuid, external_id, job_uuid, parent_run_uuid, created_at, updated_at, state, state_time,"
+            " started_at, ended_at, args, facets, job_facets, nominal_start, nominal_end)"
+            " VALUES (%(uuid)s,%(ext)s,%(job)s,%(parent)s,%(now)s,%(now)s,%(state)s,%(state_time)s,%(started)s,"
+            "  %(ended)s,%(args)s,%(facets)s,%(job_facets)s,%(ns)s,%(ne)s)"
+            " ON CONFLICT (uuid) DO UPDATE SET"
+            "  updated_at = EXCLUDED.updated_at,"
+            "  job_uuid = EXCLUDED.job_uuid,"
+            "  parent_run_uuid = COALESCE(EXCLUDED.parent_run_uuid, runs.parent_run_uuid),"
+            # Better than Marquez (#2264): the state follows event time, not arrival order; at equal
+            # times a terminal state wins.
+            "  state = CASE WHEN EXCLUDED.state IS NULL THEN runs.state"
+            "    WHEN runs.state_time IS NULL OR EXCLUDED.state_time > runs.state_time"
+            "      OR (EXCLUDED.state_time = runs.state_time AND EXCLUDED.state <> 'RUNNING') THEN EXCLUDED.state"
+            "    ELSE runs.state END,"
+            "  state_time = CASE WHEN EXCLUDED.state IS NULL THEN runs.state_time"
+            "    ELSE GREATEST(runs.state_time, EXCLUDED.state_time) END,"
+            "  started_at = COALESCE(EXCLUDED.started_at, runs.started_at),"
+            "  ended_at = COALESCE(EXCLUDED.ended_at, runs.ended_at),"
+            "  args = CASE WHEN EXCLUDED.args = '{}'::jsonb THEN runs.args ELSE EXCLUDED.args END,"
+            "  facets = runs.facets || EXCLUDED.facets,"
+            "  job_facets = runs.job_facets || EXCLUDED.job_facets,"
+            "  nominal_start = COALESCE(EXCLUDED.nominal_start, runs.nominal_start),"
+            "  nominal_end = COALESCE(EXCLUDED.nominal_end, runs.nominal_end)",
+            {
+                "uuid": run_uuid, "ext": external_id, "job": job_uuid, "parent": parent_uuid, "now": self.now,
+                "state": state, "state_time": self.now if state else None,
+                "started": self.now if starting else None, "ended": self.now if done else None,
+                "args": Jsonb(args), "facets": Jsonb(facets), "job_facets": Jsonb(job_facets),
+                "ns": nominal[0], "ne": nominal[1],
+            },
+        )  # fmt: skip
+
+    def _run(self, run_uuid, run_id, job, parent, run_facets, job_facets, state) -> None:
+        nominal = run_facets.get("nominalTime") if isinstance(run_facets.get("nominalTime"), dict) else {}
+        nominal_start = _time(nominal.get("nominalStartTime"))
+        nominal_end = _time(nominal.get("nominalEndTime"))
+        args: dict[str, str] = {}
+        if nominal_start:
+            args["nominal_start_time"] = _java_instant(nominal_start)
+            if nominal_end:
+                args["nominal_end_time"] = _java_instant(nominal_end)
+        parent_uuid = None
+        if parent:
+            args.update(run_id=parent["run"]["runId"], name=parent["job"]["name"], namespace=parent["job"].get("namespace"))
+            parent_uuid = versions.run_uuid(parent["run"]["runId"])
+        self._upsert_run(run_uuid, run_id, job["uuid"], parent_uuid, state, args, run_facets, job_facets,
+                         (nominal_start, nominal_end))  # fmt: skip
+
+    # -- datasets ---------------------------------------------------------------------------------
+    def _dataset(self, ds: dict, run_uuid: uuid.UUID, *, is_input: bool, record: bool = True) -> dict:
+        namespace, name = ds["namespace"], ds["name"]
+        facets = ds.get("facets") or {}
+        self._namespace(namespace)
+        source = self._source(ds)
+        lifecycle = _get(facets, "lifecycleStateChange", "lifecycleStateChange") or ""
+        description = _get(facets, "documentation", "description")
+        dataset = self.conn.execute(
+            "INSERT INTO datasets (uuid, namespace_name, name, physical_name, source_name, description, created_at,"
+            " updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)"
+            " ON CONFLICT (namespace_name, name) DO UPDATE SET updated_at = GREATEST(datasets.updated_at, EXCLUDED.updated_at),"
+            "  description = COALESCE(EXCLUDED.description, datasets.description), is_hidden = FALSE"
+            " RETURNING uuid, current_version_uuid",
+            (uuid.uuid4(), namespace, name, name, source, description, self.now, self.now),
+        ).fetchone()
+        fields = _get(facets, "schema", "fields")
+        fields = [f for f in fields if isinstance(f, dict)] if isinstance(fields, list) else None
+        version_row = None
+        if is_input and dataset["current_version_uuid"] is not None:
+            version_row = self.conn.execute(
+                "UPDATE dataset_versions SET facets = facets || %s WHERE uuid = %s RETURNING uuid",
+                (Jsonb(facets), dataset["current_version_uuid"]),
+            ).fetchone()
+        if version_row is None:
+            version = versions.dataset_version(namespace, source, name, name, fields, lifecycle, run_uuid)
+            version_row = self.conn.execute(
+                "INSERT INTO dataset_versions (uuid, dataset_uuid, version, created_at, run_uuid, fields,"
+                " lifecycle_state, schema_version, facets) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+                " ON CONFLICT (version) DO UPDATE SET facets = dataset_versions.facets || EXCLUDED.facets"
+                " RETURNING uuid",
+                (
+                    uuid.uuid4(), dataset["uuid"], version, self.now, None if is_input else run_uuid,
+                    Jsonb(_version_fields(fields)), lifecycle, _schema_version(fields), Jsonb(facets),
+                ),
+            ).fetchone()  # fmt: skip
+        if fields:
+            self._fields(dataset["uuid"], version_row["uuid"], fields)
+        if record and self.event.kind not in (DATASET_EVENT, JOB_EVENT):
+            self.conn.execute(
+                "INSERT INTO run_io (run_uuid, dataset_version_uuid, is_input) VALUES (%s,%s,%s)"
+                " ON CONFLICT DO NOTHING",
+                (run_uuid, version_row["uuid"], is_input),
+            )
+        if is_input and dataset["current_version_uuid"] is None:
+            self.conn.execute(
+                "UPDATE datasets SET current_version_uuid = %s WHERE uuid = %s", (version_row["uuid"], dataset["uuid"])
+            )
+        return {"dataset_uuid": dataset["uuid"], "version_uuid": version_row["uuid"], "namespace": namespace, "name": name}
+
+    def _fields(self, dataset_uuid, version_uuid, fields: list[dict]) -> None:
+        names = []
+        for position, f in enumerate(fields):
+            self.conn.execute(
+                "INSERT INTO dataset_fields (uuid, dataset_uuid, name, type, description, position, created_at, updated_at)"
+                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (dataset_uuid, name) DO UPDATE SET"
+                " type = EXCLUDED.type, description = COALESCE(EXCLUDED.description, dataset_fields.description),"
+                " updated_at = EXCLUDED.updated_at",
+                (uuid.uuid4(), dataset_uuid, f["name"], _str(f.get("type")), f.get("description"), position, self.now, self.now),
+            )
+            names.append(f["name"])
+        self.conn.execute(
+            "UPDATE dataset_versions SET mapped_fields = (SELECT jsonb_agg(DISTINCT x) FROM jsonb_array_elements_text("
+            " mapped_fields || %s) AS x) WHERE uuid = %s",
+            (Jsonb(names), version_uuid),
+        )
+
+    # -- job versions -------------------------------------------------------------------------------
+    def _job_version_for_run(self, job: dict, run_uuid: uuid.UUID) -> None:
+        rows = self.conn.execute(
+            "SELECT DISTINCT d.uuid AS dataset_uuid, d.namespace_name AS namespace, d.name, io.is_input"
+            " FROM run_io io JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid"
+            " JOIN datasets d ON d.uuid = v.dataset_uuid WHERE io.run_uuid = %s",
+            (run_uuid,),
+        ).fetchall()
+        inputs = [r for r in rows if r["is_input"]]
+        outputs = [r for r in rows if not r["is_input"]]
+        jv = self._job_version(job, inputs, outputs, latest_run=run_uuid)
+        self.conn.execute("UPDATE runs SET job_version_uuid = %s WHERE uuid = %s", (jv, run_uuid))
+        # The run's latest output versions become the datasets' current versions.
+        self.conn.execute(
+            "UPDATE datasets d SET current_version_uuid = latest.uuid, updated_at = GREATEST(d.updated_at, %s)"
+            " FROM (SELECT DISTINCT ON (v.dataset_uuid) v.dataset_uuid, v.uuid FROM run_io io"
+            "   JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid"
+            "   WHERE io.run_uuid = %s AND NOT io.is_input ORDER BY v.dataset_uuid, io.seq DESC) latest"
+            " WHERE d.uuid = latest.dataset_uuid",
+            (self.now, run_uuid),
+        )
+
+    def _job_version(self, job: dict, inputs: list[dict], outputs: list[dict], latest_run) -> uuid.UUID:
+        version = versions.job_version(
+            job["namespace_name"],
+            job["name"],
+            [(d["namespace"], d["name"]) for d in inputs],
+            [(d["namespace"], d["name"]) for d in outputs],
+            job["location"],
+        )
+        ids = lambda ds: Jsonb(sorted({(d["namespace"], d["name"]) for d in ds}))  # noqa: E731
+        row = self.conn.execute(
+            "INSERT INTO job_versions (uuid, job_uuid, version, location, created_at, updated_at, latest_run_uuid,"
+            " inputs, outputs) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            " ON CONFLICT (version) DO UPDATE SET updated_at = EXCLUDED.updated_at,"
+            "  latest_run_uuid = COALESCE(EXCLUDED.latest_run_uuid, job_versions.latest_run_uuid)"
+            " RETURNING uuid",
+            (uuid.uuid4(), job["uuid"], version, job["location"], self.now, self.now, latest_run, ids(inputs), ids(outputs)),
+        ).fetchone()
+        self.conn.execute("UPDATE jobs SET current_version_uuid = %s WHERE uuid = %s", (row["uuid"], job["uuid"]))
+        self.conn.execute("DELETE FROM job_io WHERE job_uuid = %s", (job["uuid"],))
+        for side, datasets in ((True, inputs), (False, outputs)):
+            for d in {d["dataset_uuid"] for d in datasets}:
+                self.conn.execute(
+                    "INSERT INTO job_io (job_uuid, dataset_uuid, is_input) VALUES (%s,%s,%s) ON CONFLICT DO NOTHING",
+                    (job["uuid"], d, side),
+                )
+        return row["uuid"]
+
+
+def _get(facets: dict, facet: str, key: str) -> Any:
+    value = facets.get(facet)
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _version_fields(fields: list[dict] | None) -> list[dict]:
+    return [{"name": f["name"], "type": _str(f.get("type")), "description": f.get("description")} for f in fields or []]
+
+
+def _schema_version(fields: list[dict] | None) -> uuid.UUID:
+    text = ":".join(f"{f['name']}:{_str(f.get('type'))}" for f in fields or [])
+    return versions.name_uuid(text.encode())
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    from marquez.model.events import parse_time
+
+    return parse_time(value, "nominalTime")
+
+
+def _java_instant(value: dt.datetime) -> str:
+    """ISO instant as Java's Instant.toString() writes it (Marquez stores run args that way)."""
+    from marquez.model.json import instant
+
+    return instant(value)

@@ -145,7 +145,8 @@ CREATE TABLE runs (
     job_version_uuid UUID,
     args             JSONB NOT NULL DEFAULT '{}'::jsonb,
     facets           JSONB NOT NULL DEFAULT '{}'::jsonb,
-    job_facets       JSONB NOT NULL DEFAULT '{}'::jsonb
+    job_facets       JSONB NOT NULL DEFAULT '{}'::jsonb,
+    seq              BIGSERIAL
 );
 CREATE INDEX runs_job ON runs (job_uuid, created_at DESC);
 CREATE INDEX runs_parent ON runs (parent_run_uuid);
@@ -154,6 +155,7 @@ CREATE TABLE run_io (
     run_uuid             UUID NOT NULL REFERENCES runs (uuid),
     dataset_version_uuid UUID NOT NULL REFERENCES dataset_versions (uuid),
     is_input             BOOLEAN NOT NULL,
+    facets               JSONB NOT NULL DEFAULT '{}'::jsonb,   -- inputFacets / outputFacets
     seq                  BIGSERIAL,
     PRIMARY KEY (run_uuid, dataset_version_uuid, is_input)
 );

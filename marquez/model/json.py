@@ -53,8 +53,10 @@ def run(row: dict, io: dict[str, list[dict]] | None, job_version: dict | None) -
         "id": str(row["uuid"]),
         "createdAt": instant(row["created_at"]),
         "updatedAt": instant(row["updated_at"]),
-        "nominalStartTime": instant(row["nominal_start"]),
-        "nominalEndTime": instant(row["nominal_end"]),
+        # Marquez 0.51 answers null here even when the nominalTime facet is set (it is in
+        # `args` and `facets`); kept for compatibility.
+        "nominalStartTime": None,
+        "nominalEndTime": None,
         "state": state(row["state"]),
         "startedAt": instant(row["started_at"]),
         "endedAt": instant(row["ended_at"]),

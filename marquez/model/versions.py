@@ -35,23 +35,21 @@ def dataset_version(
     lifecycle_state: str,
     run_uuid: uuid.UUID,
 ) -> uuid.UUID:
-    joined_fields = ":".join(
-        _join(f.get("name"), (f.get("type") or None) and str(f["type"]).upper(), f.get("description"))
-        for f in _unique_fields(fields or [])
-    )
+    # Marquez collects (name, TYPE, description) triples into a sorted set.
+    triples = sorted(
+        {(f.get("name"), str(f["type"]).upper() if f.get("type") is not None else None, f.get("description"))
+         for f in fields or []},
+        key=lambda t: tuple("" if x is None else x for x in t),
+    )  # fmt: skip
+    joined_fields = ":".join(_join(*t) for t in triples)
     text = _join(namespace, source_name, name, physical_name, None, joined_fields, lifecycle_state, str(run_uuid))
     return name_uuid(text.encode())
 
 
-def _unique_fields(fields: Iterable[dict]) -> list[dict]:
-    # Marquez collects fields into a set of (name, TYPE, description) triples: duplicates collapse.
-    seen, out = set(), []
-    for f in fields:
-        key = (f.get("name"), (f.get("type") or "").upper(), f.get("description"))
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
+def schema_version(namespace: str, name: str, fields: list[dict] | None) -> uuid.UUID:
+    """The id of a dataset version's schema: its namespace, name and (name, type) pairs."""
+    pairs = ":".join(_join(f.get("name"), None if f.get("type") is None else str(f["type"])) for f in fields or [])
+    return name_uuid(f"{namespace}:{name}:{pairs}".encode())
 
 
 def job_version(

@@ -254,9 +254,9 @@ class Ingest:
         nominal_end = _time(nominal.get("nominalEndTime"))
         args: dict[str, str] = {}
         if nominal_start:
-            args["nominal_start_time"] = _java_instant(nominal_start)
+            args["nominal_start_time"] = _java_zoned(nominal.get("nominalStartTime"))
             if nominal_end:
-                args["nominal_end_time"] = _java_instant(nominal_end)
+                args["nominal_end_time"] = _java_zoned(nominal.get("nominalEndTime"))
         parent_uuid = None
         if parent:
             args.update(run_id=parent["run"]["runId"], name=parent["job"]["name"], namespace=parent["job"].get("namespace"))
@@ -297,16 +297,18 @@ class Ingest:
                 " RETURNING uuid",
                 (
                     uuid.uuid4(), dataset["uuid"], version, self.now, None if is_input else run_uuid,
-                    Jsonb(_version_fields(fields)), lifecycle, _schema_version(fields), Jsonb(facets),
+                    Jsonb(_version_fields(fields)), lifecycle, versions.schema_version(namespace, name, fields),
+                    Jsonb(facets),
                 ),
             ).fetchone()  # fmt: skip
         if fields:
             self._fields(dataset["uuid"], version_row["uuid"], fields)
         if record and self.event.kind not in (DATASET_EVENT, JOB_EVENT):
+            io_facets = ds.get("inputFacets" if is_input else "outputFacets") or {}
             self.conn.execute(
-                "INSERT INTO run_io (run_uuid, dataset_version_uuid, is_input) VALUES (%s,%s,%s)"
-                " ON CONFLICT DO NOTHING",
-                (run_uuid, version_row["uuid"], is_input),
+                "INSERT INTO run_io (run_uuid, dataset_version_uuid, is_input, facets) VALUES (%s,%s,%s,%s)"
+                " ON CONFLICT (run_uuid, dataset_version_uuid, is_input) DO UPDATE SET facets = run_io.facets || EXCLUDED.facets",
+                (run_uuid, version_row["uuid"], is_input, Jsonb(io_facets)),
             )
         if is_input and dataset["current_version_uuid"] is None:
             self.conn.execute(
@@ -394,11 +396,6 @@ def _version_fields(fields: list[dict] | None) -> list[dict]:
     return [{"name": f["name"], "type": _str(f.get("type")), "description": f.get("description")} for f in fields or []]
 
 
-def _schema_version(fields: list[dict] | None) -> uuid.UUID:
-    text = ":".join(f"{f['name']}:{_str(f.get('type'))}" for f in fields or [])
-    return versions.name_uuid(text.encode())
-
-
 def _time(value: Any) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
@@ -407,8 +404,21 @@ def _time(value: Any) -> dt.datetime | None:
     return parse_time(value, "nominalTime")
 
 
-def _java_instant(value: dt.datetime) -> str:
-    """ISO instant as Java's Instant.toString() writes it (Marquez stores run args that way)."""
-    from marquez.model.json import instant
-
-    return instant(value)
+def _java_zoned(text: str) -> str:
+    """The timestamp as Java's ZonedDateTime.toString() writes it (Marquez stores run args that way):
+    seconds only when non-zero, 'Z' for UTC, the offset otherwise."""
+    value = dt.datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    out = value.strftime("%Y-%m-%dT%H:%M")
+    if value.second or value.microsecond:
+        out += value.strftime(":%S")
+        if value.microsecond:
+            micros = value.microsecond
+            out += f".{micros // 1000:03d}" if micros % 1000 == 0 else f".{micros:06d}"
+    offset = value.utcoffset()
+    if not offset:
+        return out + "Z"
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return out + f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

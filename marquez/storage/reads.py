@@ -25,13 +25,13 @@ def runs_json(conn: psycopg.Connection, rows: list[dict]) -> list[dict]:
     ids = [r["uuid"] for r in rows]
     io: dict = defaultdict(lambda: {"inputs": [], "outputs": []})
     for r in conn.execute(
-        "SELECT io.run_uuid, io.is_input, d.namespace_name, d.name, v.version FROM run_io io"
+        "SELECT io.run_uuid, io.is_input, io.facets, d.namespace_name, d.name, v.version FROM run_io io"
         " JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid JOIN datasets d ON d.uuid = v.dataset_uuid"
         " WHERE io.run_uuid = ANY(%s) ORDER BY io.seq",
         (ids,),
     ):
         io[r["run_uuid"]]["inputs" if r["is_input"] else "outputs"].append(
-            js.io_version(r["namespace_name"], r["name"], r["version"])
+            js.io_version(r["namespace_name"], r["name"], r["version"], r["facets"])
         )
     jv_ids = [r["job_version_uuid"] for r in rows if r["job_version_uuid"]]
     jvs = {}
@@ -216,11 +216,13 @@ def jobs_json(conn, rows: list[dict], *, for_graph: bool = False) -> list[dict]:
     if not rows:
         return []
     ids = [r["uuid"] for r in rows]
+    # In /lineage, Marquez shows for a child job the latest run of its PARENT job.
+    run_owner = {r["uuid"]: (r["parent_job_uuid"] or r["uuid"]) if for_graph else r["uuid"] for r in rows}
     latest: dict = defaultdict(list)
     run_rows = conn.execute(
-        "SELECT * FROM (SELECT r.*, row_number() OVER (PARTITION BY r.job_uuid ORDER BY r.created_at DESC, r.updated_at DESC)"
+        "SELECT * FROM (SELECT r.*, row_number() OVER (PARTITION BY r.job_uuid ORDER BY r.created_at DESC, r.seq DESC)"
         " AS rn FROM runs r WHERE r.job_uuid = ANY(%s)) x WHERE rn <= %s",
-        (ids, LATEST_RUNS),
+        (list(set(run_owner.values())), LATEST_RUNS),
     ).fetchall()
     as_json = dict(zip([r["uuid"] for r in run_rows], runs_json(conn, run_rows)))
     for r in sorted(run_rows, key=lambda r: r["rn"]):
@@ -240,7 +242,7 @@ def jobs_json(conn, rows: list[dict], *, for_graph: bool = False) -> list[dict]:
         tags[r["job_uuid"]].append(r["name"])
     out = []
     for r in rows:
-        runs = latest.get(r["uuid"])
+        runs = latest.get(run_owner[r["uuid"]])
         doc = {
             "id": {"namespace": r["namespace_name"], "name": r["name"]},
             "type": r["type"],
@@ -301,7 +303,7 @@ def list_jobs(conn, namespace: str | None, limit: int, offset: int, states: list
     if states:
         where.append(
             "(SELECT coalesce(r.state, 'NEW') FROM runs r WHERE r.job_uuid = j.uuid"
-            " ORDER BY r.created_at DESC, r.updated_at DESC LIMIT 1) = ANY(%s)"
+            " ORDER BY r.created_at DESC, r.seq DESC LIMIT 1) = ANY(%s)"
         )
         params.append(states)
     clause = " AND ".join(where)
@@ -317,7 +319,7 @@ def job_runs(conn, namespace: str, name: str, limit: int, offset: int) -> dict |
     if job is None:
         return None
     rows = conn.execute(
-        "SELECT * FROM runs WHERE job_uuid = %s ORDER BY created_at DESC, updated_at DESC LIMIT %s OFFSET %s",
+        "SELECT * FROM runs WHERE job_uuid = %s ORDER BY created_at DESC, seq DESC LIMIT %s OFFSET %s",
         (job["uuid"], limit, offset),
     ).fetchall()
     total = conn.execute("SELECT count(*) AS n FROM runs WHERE job_uuid = %s", (job["uuid"],)).fetchone()["n"]
@@ -337,6 +339,8 @@ def job_versions(conn, namespace: str, name: str, limit: int, offset: int) -> di
     ).fetchall()
     runs = {uuid.UUID(r["id"]): r for r in runs_json(conn, run_rows)}
     total = conn.execute("SELECT count(*) AS n FROM job_versions WHERE job_uuid = %s", (job["uuid"],)).fetchone()["n"]
+    for run in runs.values():
+        run["facets"] = {}  # Marquez's job version page leaves the run's facets out
     return {"versions": [job_version_json(job, v, runs.get(v["latest_run_uuid"])) for v in rows], "totalCount": total}
 
 

@@ -85,12 +85,12 @@ def register(router: Router) -> None:
         clause = " AND ".join(where)
         with call.read() as conn:
             rows = conn.execute(
-                f"SELECT event FROM lineage_events WHERE {clause} ORDER BY event_time {direction}, id {direction}"
+                f"SELECT event, event_time FROM lineage_events WHERE {clause} ORDER BY event_time {direction}, id {direction}"
                 " LIMIT %s OFFSET %s",
                 (*params, limit, offset),
             ).fetchall()
             total = conn.execute(f"SELECT count(*) AS n FROM lineage_events WHERE {clause}", params).fetchone()["n"]
-        return {"events": [r["event"] for r in rows], "totalCount": total}
+        return {"events": [js.lineage_event(r["event"], r["event_time"]) for r in rows], "totalCount": total}
 
     @router.get("stats/{kind}")
     def stats(call: Call):

@@ -87,8 +87,7 @@ def register(router: Router) -> None:
         with call.write() as conn:
             doc = _found(reads.get_dataset(conn, ns, name), "Dataset", name)
             conn.execute("UPDATE datasets SET is_hidden = TRUE WHERE namespace_name = %s AND name = %s", (ns, name))
-            doc["deleted"] = True
-            return doc
+            return doc  # as it was before the delete, as Marquez answers
 
     @router.get("namespaces/{ns}/datasets/{name}/versions")
     def dataset_versions(call: Call):
@@ -130,6 +129,7 @@ def register(router: Router) -> None:
         with call.write() as conn:
             doc = _found(reads.get_job(conn, ns, name), "Job", name)
             conn.execute("UPDATE jobs SET is_hidden = TRUE WHERE namespace_name = %s AND name = %s", (ns, name))
+            doc.update(latestRun=None, latestRuns=None)  # Marquez answers the hidden job without runs
             return doc
 
     @router.get("namespaces/{ns}/jobs/{name}/runs")

@@ -86,3 +86,35 @@ def dataset_node_id(namespace_name: str, name: str) -> str:
 
 def job_node_id(namespace_name: str, name: str) -> str:
     return f"job:{namespace_name}:{name}"
+
+
+# Facets Marquez's event model knows by name: it answers them as null when absent.
+_RUN_FACETS = ("nominalTime", "parent")
+_JOB_FACETS = ("documentation", "sourceCodeLocation", "sql", "jobType")
+_DATASET_FACETS = ("documentation", "schema", "dataSource", "description", "lifecycleStateChange", "columnLineage", "symlinks")
+
+
+def lineage_event(raw: dict, event_time: dt.datetime) -> dict:
+    """An event as Marquez's /events/lineage answers it: re-serialized through its event model."""
+    out = dict(raw)
+    out["eventTime"] = instant(event_time)
+    if isinstance(raw.get("run"), dict):
+        out["run"] = {**raw["run"], "facets": _known(raw["run"].get("facets"), _RUN_FACETS)}
+    if isinstance(raw.get("job"), dict):
+        out["job"] = {**raw["job"], "facets": _known(raw["job"].get("facets"), _JOB_FACETS)}
+    for side in ("inputs", "outputs"):
+        if isinstance(raw.get(side), list):
+            out[side] = [_event_dataset(ds) for ds in raw[side]]
+    return out
+
+
+def _known(facets: dict | None, names: tuple[str, ...]) -> dict:
+    return {**{n: None for n in names}, **(facets or {})}
+
+
+def _event_dataset(ds: dict) -> dict:
+    facets = _known(ds.get("facets"), _DATASET_FACETS)
+    schema = facets.get("schema")
+    if isinstance(schema, dict) and isinstance(schema.get("fields"), list):
+        facets["schema"] = {**schema, "fields": [{"description": None, **f} for f in schema["fields"]]}
+    return {**ds, "facets": facets, "inputFacets": ds.get("inputFacets"), "outputFacets": ds.get("outputFacets")}

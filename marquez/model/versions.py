@@ -48,7 +48,8 @@ def dataset_version(
 
 def schema_version(namespace: str, name: str, fields: list[dict] | None) -> uuid.UUID:
     """The id of a dataset version's schema: its namespace, name and (name, type) pairs."""
-    pairs = ":".join(_join(f.get("name"), None if f.get("type") is None else str(f["type"])) for f in fields or [])
+    ordered = sorted(fields or [], key=lambda f: (f.get("name") or "", str(f.get("type") or "")))
+    pairs = ":".join(_join(f.get("name"), None if f.get("type") is None else str(f["type"])) for f in ordered)
     return name_uuid(f"{namespace}:{name}:{pairs}".encode())
 
 

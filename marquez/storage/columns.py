@@ -1,4 +1,9 @@
-"""Column lineage from the `columnLineage` facet of each dataset's current version."""
+"""Column lineage from the `columnLineage` facet of each dataset's current version.
+
+Shapes follow Marquez: one DATASET_FIELD node per field that has lineage, its `inputFields`,
+and edges that Marquez draws from a field to the fields it is derived from (`inEdges` of the
+derived field, `outEdges` of the source field).
+"""
 
 from __future__ import annotations
 
@@ -7,114 +12,107 @@ from collections import defaultdict
 from marquez.model import json as js
 from marquez.storage.graph import NodeNotFound
 
+Field = tuple[str, str, str]  # (namespace, dataset, field)
 
-def _parse(node_id: str) -> tuple[str, str, str, str | None]:
+
+def _parse(node_id: str) -> tuple[str, str, str | None]:
     kind, _, rest = node_id.partition(":")
     if kind == "dataset":
         ns, sep, name = rest.rpartition(":")
         if sep and ns and name:
-            return kind, ns, name, None
+            return ns, name, None
     elif kind == "datasetField":
         head, sep, fld = rest.rpartition(":")
         ns, sep2, name = head.rpartition(":")
         if sep and sep2 and ns and name and fld:
-            return kind, ns, name, fld
+            return ns, name, fld
     raise NodeNotFound("HTTP 404 Not Found")
 
 
-def _edges(conn) -> tuple[dict, dict]:
-    """(output field -> input fields with transformation) for every current dataset version."""
-    upstream: dict = defaultdict(list)
-    downstream: dict = defaultdict(list)
+def _node_id(f: Field) -> str:
+    return f"datasetField:{f[0]}:{f[1]}:{f[2]}"
+
+
+def _load(conn) -> tuple[dict, dict, dict, dict]:
+    """Every current version's column lineage: upstream edges, downstream edges, specs, versions and types."""
+    upstream: dict[Field, list[Field]] = defaultdict(list)
+    downstream: dict[Field, list[Field]] = defaultdict(list)
+    specs: dict[Field, dict] = {}
+    datasets: dict[tuple[str, str], dict] = {}
     for r in conn.execute(
-        "SELECT d.namespace_name, d.name, v.facets -> 'columnLineage' AS cl, v.version FROM datasets d"
-        " JOIN dataset_versions v ON v.uuid = d.current_version_uuid"
-        " WHERE NOT d.is_hidden AND v.facets ? 'columnLineage'"
+        "SELECT d.namespace_name, d.name, v.uuid AS version, v.fields, v.facets -> 'columnLineage' AS cl"
+        " FROM datasets d JOIN dataset_versions v ON v.uuid = d.current_version_uuid WHERE NOT d.is_hidden"
     ):
-        for out_field, spec in ((r["cl"] or {}).get("fields") or {}).items():
-            for inp in (spec or {}).get("inputFields") or []:
-                transformations = inp.get("transformations") or []
-                t = transformations[0] if transformations else {}
-                src = (inp.get("namespace"), inp.get("name"), inp.get("field"))
-                dst = (r["namespace_name"], r["name"], out_field)
-                upstream[dst].append((src, t, spec, r["version"]))
-                downstream[src].append(dst)
-    return upstream, downstream
+        key = (r["namespace_name"], r["name"])
+        datasets[key] = {"version": str(r["version"]), "types": {f["name"]: f.get("type") for f in r["fields"] or []}}
+        fields = (r["cl"] or {}).get("fields") if isinstance(r["cl"], dict) else None
+        for out_field, spec in (fields or {}).items():
+            spec = spec if isinstance(spec, dict) else {}
+            dst = (*key, out_field)
+            specs[dst] = spec
+            for inp in spec.get("inputFields") or []:
+                if isinstance(inp, dict) and inp.get("field"):
+                    src = (inp.get("namespace"), inp.get("name"), inp["field"])
+                    upstream[dst].append(src)
+                    downstream[src].append(dst)
+    return upstream, downstream, specs, datasets
 
 
 def column_lineage(conn, node_id: str, depth: int, with_downstream: bool) -> dict:
-    kind, ns, name, fld = _parse(node_id)
-    ds = conn.execute(
-        "SELECT d.uuid, v.fields, v.version FROM datasets d LEFT JOIN dataset_versions v ON v.uuid = d.current_version_uuid"
-        " WHERE d.namespace_name = %s AND d.name = %s AND NOT d.is_hidden",
-        (ns, name),
+    ns, name, field = _parse(node_id)
+    exists = conn.execute(
+        "SELECT 1 FROM datasets WHERE namespace_name = %s AND name = %s AND NOT is_hidden", (ns, name)
     ).fetchone()
-    if ds is None:
+    if exists is None:
         raise NodeNotFound(f"Dataset '{name}' not found.")
-    upstream, downstream = _edges(conn)
-    fields = {f["name"]: f.get("type") for f in (ds["fields"] or [])}
-    start = [(ns, name, fld)] if fld else [(ns, name, f) for f in fields] or [k for k in upstream if k[:2] == (ns, name)]
-    seen, frontier = set(start), list(start)
+    upstream, downstream, specs, datasets = _load(conn)
+    linked = set(upstream) | set(downstream)
+    if field is not None:
+        start = [(ns, name, field)]
+    else:
+        start = [f for f in linked if f[:2] == (ns, name)]
+    seen: set[Field] = set(start)
+    frontier = list(start)
     for _ in range(max(depth, 0)):
         nxt = []
-        for node in frontier:
-            links = [s for s, *_ in upstream.get(node, [])]
-            if with_downstream:
-                links += downstream.get(node, [])
-            for other in links:
+        for f in frontier:
+            for other in upstream.get(f, []) + (downstream.get(f, []) if with_downstream else []):
                 if other not in seen:
                     seen.add(other)
                     nxt.append(other)
-        frontier = nxt
-        if not frontier:
+        if not nxt:
             break
-    types = _field_types(conn, seen)
+        frontier = nxt
     graph = []
-    for node in seen:
-        node_id_ = f"datasetField:{node[0]}:{node[1]}:{node[2]}"
-        ups = upstream.get(node, [])
-        in_edges = [js.edge(f"datasetField:{s[0]}:{s[1]}:{s[2]}", node_id_) for s, *_ in ups if s in seen]
-        out_edges = [js.edge(node_id_, f"datasetField:{d[0]}:{d[1]}:{d[2]}") for d in downstream.get(node, []) if d in seen]
-        if not ups and not in_edges and not out_edges and node not in upstream:
-            data = None
+    for f in sorted(seen & linked):
+        ds = datasets.get(f[:2], {})
+        spec = specs.get(f, {})
         graph.append(
             {
-                "id": node_id_,
+                "id": _node_id(f),
                 "type": "DATASET_FIELD",
                 "data": {
-                    "namespace": node[0],
-                    "dataset": node[1],
-                    "datasetVersion": str(ups[0][3]) if ups else None,
-                    "field": node[2],
-                    "fieldType": types.get(node),
+                    "namespace": f[0],
+                    "dataset": f[1],
+                    "datasetVersion": ds.get("version"),
+                    "field": f[2],
+                    "fieldType": ds.get("types", {}).get(f[2]) or "",
+                    "transformationDescription": spec.get("transformationDescription"),
+                    "transformationType": spec.get("transformationType"),
                     "inputFields": [
                         {
-                            "namespace": s[0],
-                            "dataset": s[1],
-                            "datasetVersion": None,
-                            "field": s[2],
-                            "transformationDescription": (spec or {}).get("transformationDescription")
-                            or t.get("description"),
-                            "transformationType": (spec or {}).get("transformationType") or t.get("type"),
+                            "namespace": src[0],
+                            "dataset": src[1],
+                            "datasetVersion": datasets.get(src[:2], {}).get("version"),
+                            "field": src[2],
+                            "transformationDescription": spec.get("transformationDescription"),
+                            "transformationType": spec.get("transformationType"),
                         }
-                        for s, t, spec, _v in ups
+                        for src in upstream.get(f, [])
                     ],
                 },
-                "inEdges": in_edges,
-                "outEdges": out_edges,
+                "inEdges": [js.edge(_node_id(f), _node_id(src)) for src in upstream.get(f, []) if src in seen],
+                "outEdges": [js.edge(_node_id(f), _node_id(dst)) for dst in downstream.get(f, []) if dst in seen],
             }
         )
     return {"graph": graph}
-
-
-def _field_types(conn, nodes: set) -> dict:
-    if not nodes:
-        return {}
-    out = {}
-    for r in conn.execute(
-        "SELECT d.namespace_name, d.name, f.name AS field, f.type FROM dataset_fields f JOIN datasets d ON d.uuid = f.dataset_uuid"
-        " WHERE (d.namespace_name, d.name) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-        ([n[0] for n in nodes], [n[1] for n in nodes]),
-    ):
-        out[(r["namespace_name"], r["name"], r["field"])] = r["type"]
-    return out

@@ -275,7 +275,7 @@ class Ingest:
         dataset = self.conn.execute(
             "INSERT INTO datasets (uuid, namespace_name, name, physical_name, source_name, description, created_at,"
             " updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)"
-            " ON CONFLICT (namespace_name, name) DO UPDATE SET updated_at = GREATEST(datasets.updated_at, EXCLUDED.updated_at),"
+            " ON CONFLICT (namespace_name, name) DO UPDATE SET updated_at = EXCLUDED.updated_at,"
             "  description = COALESCE(EXCLUDED.description, datasets.description), is_hidden = FALSE"
             " RETURNING uuid, current_version_uuid",
             (uuid.uuid4(), namespace, name, name, source, description, self.now, self.now),
@@ -347,12 +347,13 @@ class Ingest:
         self.conn.execute("UPDATE runs SET job_version_uuid = %s WHERE uuid = %s", (jv, run_uuid))
         # The run's latest output versions become the datasets' current versions.
         self.conn.execute(
-            "UPDATE datasets d SET current_version_uuid = latest.uuid, updated_at = GREATEST(d.updated_at, %s)"
+            # updated_at is the server's clock here, as in Marquez (search sorts by it).
+            "UPDATE datasets d SET current_version_uuid = latest.uuid, updated_at = GREATEST(d.updated_at, now())"
             " FROM (SELECT DISTINCT ON (v.dataset_uuid) v.dataset_uuid, v.uuid FROM run_io io"
             "   JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid"
             "   WHERE io.run_uuid = %s AND NOT io.is_input ORDER BY v.dataset_uuid, io.seq DESC) latest"
             " WHERE d.uuid = latest.dataset_uuid",
-            (self.now, run_uuid),
+            (run_uuid,),
         )
 
     def _job_version(self, job: dict, inputs: list[dict], outputs: list[dict], latest_run) -> uuid.UUID:

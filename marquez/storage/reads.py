@@ -127,7 +127,7 @@ def datasets_json(conn, rows: list[dict]) -> list[dict]:
                 "lastLifecycleState": r["v_lifecycle"] if has_version else None,
                 "description": r["description"],
                 "currentVersion": str(r["current_version_uuid"]) if has_version else None,
-                "columnLineage": None,
+                "columnLineage": column_lineage_summary((r["v_facets"] or {}).get("columnLineage")) if has_version else None,
                 "facets": r["v_facets"] if has_version else {},
                 "deleted": r["is_hidden"],
             }
@@ -212,7 +212,7 @@ def get_dataset_version(conn, namespace: str, name: str, version: uuid.UUID) -> 
 
 
 # -- jobs ----------------------------------------------------------------------------------------
-def jobs_json(conn, rows: list[dict], *, for_graph: bool = False) -> list[dict]:
+def jobs_json(conn, rows: list[dict], *, for_graph: bool = False, listing: bool = False) -> list[dict]:
     if not rows:
         return []
     ids = [r["uuid"] for r in rows]
@@ -253,8 +253,9 @@ def jobs_json(conn, rows: list[dict], *, for_graph: bool = False) -> list[dict]:
             "createdAt": js.instant(r["created_at"]),
             "updatedAt": js.instant(r["updated_at"]),
             "namespace": r["namespace_name"],
-            "inputs": io[r["uuid"]]["inputs"],
-            "outputs": io[r["uuid"]]["outputs"],
+            # Marquez's job list shows a job's inputs/outputs through its runs: none without one.
+            "inputs": io[r["uuid"]]["inputs"] if runs or not listing else [],
+            "outputs": io[r["uuid"]]["outputs"] if runs or not listing else [],
             "location": r["location"],
             "description": r["description"],
             "latestRun": runs[0] if runs else None,
@@ -264,9 +265,9 @@ def jobs_json(conn, rows: list[dict], *, for_graph: bool = False) -> list[dict]:
         else:
             doc.update(
                 latestRuns=runs or None,
-                facets={},
+                facets=r["facets"],
                 currentVersion=str(r["current_version_uuid"]) if r["current_version_uuid"] else None,
-                labels=[],
+                labels=_labels(r["facets"]),
                 tags=tags.get(r["uuid"], []),
             )
         out.append(doc)
@@ -277,7 +278,7 @@ def job_io(conn, job_ids: list) -> dict:
     io: dict = defaultdict(lambda: {"inputs": [], "outputs": []})
     for r in conn.execute(
         "SELECT io.job_uuid, io.is_input, d.namespace_name, d.name FROM job_io io JOIN datasets d ON d.uuid = io.dataset_uuid"
-        " WHERE io.job_uuid = ANY(%s) ORDER BY d.namespace_name, d.name",
+        " WHERE io.job_uuid = ANY(%s) AND NOT d.is_hidden ORDER BY d.namespace_name, d.name",
         (job_ids,),
     ):
         io[r["job_uuid"]]["inputs" if r["is_input"] else "outputs"].append(js.dataset_id(r["namespace_name"], r["name"]))
@@ -308,10 +309,12 @@ def list_jobs(conn, namespace: str | None, limit: int, offset: int, states: list
         params.append(states)
     clause = " AND ".join(where)
     rows = conn.execute(
-        f"SELECT j.* FROM jobs j WHERE {clause} ORDER BY j.name LIMIT %s OFFSET %s", (*params, limit, offset)
+        f"SELECT j.* FROM jobs j WHERE {clause} ORDER BY j.updated_at DESC, j.name LIMIT %s OFFSET %s", (*params, limit, offset)
     ).fetchall()
-    total = conn.execute(f"SELECT count(*) AS n FROM jobs j WHERE {clause}", params).fetchone()["n"]
-    return {"totalCount": total, "jobs": jobs_json(conn, rows)}
+    # Marquez counts the jobs before the lastRunStates filter; so do we, for compatibility.
+    count_clause = " AND ".join(where[:2] if namespace is not None else where[:1])
+    total = conn.execute(f"SELECT count(*) AS n FROM jobs j WHERE {count_clause}", params[: 1 if namespace else 0]).fetchone()["n"]
+    return {"totalCount": total, "jobs": jobs_json(conn, rows, listing=True)}
 
 
 def job_runs(conn, namespace: str, name: str, limit: int, offset: int) -> dict | None:
@@ -339,8 +342,14 @@ def job_versions(conn, namespace: str, name: str, limit: int, offset: int) -> di
     ).fetchall()
     runs = {uuid.UUID(r["id"]): r for r in runs_json(conn, run_rows)}
     total = conn.execute("SELECT count(*) AS n FROM job_versions WHERE job_uuid = %s", (job["uuid"],)).fetchone()["n"]
-    for run in runs.values():
-        run["facets"] = {}  # Marquez's job version page leaves the run's facets out
+    job_facets = {
+        r["uuid"]: r["job_facets"] for r in run_rows
+    }
+    for run_id, run in runs.items():
+        # Marquez's job version page shows the run with its JOB facets and bare inputs/outputs.
+        run["facets"] = job_facets.get(run_id, {})
+        for io in run["inputDatasetVersions"] + run["outputDatasetVersions"]:
+            io["facets"] = {}
     return {"versions": [job_version_json(job, v, runs.get(v["latest_run_uuid"])) for v in rows], "totalCount": total}
 
 
@@ -356,3 +365,37 @@ def job_version_json(job: dict, v: dict, latest_run: dict | None) -> dict:
         "outputs": [js.dataset_id(ns, n) for ns, n in v["outputs"]],
         "latestRun": latest_run,
     }
+
+
+def _labels(facets: dict) -> list[str]:
+    """Marquez labels a job with its jobType facet's integration and job type."""
+    job_type = facets.get("jobType") if isinstance(facets.get("jobType"), dict) else {}
+    return [v for v in (job_type.get("integration"), job_type.get("jobType")) if isinstance(v, str)]
+
+
+def column_lineage_summary(facet) -> list[dict] | None:
+    """A dataset's columnLineage facet as Marquez lists it on the dataset."""
+    if not isinstance(facet, dict) or not isinstance(facet.get("fields"), dict) or not facet["fields"]:
+        return None
+    out = []
+    for name, spec in facet["fields"].items():
+        spec = spec if isinstance(spec, dict) else {}
+        out.append(
+            {
+                "name": name,
+                "inputFields": [
+                    {
+                        "namespace": f.get("namespace"),
+                        "dataset": f.get("name"),
+                        "field": f.get("field"),
+                        "transformationDescription": spec.get("transformationDescription"),
+                        "transformationType": spec.get("transformationType"),
+                    }
+                    for f in spec.get("inputFields") or []
+                    if isinstance(f, dict)
+                ],
+                "transformationDescription": spec.get("transformationDescription"),
+                "transformationType": spec.get("transformationType"),
+            }
+        )
+    return out

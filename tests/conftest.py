@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# The one Marquez fixture (marquez_url, marquez_kind, fresh_marquez, ...): see tests/marquez_fixture.py.
+pytest_plugins = ["tests.marquez_fixture"]
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

@@ -47,6 +47,9 @@ class Ingest:
         self.event = event
         self.raw = event.raw
         self.now = event.event_time
+        self._seen_namespaces: set[str] = set()
+        self._seen_sources: set[str] = set()
+        self._run_io: list[tuple] = []  # written in one statement once the datasets are known
 
     # -- entry point ---------------------------------------------------------------------------
     def apply(self) -> bool:
@@ -101,6 +104,7 @@ class Ingest:
             self._dataset(ds, run_id, is_input=True)
         for ds in raw.get("outputs") or []:
             self._dataset(ds, run_id, is_input=False)
+        self._write_run_io()
         if state in TERMINAL.values():
             self._job_version_for_run(job, run_id)
 
@@ -123,6 +127,9 @@ class Ingest:
 
     # -- namespaces, sources, jobs, runs --------------------------------------------------------
     def _namespace(self, name: str) -> None:
+        if name in self._seen_namespaces:  # once per event is enough
+            return
+        self._seen_namespaces.add(name)
         self.conn.execute(
             "INSERT INTO namespaces (uuid, name, created_at, updated_at) VALUES (%s,%s,%s,%s)"
             " ON CONFLICT (name) DO UPDATE SET is_hidden = FALSE WHERE namespaces.is_hidden",
@@ -135,6 +142,9 @@ class Ingest:
             name, url = source["name"], source.get("uri") or ""
         else:
             name, url = DEFAULT_SOURCE, ""
+        if name in self._seen_sources:
+            return name
+        self._seen_sources.add(name)
         self.conn.execute(
             "INSERT INTO sources (uuid, type, name, connection_url, created_at, updated_at)"
             " VALUES (%s,'POSTGRESQL',%s,%s,%s,%s) ON CONFLICT (name) DO NOTHING",
@@ -284,10 +294,11 @@ class Ingest:
         fields = [f for f in fields if isinstance(f, dict)] if isinstance(fields, list) else None
         version_row = None
         if is_input and dataset["current_version_uuid"] is not None:
-            version_row = self.conn.execute(
-                "UPDATE dataset_versions SET facets = facets || %s WHERE uuid = %s RETURNING uuid",
-                (Jsonb(facets), dataset["current_version_uuid"]),
-            ).fetchone()
+            version_row = {"uuid": dataset["current_version_uuid"]}
+            if facets:
+                self.conn.execute(
+                    "UPDATE dataset_versions SET facets = facets || %s WHERE uuid = %s", (Jsonb(facets), version_row["uuid"])
+                )
         if version_row is None:
             version = versions.dataset_version(namespace, source, name, name, fields, lifecycle, run_uuid)
             version_row = self.conn.execute(
@@ -305,32 +316,54 @@ class Ingest:
             self._fields(dataset["uuid"], version_row["uuid"], fields)
         if record and self.event.kind not in (DATASET_EVENT, JOB_EVENT):
             io_facets = ds.get("inputFacets" if is_input else "outputFacets") or {}
-            self.conn.execute(
-                "INSERT INTO run_io (run_uuid, dataset_version_uuid, is_input, facets) VALUES (%s,%s,%s,%s)"
-                " ON CONFLICT (run_uuid, dataset_version_uuid, is_input) DO UPDATE SET facets = run_io.facets || EXCLUDED.facets",
-                (run_uuid, version_row["uuid"], is_input, Jsonb(io_facets)),
-            )
+            self._run_io.append((run_uuid, version_row["uuid"], is_input, io_facets))
         if is_input and dataset["current_version_uuid"] is None:
             self.conn.execute(
                 "UPDATE datasets SET current_version_uuid = %s WHERE uuid = %s", (version_row["uuid"], dataset["uuid"])
             )
         return {"dataset_uuid": dataset["uuid"], "version_uuid": version_row["uuid"], "namespace": namespace, "name": name}
 
-    def _fields(self, dataset_uuid, version_uuid, fields: list[dict]) -> None:
-        names = []
-        for position, f in enumerate(fields):
-            self.conn.execute(
-                "INSERT INTO dataset_fields (uuid, dataset_uuid, name, type, description, position, created_at, updated_at)"
-                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (dataset_uuid, name) DO UPDATE SET"
-                " type = EXCLUDED.type, description = COALESCE(EXCLUDED.description, dataset_fields.description),"
-                " updated_at = EXCLUDED.updated_at",
-                (uuid.uuid4(), dataset_uuid, f["name"], _str(f.get("type")), f.get("description"), position, self.now, self.now),
-            )
-            names.append(f["name"])
+    def _write_run_io(self) -> None:
+        if not self._run_io:
+            return
         self.conn.execute(
-            "UPDATE dataset_versions SET mapped_fields = (SELECT jsonb_agg(DISTINCT x) FROM jsonb_array_elements_text("
-            " mapped_fields || %s) AS x) WHERE uuid = %s",
-            (Jsonb(names), version_uuid),
+            "INSERT INTO run_io (run_uuid, dataset_version_uuid, is_input, facets)"
+            " SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::bool[], %s::jsonb[])"
+            " ON CONFLICT (run_uuid, dataset_version_uuid, is_input) DO UPDATE SET facets = run_io.facets || EXCLUDED.facets",
+            (
+                [r[0] for r in self._run_io],
+                [r[1] for r in self._run_io],
+                [r[2] for r in self._run_io],
+                [Jsonb(r[3]) for r in self._run_io],
+            ),
+        )
+
+    def _fields(self, dataset_uuid, version_uuid, fields: list[dict]) -> None:
+        """Upsert the dataset's fields and map them to the version, in one statement."""
+        unique = {f["name"]: f for f in fields}  # a repeated name keeps its last definition
+        names = list(unique)
+        self.conn.execute(
+            "WITH incoming AS ("
+            "  SELECT * FROM unnest(%(names)s::text[], %(types)s::text[], %(descs)s::text[], %(pos)s::int[])"
+            "  AS t(name, type, description, position)),"
+            " upserted AS ("
+            "  INSERT INTO dataset_fields (uuid, dataset_uuid, name, type, description, position, created_at, updated_at)"
+            "  SELECT gen_random_uuid(), %(ds)s, name, type, description, position, %(now)s, %(now)s FROM incoming"
+            "  ON CONFLICT (dataset_uuid, name) DO UPDATE SET type = EXCLUDED.type,"
+            "   description = COALESCE(EXCLUDED.description, dataset_fields.description), updated_at = EXCLUDED.updated_at)"
+            " UPDATE dataset_versions SET mapped_fields = ("
+            "  SELECT coalesce(jsonb_agg(DISTINCT x), '[]'::jsonb) FROM jsonb_array_elements_text(mapped_fields || %(json)s) AS x)"
+            " WHERE uuid = %(version)s",
+            {
+                "names": names,
+                "types": [_str(unique[n].get("type")) for n in names],
+                "descs": [unique[n].get("description") for n in names],
+                "pos": list(range(len(names))),
+                "ds": dataset_uuid,
+                "now": self.now,
+                "json": Jsonb(names),
+                "version": version_uuid,
+            },
         )
 
     # -- job versions -------------------------------------------------------------------------------
@@ -374,13 +407,15 @@ class Ingest:
             (uuid.uuid4(), job["uuid"], version, job["location"], self.now, self.now, latest_run, ids(inputs), ids(outputs)),
         ).fetchone()
         self.conn.execute("UPDATE jobs SET current_version_uuid = %s WHERE uuid = %s", (row["uuid"], job["uuid"]))
+        edges = [(d, True) for d in {d["dataset_uuid"] for d in inputs}]
+        edges += [(d, False) for d in {d["dataset_uuid"] for d in outputs}]
+        # The job's edges become its current version's: replace them in one statement.
         self.conn.execute("DELETE FROM job_io WHERE job_uuid = %s", (job["uuid"],))
-        for side, datasets in ((True, inputs), (False, outputs)):
-            for d in {d["dataset_uuid"] for d in datasets}:
-                self.conn.execute(
-                    "INSERT INTO job_io (job_uuid, dataset_uuid, is_input) VALUES (%s,%s,%s) ON CONFLICT DO NOTHING",
-                    (job["uuid"], d, side),
-                )
+        self.conn.execute(
+            "INSERT INTO job_io (job_uuid, dataset_uuid, is_input)"
+            " SELECT %(job)s, * FROM unnest(%(ds)s::uuid[], %(side)s::bool[]) ON CONFLICT DO NOTHING",
+            {"job": job["uuid"], "ds": [e[0] for e in edges], "side": [e[1] for e in edges]},
+        )
         return row["uuid"]
 
 

@@ -46,7 +46,7 @@ def create_app(config: ServerConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app):
         await run_in_threadpool(migrate, config.db_url)
-        state["pool"] = await run_in_threadpool(open_pool, config.db_url, config.pool_size)
+        state["pool"] = await run_in_threadpool(open_pool, config.db_url, config.pool_size, config.synchronous_commit)
         try:
             yield
         finally:

@@ -20,6 +20,10 @@ class ServerConfig:
     api_key: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     pool_size: int = 8
+    # Durable by default: an acknowledged event is on disk. `off` lets Postgres acknowledge
+    # before its WAL flush (up to ~0.6 s of acknowledged events lost if POSTGRES crashes; a
+    # crash of this server loses nothing) for about 2x single-client ingest on slow disks.
+    synchronous_commit: bool = True
 
     @classmethod
     def from_env(cls, **overrides) -> "ServerConfig":
@@ -29,6 +33,8 @@ class ServerConfig:
             "port": int(os.environ.get("MARQUEZ_PORT", DEFAULT_PORT)),
             "api_key": os.environ.get("MARQUEZ_API_KEY") or None,
             "max_body_bytes": int(os.environ.get("MARQUEZ_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+            "synchronous_commit": os.environ.get("MARQUEZ_SYNCHRONOUS_COMMIT", "on").strip().lower()
+            not in ("off", "false", "0", "no"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if not values["db_url"]:

@@ -6,11 +6,17 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 
-def open_pool(db_url: str, size: int) -> ConnectionPool:
+def open_pool(db_url: str, size: int, synchronous_commit: bool = True) -> ConnectionPool:
+    def configure(conn) -> None:
+        if not synchronous_commit:
+            conn.execute("SET synchronous_commit = off")
+            conn.commit()
+
     pool = ConnectionPool(
         db_url,
         min_size=1,
         max_size=size,
+        configure=configure,
         kwargs={"row_factory": dict_row, "autocommit": False},
         open=False,
         name="marquez",

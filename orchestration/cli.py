@@ -1,10 +1,11 @@
 """`lakehouse`: start and stop the local services, and run the demo.
 
-    lakehouse up        start Postgres and `dagster dev` (UI on :3000) in the background
-    lakehouse demo      up + generate sample data + materialize every asset + print where to look
-    lakehouse backfill  materialize a range of days in one run
-    lakehouse down      stop what `up`/`demo` started
-    lakehouse status    what is running
+    lakehouse up             start Postgres, Marquez (:5555) and `dagster dev` (UI on :3000) in the background
+    lakehouse demo           up + generate sample data + materialize every asset + print where to look
+    lakehouse backfill       materialize a range of days in one run
+    lakehouse down           stop what `up`/`demo` started
+    lakehouse status         what is running
+    lakehouse marquez serve  the built-in Marquez-compatible server in the foreground
 """
 
 from __future__ import annotations
@@ -18,12 +19,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from marquez.choose import healthcheck as marquez_answers
+from marquez.choose import resolve as resolve_marquez
 from orchestration.ingest.lake_scan import lake_days
 from orchestration.services import dagster_dev
+from orchestration.services import marquez as marquez_service
 from orchestration.services.postgres import PostgresUnavailable, embedded_server, ensure_postgres
 from orchestration.settings import REPO_ROOT, get_settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+marquez_app = typer.Typer(
+    help="The built-in Marquez-compatible lineage server (used unless MARQUEZ_URL names another Marquez).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(marquez_app, name="marquez")
 console = Console()
 
 
@@ -79,11 +89,29 @@ def backfill(
     materialize(select, first_day, last_day)
 
 
+def _marquez_label(target) -> str:
+    return "built-in" if target.kind == "builtin" else "external, MARQUEZ_URL"
+
+
+def _start_marquez() -> None:
+    """The built-in server on :5555 (started if needed), or a check that MARQUEZ_URL answers."""
+    try:
+        target, started = marquez_service.ensure_running(get_settings())
+    except (marquez_service.MarquezUnavailable, PostgresUnavailable) as exc:
+        _fail(str(exc))
+    state = "up" if started else ("already up" if target.kind == "builtin" else "answers")
+    console.print(f"Marquez    [green]{state}[/]  {target.url}  ({_marquez_label(target)})")
+
+
 @app.command()
 def up() -> None:
-    """Start Postgres and `dagster dev` (webserver + daemon) in the background."""
+    """Start Postgres, Marquez and `dagster dev` (webserver + daemon) in the background.
+
+    Marquez is the built-in server on 127.0.0.1:5555 (MARQUEZ_PORT), unless MARQUEZ_URL names
+    another one: then nothing is started and it must answer."""
     url = _start_postgres()
     console.print(f"Postgres   [green]up[/]  {url}")
+    _start_marquez()
     settings = get_settings()
     if dagster_dev.is_serving():
         console.print(f"Dagster UI [green]already up[/]  http://localhost:{dagster_dev.DAGSTER_PORT}")
@@ -118,7 +146,14 @@ def demo(
 def _print_where_to_look() -> None:
     settings = get_settings()
     table = Table(title="Where to look", show_header=False)
+    table.add_column()
+    table.add_column(overflow="fold")  # URLs and paths wrap, never cut short
     table.add_row("Dagster UI (runs, assets, schedules)", f"http://localhost:{dagster_dev.DAGSTER_PORT}")
+    try:
+        target = resolve_marquez()
+        table.add_row(f"Marquez API (lineage, {_marquez_label(target)})", target.url)
+    except ValueError as exc:
+        table.add_row("Marquez API (lineage)", f"[red]{exc}[/]")
     table.add_row("Postgres mart", f"{settings.pg.url}  ->  marts.mart_bioreactor_overview")
     table.add_row("DuckDB file", str(settings.duckdb_path))
     table.add_row("Raw lake", str(settings.raw_dir))
@@ -129,9 +164,15 @@ def _print_where_to_look() -> None:
 
 @app.command()
 def down() -> None:
-    """Stop `dagster dev` and the embedded Postgres."""
+    """Stop `dagster dev`, the built-in Marquez server and the embedded Postgres."""
     settings = get_settings()
     console.print("Dagster dev " + ("[yellow]stopped[/]" if dagster_dev.stop(settings) else "was not running"))
+    if marquez_service.stop(settings):
+        console.print("Marquez     [yellow]stopped[/]")
+    elif os.environ.get("MARQUEZ_URL"):
+        console.print("Marquez     external (MARQUEZ_URL): not started here, left alone")
+    else:
+        console.print("Marquez     was not running")
     if not settings.external_pg_url:
         console.print("Postgres    " + ("[yellow]stopped[/]" if embedded_server(settings).stop() else "was not running"))
 
@@ -142,10 +183,55 @@ def status() -> None:
     settings = get_settings()
     pg_running = bool(settings.external_pg_url) or embedded_server(settings).is_running()
     console.print(f"Postgres   {'[green]running' if pg_running else '[red]stopped'}[/]  {settings.pg.url}")
+    try:
+        target = resolve_marquez()
+    except ValueError as exc:
+        console.print(f"Marquez    [red]misconfigured[/]  {exc}")
+    else:
+        answers = marquez_answers(target.url, 2, target.api_key)
+        state = "[green]running" if answers else ("[red]not answering" if target.kind == "external" else "[red]stopped")
+        console.print(f"Marquez    {state}[/]  {target.url}  ({_marquez_label(target)})")
     console.print(
         f"Dagster UI {'[green]running' if dagster_dev.is_serving() else '[red]stopped'}[/]  "
         f"http://localhost:{dagster_dev.DAGSTER_PORT}"
     )
+
+
+@marquez_app.command("serve")
+def marquez_serve(
+    host: str = typer.Option(None, help="Interface to listen on (default 127.0.0.1; MARQUEZ_HOST)."),
+    port: int = typer.Option(None, help="Port (default 5555; MARQUEZ_PORT)."),
+    db_url: str = typer.Option(
+        None,
+        "--db-url",
+        help="PostgreSQL URL of the server's own database (MARQUEZ_DB_URL). Default: the database "
+        "`marquez` in the project's Postgres, created (with its role) if missing.",
+    ),
+    api_key: str = typer.Option(None, "--api-key", help="Require `Authorization: Bearer KEY` (MARQUEZ_API_KEY)."),
+) -> None:
+    """Run the built-in Marquez-compatible server in the foreground until Ctrl-C.
+
+    On an empty database it creates its schema first."""
+    from marquez.config import ServerConfig
+    from marquez.serve import run
+
+    if not (db_url or os.environ.get("MARQUEZ_DB_URL")):
+        try:
+            db_url = marquez_service.database_url(get_settings())
+        except (marquez_service.MarquezUnavailable, PostgresUnavailable) as exc:
+            _fail(str(exc))
+    try:
+        config = ServerConfig.from_env(host=host, port=port, db_url=db_url, api_key=api_key)
+    except ValueError as exc:
+        _fail(str(exc))
+    probe_host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
+    if marquez_service.port_is_open(probe_host, config.port):
+        _fail(f"port {config.port} on {config.host} is taken by another process: stop it, or pass --port")
+    console.print(
+        f"Marquez (built-in) on http://{config.host}:{config.port}  database {marquez_service.redact(config.db_url)}"
+        + ("  (API key required)" if config.api_key else "")
+    )
+    run(config)
 
 
 if __name__ == "__main__":

@@ -222,7 +222,8 @@ def jobs_json(conn, rows: list[dict], *, for_graph: bool = False, listing: bool 
     run_rows = conn.execute(
         "SELECT * FROM (SELECT r.*, row_number() OVER (PARTITION BY r.job_uuid ORDER BY r.created_at DESC, r.seq DESC)"
         " AS rn FROM runs r WHERE r.job_uuid = ANY(%s)) x WHERE rn <= %s",
-        (list(set(run_owner.values())), LATEST_RUNS),
+        # The graph shows one run per job; pages show the latest ten.
+        (list(set(run_owner.values())), 1 if for_graph else LATEST_RUNS),
     ).fetchall()
     as_json = dict(zip([r["uuid"] for r in run_rows], runs_json(conn, run_rows)))
     for r in sorted(run_rows, key=lambda r: r["rn"]):

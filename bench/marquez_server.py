@@ -193,6 +193,25 @@ def server_rss(pid: int | None) -> dict | None:
     return {"rss_mib": round(rss / 1024, 1), "hwm_mib": round(hwm / 1024, 1), "processes": len(pids)}
 
 
+def tree_cpu_s(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process and its live children."""
+    if pid is None:
+        return None
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
 @dataclass
 class Target:
     """One Marquez to measure: a built-in server on its own fresh database, or an external URL."""
@@ -202,20 +221,29 @@ class Target:
     pid: int | None = None
     proc: subprocess.Popen | None = None
     db: str | None = None
+    postgres_pid: int | None = None
+
+    def cpu(self) -> tuple[float | None, float | None]:
+        """CPU seconds so far of the server and of the Postgres server (postmaster and backends)."""
+        return tree_cpu_s(self.pid), tree_cpu_s(self.postgres_pid)
 
 
 class BuiltIn:
     """Throwaway databases in the bench's embedded Postgres, one server process per database."""
 
-    def __init__(self, pg_port: int):
+    def __init__(self, pg_port: int, server_env: dict[str, str]):
         os.environ.update({"LAKEHOUSE_DATA_DIR": str(REPO / "data" / "bench"), "LAKEHOUSE_PG_PORT": str(pg_port)})
         os.environ.pop("LAKEHOUSE_PG_URL", None)
         from orchestration.services.postgres import ensure_postgres
         from orchestration.settings import get_settings
 
-        self.pg = ensure_postgres(get_settings())
+        settings = get_settings()
+        self.pg = ensure_postgres(settings)
+        pidfile = settings.pg_data_dir / "postmaster.pid"
+        self.postgres_pid = int(pidfile.read_text().split()[0]) if pidfile.exists() else None
         self.live: list[Target] = []
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEZ_")}
+        # The server's defaults (durable commits etc.), whatever the caller's shell sets; --server-env adds.
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("MARQUEZ_")}, **server_env}
 
     def _admin(self, statement: str) -> None:
         import psycopg
@@ -239,7 +267,7 @@ class BuiltIn:
         cmd = [sys.executable, "-m", "marquez", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--db-url", self.pg.with_db(db).url]  # fmt: skip
         proc = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        target = Target(f"http://127.0.0.1:{port}", "bench", proc.pid, proc, db)
+        target = Target(f"http://127.0.0.1:{port}", "bench", proc.pid, proc, db, self.postgres_pid)
         self.live.append(target)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -303,6 +331,8 @@ class Ingest:
     seconds: float
     client_cpu_s: float
     rss_curve: list[dict] = field(default_factory=list)
+    server_cpu_s: float | None = None
+    postgres_cpu_s: float | None = None
 
     @property
     def eps(self) -> float:
@@ -346,11 +376,12 @@ def ingest_single(target: Target, load: list[tuple[bytes, bytes]], clients: int,
 
 
 def _batch_failures(body, expected: int) -> list:
-    """Entries of the per-event result list that are not a success (the shape is lenient:
-    a list, or an object holding one, of items with a status code or an ok/error flag)."""
+    """Entries of the per-event result list that are not a fresh store (the built-in server
+    answers {"accepted", "rejected", "results": [{"index", "status", "duplicate"}]}; a bare
+    list, or items with an ok/error flag, are accepted too)."""
     items = body
     if isinstance(body, dict):
-        items = next((v for v in body.values() if isinstance(v, list)), None)
+        items = body.get("results", next((v for v in body.values() if isinstance(v, list)), None))
     if not isinstance(items, list) or len(items) != expected:
         return [f"unexpected batch answer: {str(body)[:300]}"]
     bad = []
@@ -361,8 +392,8 @@ def _batch_failures(body, expected: int) -> list:
                 bad.append(item)
             elif isinstance(status, str) and status.lower() not in ("ok", "created", "stored", "duplicate", "accepted"):
                 bad.append(item)
-            elif item.get("ok") is False or item.get("error") or item.get("errors"):
-                bad.append(item)
+            elif item.get("ok") is False or item.get("error") or item.get("errors") or item.get("duplicate"):
+                bad.append(item)  # a duplicate on a fresh database means nothing new was stored
     return bad
 
 
@@ -455,11 +486,15 @@ def main(
     url: str = typer.Option(None, help="Benchmark this running Marquez instead of starting the built-in one."),
     server_pid: int = typer.Option(None, help="With --url: the server's pid, to read its RSS."),
     pg_port: int = typer.Option(5434, help="Port of the benchmark's own embedded Postgres."),
+    server_env: list[str] = typer.Option([], "--server-env", help="KEY=VALUE for the built-in server (repeatable)."),
 ) -> None:
     job_counts = [500] if quick else [int(s) for s in sizes.split(",")]
     print(f"events: {validate_load()}")
-    backend = External(url, server_pid) if url else BuiltIn(pg_port)
+    extra_env = dict(item.split("=", 1) for item in server_env)
+    backend = External(url, server_pid) if url else BuiltIn(pg_port, extra_env)
+    commit_at_start = _git_commit()
     started = time.perf_counter()
+    load_before = os.getloadavg()
     per_size = []
     try:
         for n in job_counts:
@@ -472,6 +507,7 @@ def main(
                     target = backend.start(f"{n}_{mode}_{rep}")
                     try:
                         load = encoded_load(n, target.namespace)
+                        cpu0 = target.cpu()
                         if mode == "1_client":
                             idle_rss = server_rss(target.pid)
                             result = ingest_single(target, load, 1, curve_points=10)
@@ -482,6 +518,11 @@ def main(
                         if result is None:
                             print(f"{n:>6} jobs  {mode:<10} run {rep + 1}: no batch endpoint, skipped")
                             continue
+                        cpu1 = target.cpu()
+                        if cpu0[0] is not None and cpu1[0] is not None:
+                            result.server_cpu_s = cpu1[0] - cpu0[0]
+                        if cpu0[1] is not None and cpu1[1] is not None:
+                            result.postgres_cpu_s = cpu1[1] - cpu0[1]
                         runs[mode].append(result)
                         print(f"{n:>6} jobs  {mode:<10} run {rep + 1}: {result.events} events in "
                               f"{result.seconds:6.1f} s = {result.eps:7.0f} events/s  (server RSS "
@@ -504,6 +545,8 @@ def main(
                     "events_per_s": [round(r.eps, 1) for r in results],
                     "seconds": [round(r.seconds, 2) for r in results],
                     "client_cpu_s": [round(r.client_cpu_s, 2) for r in results],
+                    "server_cpu_s": [r.server_cpu_s and round(r.server_cpu_s, 2) for r in results],
+                    "postgres_cpu_s": [r.postgres_cpu_s and round(r.postgres_cpu_s, 2) for r in results],
                     "median_events_per_s": round(median([r.eps for r in results]), 1),
                 }  # fmt: skip
             per_size.append({"jobs": n, "events": 2 * n, "ingest_repeats": reps, "ingest": ingest,
@@ -516,7 +559,11 @@ def main(
         "machine": machine(),
         "postgres": backend.postgres_version(),
         "server": url or "built-in (python -m marquez serve)",
-        "git_commit": _git_commit(),
+        "git_commit": commit_at_start,
+        "git_commit_at_end": _git_commit(),
+        "server_env": extra_env,
+        "load_average_1_5_15": {"before": [round(x, 2) for x in load_before],
+                                "after": [round(x, 2) for x in os.getloadavg()]},  # fmt: skip
         "load": {"fan_in": list(FAN_IN), "columns": len(COLUMNS), "events_per_job": 2, "events": validate_load()},
         "config": {"clients": clients, "batch_size": batch_size, "read_repeats": read_repeats,
                    "http_client": f"requests {requests.__version__}, keep-alive sessions, one thread per client"},  # fmt: skip
@@ -525,7 +572,9 @@ def main(
         "real_marquez_0_51_1_at_500_jobs": REAL_MARQUEZ,
         "goals": GOALS,
     }
-    official = not quick and not url and job_counts == [500, 10000]
+    if report["git_commit_at_end"] != commit_at_start:
+        print(f"warning: the code changed during the run ({commit_at_start} -> {report['git_commit_at_end']})")
+    official = not quick and not url and not extra_env and job_counts == [500, 10000]
     out_dir = RESULTS if official else WORK
     name = "marquez_server" if official else f"marquez_server_{'external' if url else 'quick'}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -537,9 +586,13 @@ def main(
 
 
 def _git_commit() -> str | None:
+    """HEAD, marked when the server's code (marquez/) has uncommitted changes."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
                               check=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "marquez"], cwd=REPO, capture_output=True,
+                               text=True, check=True).stdout.strip()  # fmt: skip
+        return f"{head} + uncommitted changes in marquez/" if dirty else head
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -584,7 +637,10 @@ def render(report: dict) -> list[str]:
         "",
         f"{report['date']}, {m['cpu_model']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, PostgreSQL "
         f"{report['postgres']} on the same machine; server: {report['server']}"
-        + (f" at {report['git_commit']}" if report.get("git_commit") else "") + ".",
+        + (f" at {report['git_commit']}" if report.get("git_commit") else "")
+        + (f" (changed to {report['git_commit_at_end']} during the run)"
+           if report.get("git_commit_at_end") != report.get("git_commit") else "")
+        + (f", server environment {report['server_env']}" if report.get("server_env") else "") + ".",
         "",
         "Load: a layered graph of N jobs, job j reads the outputs of jobs j-1 and j-50 and writes one dataset "
         "with a 12-column schema facet; one run per job, START then COMPLETE (2N events). Every ingest runs "
@@ -607,10 +663,13 @@ def render(report: dict) -> list[str]:
             ratio = f"{x:,.0f}x faster" if x >= 10 else f"{x:.1f}x faster"
         met = ""
         if ok is not None:
-            checks = [ok(by[c], get(by[c])) for c in cols if get(by[c]) is not None]
-            met = "yes" if checks and all(checks) else ("no" if checks else "")
+            checks = {c: ok(by[c], get(by[c])) for c in cols if get(by[c]) is not None}
+            if checks and len(set(checks.values())) == 1:
+                met = "yes" if all(checks.values()) else "no"
+            else:
+                met = ", ".join(f"{'yes' if v else 'no'} at {c:,}" for c, v in checks.items())
         lines.append(f"| {label} | " + " | ".join(fmt(v, unit) for v in values)
-                     + f" | {fmt(ref, unit) if ref else '-'} | {ratio} | {goal} | {met} |")  # fmt: skip
+                     + f" | {f'{ref:,}' if ref else '-'} | {ratio} | {goal} | {met} |")  # fmt: skip
     lines += ["", "Server memory (VmRSS of the server process tree, MiB, from /proc/<pid>/status):", ""]
     lines += ["| jobs | idle | after ingest | after reads | peak (VmHWM) | along the 1-client ingest |",
               "| ---: | ---: | ---: | ---: | ---: | --- |"]  # fmt: skip
@@ -622,7 +681,23 @@ def render(report: dict) -> list[str]:
         curve = ", ".join(f"{p['rss_mib']:.0f}" for p in r["during_ingest"] if "rss_mib" in p)
         lines.append(f"| {s['jobs']:,} | {r['idle']['rss_mib']:.0f} | {r['after_ingest']['rss_mib']:.0f} | "
                      f"{r['after_reads']['rss_mib']:.0f} | {r['after_reads']['hwm_mib']:.0f} | {curve} |")  # fmt: skip
-    lines += ["", "Details per size (lineage graph size, all samples, client CPU) are in `marquez_server.json`."]
+    lines += ["", "CPU per ingested event (median run; ms of CPU: the client, the server process, Postgres):", ""]
+    lines += ["| jobs | ingest | client | server | Postgres |", "| ---: | --- | ---: | ---: | ---: |"]
+    for s in sizes:
+        for mode, v in s["ingest"].items():
+            if not v:
+                continue
+            i = v["events_per_s"].index(sorted(v["events_per_s"])[len(v["events_per_s"]) // 2])
+
+            def per_event(key):
+                x = v[key][i]
+                return "n/a" if x is None else f"{1000 * x / v['events']:.2f}"
+
+            lines.append(f"| {s['jobs']:,} | {mode.replace('_', ' ')} | {per_event('client_cpu_s')} | "
+                         f"{per_event('server_cpu_s')} | {per_event('postgres_cpu_s')} |")  # fmt: skip
+    la = report["load_average_1_5_15"]
+    lines += ["", f"Load average (1, 5, 15 min) before the run {la['before']}, after {la['after']}.",
+              "Details per size (lineage graph size, all samples, CPU) are in the JSON file next to this one."]  # fmt: skip
     for s in sizes:
         if s["reads"]:
             lin = s["reads"]["lineage_depth_20"]

@@ -53,48 +53,40 @@ def _tag(conn, name: str, create: bool) -> uuid.UUID:
     return row["uuid"]
 
 
+# Where each kind of tag lives: the link table, its key column, how to find the tagged object
+# and what to answer.
+_TARGETS = {
+    "dataset": ("dataset_tags", "dataset_uuid", lambda c, p: _dataset(c, p["ns"], p["name"]),
+                lambda c, p: reads.get_dataset(c, p["ns"], p["name"])),
+    "field": ("dataset_field_tags", "field_uuid", lambda c, p: _field(c, p["ns"], p["name"], p["field"]),
+              lambda c, p: reads.get_dataset(c, p["ns"], p["name"])),
+    "job": ("job_tags", "job_uuid", lambda c, p: _job(c, p["ns"], p["name"]),
+            lambda c, p: reads.get_job(c, p["ns"], p["name"])),
+}  # fmt: skip
+
+
+def _tagging(kind: str, add: bool):
+    table, column, find, answer = _TARGETS[kind]
+
+    def handler(call: Call):
+        p = call.params
+        with call.write() as conn:
+            target = find(conn, p)["uuid"]
+            tag = _tag(conn, p["tag"], add)
+            if add:
+                conn.execute(
+                    f"INSERT INTO {table} ({column}, tag_uuid, tagged_at) VALUES (%s,%s,%s) ON CONFLICT DO NOTHING",
+                    (target, tag, dt.datetime.now(dt.timezone.utc)),
+                )
+            else:
+                conn.execute(f"DELETE FROM {table} WHERE {column} = %s AND tag_uuid = %s", (target, tag))
+            return answer(conn, p)
+
+    return handler
+
+
 def register(router: Router) -> None:
-    def dataset_tag(call: Call, add: bool):
-        p = call.params
-        now = dt.datetime.now(dt.timezone.utc)
-        with call.write() as conn:
-            ds = _dataset(conn, p["ns"], p["name"])
-            tag = _tag(conn, p["tag"], add)
-            if add:
-                conn.execute(
-                    "INSERT INTO dataset_tags VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", (ds["uuid"], tag, now)
-                )
-            else:
-                conn.execute("DELETE FROM dataset_tags WHERE dataset_uuid = %s AND tag_uuid = %s", (ds["uuid"], tag))
-            return reads.get_dataset(conn, p["ns"], p["name"])
-
-    def field_tag(call: Call, add: bool):
-        p = call.params
-        now = dt.datetime.now(dt.timezone.utc)
-        with call.write() as conn:
-            field = _field(conn, p["ns"], p["name"], p["field"])
-            tag = _tag(conn, p["tag"], add)
-            if add:
-                conn.execute(
-                    "INSERT INTO dataset_field_tags VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", (field["uuid"], tag, now)
-                )
-            else:
-                conn.execute("DELETE FROM dataset_field_tags WHERE field_uuid = %s AND tag_uuid = %s", (field["uuid"], tag))
-            return reads.get_dataset(conn, p["ns"], p["name"])
-
-    def job_tag(call: Call, add: bool):
-        p = call.params
-        now = dt.datetime.now(dt.timezone.utc)
-        with call.write() as conn:
-            job = _job(conn, p["ns"], p["name"])
-            tag = _tag(conn, p["tag"], add)
-            if add:
-                conn.execute("INSERT INTO job_tags VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", (job["uuid"], tag, now))
-            else:
-                conn.execute("DELETE FROM job_tags WHERE job_uuid = %s AND tag_uuid = %s", (job["uuid"], tag))
-            return reads.get_job(conn, p["ns"], p["name"])
-
     for method, add in (("PUT", True), ("POST", True), ("DELETE", False)):
-        router.add(method, "namespaces/{ns}/datasets/{name}/tags/{tag}", lambda c, a=add: dataset_tag(c, a))
-        router.add(method, "namespaces/{ns}/datasets/{name}/fields/{field}/tags/{tag}", lambda c, a=add: field_tag(c, a))
-        router.add(method, "namespaces/{ns}/jobs/{name}/tags/{tag}", lambda c, a=add: job_tag(c, a))
+        router.add(method, "namespaces/{ns}/datasets/{name}/tags/{tag}", _tagging("dataset", add))
+        router.add(method, "namespaces/{ns}/datasets/{name}/fields/{field}/tags/{tag}", _tagging("field", add))
+        router.add(method, "namespaces/{ns}/jobs/{name}/tags/{tag}", _tagging("job", add))

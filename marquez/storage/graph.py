@@ -93,19 +93,7 @@ def lineage(conn, node_id: str, depth: int) -> dict:
 
 
 def _dataset_node(r: dict) -> dict:
+    # A graph node shows the fields of the current version as it was written.
     has_version = r["current_version_uuid"] is not None
-    return {
-        "id": js.dataset_id(r["namespace_name"], r["name"]),
-        "type": r["type"],
-        "name": r["name"],
-        "physicalName": r["physical_name"],
-        "createdAt": js.instant(r["created_at"]),
-        "updatedAt": js.instant(r["updated_at"]),
-        "namespace": r["namespace_name"],
-        "sourceName": r["source_name"],
-        "fields": [js.field(f) for f in (r["v_fields"] or [])] if has_version else [],
-        "tags": [],
-        "lastModifiedAt": js.instant(r["last_modified_at"]),
-        "description": r["description"],
-        "lastLifecycleState": r["v_lifecycle"] if has_version else None,
-    }
+    fields = [js.field(f) for f in (r["v_fields"] or [])] if has_version else []
+    return {**reads.dataset_core(r), "fields": fields, "tags": []}

@@ -113,19 +113,9 @@ def datasets_json(conn, rows: list[dict]) -> list[dict]:
         has_version = r["current_version_uuid"] is not None
         out.append(
             {
-                "id": js.dataset_id(r["namespace_name"], r["name"]),
-                "type": r["type"],
-                "name": r["name"],
-                "physicalName": r["physical_name"],
-                "createdAt": js.instant(r["created_at"]),
-                "updatedAt": js.instant(r["updated_at"]),
-                "namespace": r["namespace_name"],
-                "sourceName": r["source_name"],
+                **dataset_core(r),
                 "fields": fields.get(r["uuid"], []),
                 "tags": tags.get(r["uuid"], []),
-                "lastModifiedAt": js.instant(r["last_modified_at"]),
-                "lastLifecycleState": r["v_lifecycle"] if has_version else None,
-                "description": r["description"],
                 "currentVersion": str(r["current_version_uuid"]) if has_version else None,
                 "columnLineage": column_lineage_summary((r["v_facets"] or {}).get("columnLineage")) if has_version else None,
                 "facets": r["v_facets"] if has_version else {},
@@ -133,6 +123,24 @@ def datasets_json(conn, rows: list[dict]) -> list[dict]:
             }
         )
     return out
+
+
+def dataset_core(r: dict) -> dict:
+    """The fields a dataset has in every answer (lists, one dataset, graph nodes)."""
+    has_version = r["current_version_uuid"] is not None
+    return {
+        "id": js.dataset_id(r["namespace_name"], r["name"]),
+        "type": r["type"],
+        "name": r["name"],
+        "physicalName": r["physical_name"],
+        "createdAt": js.instant(r["created_at"]),
+        "updatedAt": js.instant(r["updated_at"]),
+        "namespace": r["namespace_name"],
+        "sourceName": r["source_name"],
+        "lastModifiedAt": js.instant(r["last_modified_at"]),
+        "lastLifecycleState": r["v_lifecycle"] if has_version else None,
+        "description": r["description"],
+    }
 
 
 def get_dataset(conn, namespace: str, name: str) -> dict | None:

@@ -72,6 +72,7 @@ class MarquezServer:
     url: str  # base URL, no trailing slash
     description: str  # human-readable: what was started / used
     log_path: Path | None = None
+    db_url: str | None = None  # built-in only: its database, for tests that look inside the store
     _stop: Callable[[], None] | None = field(default=None, repr=False)
 
     def stop(self) -> None:
@@ -226,10 +227,13 @@ def _stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
         process.wait(timeout=10)
 
 
-def start_builtin_server(postgres, log_dir: Path, python: str = sys.executable) -> MarquezServer:
+def start_builtin_server(
+    postgres, log_dir: Path, python: str = sys.executable, extra_env: dict[str, str] | None = None
+) -> MarquezServer:
     """`python -m marquez serve` on a free port over a new database in `postgres` (a
     PostgresConnection); waits for GET /healthcheck. On failure (the server exits, or is not
-    healthy in time), drops the database and raises RuntimeError with the log's tail."""
+    healthy in time), drops the database and raises RuntimeError with the log's tail.
+    `extra_env`: more environment for the server (e.g. MARQUEZ_API_KEY, MARQUEZ_MAX_BODY_BYTES)."""
     dbname = f"marquez_test_{uuid.uuid4().hex[:10]}"
     admin_url = postgres.with_db("postgres").url
     db_url = postgres.with_db(dbname).url
@@ -237,6 +241,7 @@ def start_builtin_server(postgres, log_dir: Path, python: str = sys.executable) 
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEZ_")}
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra_env or {})
 
     last_error = ""
     for attempt in range(3):  # a free port can be taken between choosing and binding it
@@ -262,6 +267,7 @@ def start_builtin_server(postgres, log_dir: Path, python: str = sys.executable) 
                     url=url,
                     description=f"built-in server (python -m marquez serve) at {url}, database {dbname}, log {log_path}",
                     log_path=log_path,
+                    db_url=db_url,
                     _stop=stop,
                 )
             time.sleep(0.2)

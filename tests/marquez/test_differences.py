@@ -1,0 +1,189 @@
+"""Each deliberate difference from Marquez 0.51.1 (marquez.differences.DIFFERENCES) holds.
+
+One test per difference, named `test_<key>` (dashes as underscores); the last test fails when
+a difference is listed without a test here. They run against the built-in server (on a real
+Marquez these are the bugs the differences fix).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import uuid
+
+import pytest
+import requests
+
+from marquez.differences import DIFFERENCES
+from tests.marquez.support import (
+    dataset,
+    error_text,
+    get_json,
+    iso,
+    post_event,
+    post_ok,
+    run_event,
+    unique,
+    utcnow,
+)
+from tests.marquez_fixture import MarquezServer
+
+pytestmark = pytest.mark.marquez
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _events_at(url: str, moment: dt.datetime) -> list[dict]:
+    """The stored events whose eventTime is exactly `moment`."""
+    body = get_json(url, "/events/lineage", {"after": iso(moment), "before": iso(moment), "limit": 1000})
+    assert body["totalCount"] == len(body["events"])
+    return body["events"]
+
+
+def _unique_moment() -> dt.datetime:
+    """An event time no other test uses (so /events/lineage can be filtered to one test's events)."""
+    return dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=uuid.uuid4().int % 10**14)
+
+
+def test_bad_input_400(builtin_marquez: MarquezServer) -> None:
+    """Malformed JSON, a bad timestamp and a mistyped field: 400 naming the field (Marquez: 500)."""
+    url = builtin_marquez.url + "/api/v1/lineage"
+    ns = unique("diff-bad")
+    malformed = requests.post(url, data=b'{"eventType": "START",', headers={"Content-Type": "application/json"}, timeout=10)
+    assert malformed.status_code == 400
+    assert "JSON" in error_text(malformed)
+    assert malformed.json()["code"] == 400
+
+    base = run_event("START", namespace=ns, job="j", run_id=str(uuid.uuid4()), event_time=utcnow())
+    bad_time = post_event(builtin_marquez.url, {**base, "eventTime": "yesterday"})
+    assert bad_time.status_code == 400 and "eventTime" in error_text(bad_time)
+    mistyped = post_event(builtin_marquez.url, {**base, "inputs": {"namespace": ns, "name": "x"}})
+    assert mistyped.status_code == 400 and "inputs" in error_text(mistyped)
+    # and none of it was stored
+    assert get_json(builtin_marquez.url, f"/namespaces/{ns}", status=404)["code"] == 404
+
+
+def test_run_state_by_event_time(builtin_marquez: MarquezServer) -> None:
+    """A START that arrives after its COMPLETE leaves the run COMPLETED (Marquez #2264: RUNNING)."""
+    ns, run_id = unique("diff-order"), str(uuid.uuid4())
+    started = (utcnow() - dt.timedelta(hours=2)).replace(microsecond=250000)
+    ended = started + dt.timedelta(minutes=5)
+    out = [dataset(ns, "mart.out", [("id", "INTEGER")])]
+    common = dict(namespace=ns, job="late_start", run_id=run_id, outputs=out)
+    post_ok(
+        builtin_marquez.url,
+        run_event("COMPLETE", event_time=ended, **common),
+        run_event("START", event_time=started, **common),
+    )
+    run = get_json(builtin_marquez.url, f"/jobs/runs/{run_id}")
+    assert run["state"] == "COMPLETED"
+    assert _time(run["startedAt"]) == started
+    assert _time(run["endedAt"]) == ended
+    assert run["durationMs"] == 5 * 60 * 1000
+    job = get_json(builtin_marquez.url, f"/namespaces/{ns}/jobs/late_start")
+    assert job["latestRun"]["state"] == "COMPLETED"
+    # a late progress event (RUNNING, earlier than the COMPLETE) does not reopen the run either
+    post_ok(builtin_marquez.url, run_event("RUNNING", event_time=started + dt.timedelta(minutes=1), **common))
+    run = get_json(builtin_marquez.url, f"/jobs/runs/{run_id}")
+    assert run["state"] == "COMPLETED" and _time(run["endedAt"]) == ended
+
+
+def test_sources_list(builtin_marquez: MarquezServer) -> None:
+    """GET /api/v1/sources lists sources, the default one included (Marquez: 500)."""
+    ns, source = unique("diff-src"), unique("lake-db")
+    post_ok(
+        builtin_marquez.url,
+        run_event(
+            "COMPLETE", namespace=ns, job="j", run_id=str(uuid.uuid4()), event_time=utcnow(),
+            inputs=[dataset(ns, "raw.a", [("id", "INTEGER")])],
+            outputs=[dataset(ns, "raw.b", [("id", "INTEGER")], source=(source, "postgres://lake:5432"))],
+        ),
+    )  # fmt: skip
+    response = requests.get(builtin_marquez.url + "/api/v1/sources", params={"limit": 1000}, timeout=10)
+    assert response.status_code == 200, response.text[:300]
+    body = response.json()
+    by_name = {s["name"]: s for s in body["sources"]}
+    assert "default" in by_name, "the default source (datasets without a dataSource facet) is listed"
+    assert by_name[source]["connectionUrl"] == "postgres://lake:5432"
+    assert body["totalCount"] >= 2
+    assert get_json(builtin_marquez.url, f"/sources/{source}")["name"] == source
+
+
+def test_idempotent_events(builtin_marquez: MarquezServer) -> None:
+    """The same event posted twice is stored once; the run is listed once (Marquez: twice)."""
+    ns, run_id, moment = unique("diff-dup"), str(uuid.uuid4()), _unique_moment()
+    event = run_event(
+        "COMPLETE", namespace=ns, job="replayed", run_id=run_id, event_time=moment,
+        outputs=[dataset(ns, "mart.out", [("id", "INTEGER")])],
+    )  # fmt: skip
+    post_ok(builtin_marquez.url, event, event)
+    assert [e["run"]["runId"] for e in _events_at(builtin_marquez.url, moment)] == [run_id]
+    runs = get_json(builtin_marquez.url, f"/namespaces/{ns}/jobs/replayed/runs")
+    assert runs["totalCount"] == 1 and [r["id"] for r in runs["runs"]] == [run_id]
+    versions = get_json(builtin_marquez.url, f"/namespaces/{ns}/datasets/mart.out/versions")
+    assert versions["totalCount"] == 1
+    # a different event of the same run is not a duplicate
+    post_ok(builtin_marquez.url, {**event, "eventType": "START"})
+    assert sorted(e["eventType"] for e in _events_at(builtin_marquez.url, moment)) == ["COMPLETE", "START"]
+
+
+def test_batch_ingest(builtin_marquez: MarquezServer) -> None:
+    """POST /api/v1/lineage/batch: 3 good events and 1 bad, answered per event; the 3 stored."""
+    ns, moment = unique("diff-batch"), _unique_moment()
+    runs = [str(uuid.uuid4()) for _ in range(4)]
+    events = [
+        run_event("COMPLETE", namespace=ns, job=f"job_{i}", run_id=runs[i], event_time=moment,
+                  outputs=[dataset(ns, f"mart.out_{i}", [("id", "INTEGER")])])
+        for i in range(4)
+    ]  # fmt: skip
+    events[2]["eventTime"] = "not a time"
+    response = requests.post(builtin_marquez.url + "/api/v1/lineage/batch", json=events, timeout=30)
+    assert response.status_code == 200, response.text[:500]
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (3, 1)
+    statuses = {r["index"]: r for r in body["results"]}
+    assert [statuses[i]["status"] for i in range(4)] == [201, 201, 400, 201]
+    assert any("eventTime" in e for e in statuses[2]["errors"])
+    assert sorted(e["run"]["runId"] for e in _events_at(builtin_marquez.url, moment)) == sorted(runs[:2] + runs[3:])
+    for i in (0, 1, 3):
+        assert get_json(builtin_marquez.url, f"/jobs/runs/{runs[i]}")["state"] == "COMPLETED"
+    get_json(builtin_marquez.url, f"/jobs/runs/{runs[2]}", status=404)
+    assert {j["name"] for j in get_json(builtin_marquez.url, f"/namespaces/{ns}/jobs")["jobs"]} == {"job_0", "job_1", "job_3"}
+    # posting the batch again stores nothing new (idempotent-events) and says so
+    again = requests.post(builtin_marquez.url + "/api/v1/lineage/batch", json=events, timeout=30).json()
+    assert [r.get("duplicate") for r in again["results"] if r["status"] < 300] == [True, True, True]
+    assert len(_events_at(builtin_marquez.url, moment)) == 3
+
+
+def test_bad_query_400(builtin_marquez: MarquezServer) -> None:
+    """Unparseable query parameters: 400 naming the parameter (Marquez: 500 or ignored)."""
+    ns = unique("diff-query")
+    post_ok(builtin_marquez.url, run_event("COMPLETE", namespace=ns, job="j", run_id=str(uuid.uuid4()), event_time=utcnow()))
+    for path, params, name in (
+        ("/namespaces", {"limit": "abc"}, "limit"),
+        (f"/namespaces/{ns}/jobs", {"limit": "abc"}, "limit"),
+        (f"/namespaces/{ns}/datasets", {"offset": "x"}, "offset"),
+        ("/jobs", {"limit": "ten"}, "limit"),
+        ("/events/lineage", {"limit": "1.5"}, "limit"),
+        ("/search", {"q": "j", "limit": "abc"}, "limit"),
+        ("/tags", {"offset": "-1"}, "offset"),
+        ("/lineage", {"nodeId": f"job:{ns}:j", "depth": "deep"}, "depth"),
+    ):
+        response = requests.get(f"{builtin_marquez.url}/api/v1{path}", params=params, timeout=10)
+        assert response.status_code == 400, f"{path} {params}: {response.status_code} {response.text[:200]}"
+        assert name in error_text(response), f"{path} {params}: {response.text[:200]}"
+
+
+def test_every_difference_has_a_test() -> None:
+    """A difference added to marquez.differences without a test here fails this test."""
+    module = sys.modules[__name__]
+    keys = [d.key for d in DIFFERENCES]
+    assert keys, "marquez.differences.DIFFERENCES is empty"
+    assert len(keys) == len(set(keys)), f"duplicate keys: {keys}"
+    untested = [k for k in keys if not callable(getattr(module, "test_" + k.replace("-", "_"), None))]
+    assert not untested, f"differences without a test_<key> in {__name__}: {untested}"
+    tests = {name for name in dir(module) if name.startswith("test_") and name != "test_every_difference_has_a_test"}
+    stale = tests - {"test_" + k.replace("-", "_") for k in keys}
+    assert not stale, f"tests here for differences no longer listed: {sorted(stale)}"

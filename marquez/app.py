@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -107,8 +108,13 @@ def create_app(config: ServerConfig) -> Starlette:
     async def prometheus(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        # Unknown routes and methods answer in Marquez's JSON error shape too.
+        return _json({"code": exc.status_code, "message": f"HTTP {exc.status_code} {exc.detail}"}, exc.status_code)
+
     methods = ["GET", "POST", "PUT", "DELETE"]
     return Starlette(
+        exception_handlers={HTTPException: http_error},
         routes=[
             Route("/healthcheck", healthcheck, methods=["GET"]),
             Route("/metrics", prometheus, methods=["GET"]),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
+
 from marquez.api.call import Call
 from marquez.api.routing import ApiError, Router, int_param
 from marquez.model import json as js
@@ -101,28 +103,34 @@ def register(router: Router) -> None:
         table = {"lineage-events": "lineage_events", "jobs": "jobs", "datasets": "datasets", "sources": "sources"}.get(kind)
         if table is None:
             raise ApiError(404, "HTTP 404 Not Found")
-        column = "event_time" if table == "lineage_events" else "created_at"
         tz = call.query.get("timezone") or "UTC"
-        if period == "DAY":
-            buckets, step = "generate_series(date_trunc('hour', now() AT TIME ZONE %(tz)s) - interval '23 hours', date_trunc('hour', now() AT TIME ZONE %(tz)s), interval '1 hour')", "hour"
-        else:
-            buckets, step = "generate_series(date_trunc('day', now() AT TIME ZONE %(tz)s) - interval '6 days', date_trunc('day', now() AT TIME ZONE %(tz)s), interval '1 day')", "day"
-        cumulative = table != "lineage_events"
-        count = (
-            f"(SELECT count(*) FROM {table} t WHERE (t.{column} AT TIME ZONE %(tz)s) < b + interval '1 {step}')"
-            if cumulative
-            else f"(SELECT count(*) FROM {table} t WHERE date_trunc('{step}', t.{column} AT TIME ZONE %(tz)s) = b)"
+        # DAY: the last 24 hours by hour; WEEK: the last 7 days by day (in the caller's time zone).
+        step, count = ("hour", 24) if period == "DAY" else ("day", 7)
+        buckets = (
+            f"generate_series(date_trunc('{step}', now() AT TIME ZONE %(tz)s) - interval '{count - 1} {step}s',"
+            f" date_trunc('{step}', now() AT TIME ZONE %(tz)s), interval '1 {step}') AS b"
         )
+        if table == "lineage_events":
+            # As Marquez: per interval, the events of each terminal/start type.
+            counts = ", ".join(
+                f"(SELECT count(*) FROM lineage_events e WHERE upper(e.event_type) = '{t}'"
+                f" AND date_trunc('{step}', e.event_time AT TIME ZONE %(tz)s) = b) AS {t.lower()}"
+                for t in ("FAIL", "START", "COMPLETE", "ABORT")
+            )
+        else:
+            counts = f"(SELECT count(*) FROM {table} t WHERE (t.created_at AT TIME ZONE %(tz)s) < b + interval '1 {step}') AS count"
         with call.read() as conn:
             try:
-                rows = conn.execute(f"SELECT b AS start, b + interval '1 {step}' AS end, {count} AS count FROM {buckets} b", {"tz": tz}).fetchall()
-            except Exception:
-                raise ApiError(400, f"unknown timezone {tz!r}") from None
-        return [
-            {"startInterval": js.instant(r["start"].replace(tzinfo=dt.timezone.utc)),
-             "endInterval": js.instant(r["end"].replace(tzinfo=dt.timezone.utc)), "count": r["count"]}
-            for r in rows
-        ]  # fmt: skip
+                rows = conn.execute(f"SELECT b AS interval_start, b + interval '1 {step}' AS interval_end, {counts} FROM {buckets}", {"tz": tz}).fetchall()
+            except psycopg.errors.InvalidParameterValue:
+                raise ApiError(400, f"unknown time zone {tz!r}") from None
+        out = []
+        for r in rows:
+            item = {"startInterval": js.instant(r.pop("interval_start").replace(tzinfo=dt.timezone.utc)),
+                    "endInterval": js.instant(r.pop("interval_end").replace(tzinfo=dt.timezone.utc))}  # fmt: skip
+            item.update(r)
+            out.append(item)
+        return out
 
     # -- tags ----------------------------------------------------------------------------------
     @router.get("tags")

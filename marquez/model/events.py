@@ -50,11 +50,11 @@ def parse_time(value: Any, field: str) -> dt.datetime:
         raise EventError(400, [f"{field} must be an ISO-8601 timestamp string, got {type(value).__name__}"])
     try:
         parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise EventError(400, [f"{field} is not an ISO-8601 timestamp: {value[:64]!r}"]) from None
-    if parsed.tzinfo is None:  # as Marquez: a timestamp without zone is read in the server's zone (UTC)
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        if parsed.tzinfo is None:  # as Marquez: a timestamp without zone is read in the server's zone (UTC)
+            parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        return parsed.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError):
+        raise EventError(400, [f"{field} is not an ISO-8601 timestamp within years 1-9999: {value[:64]!r}"]) from None
 
 
 def decode(body: bytes) -> Any:
@@ -66,9 +66,16 @@ def decode(body: bytes) -> Any:
         raise EventError(400, [f"malformed JSON: {exc}"]) from None
 
 
+# Names are index keys; the OpenLineage spec caps them (and Postgres cannot index much more).
+MAX_NAME = 1024
+
+
 def parse(payload: Any) -> Event:
     if not isinstance(payload, dict):
         raise EventError(400, [f"an event must be a JSON object, got {_type(payload)}"])
+    nul = _find_nul(payload)
+    if nul is not None:
+        raise EventError(400, [f"{nul or 'a key'} contains a NUL character (\\u0000), which cannot be stored"])
     kind = kind_of(payload.get("schemaURL") if isinstance(payload.get("schemaURL"), str) else None)
     missing: list[str] = []
     _require(payload, "eventTime", missing)
@@ -94,7 +101,42 @@ def parse(payload: Any) -> Event:
         _require(payload["dataset"], "name", missing, "dataset.")
     if missing:
         raise EventError(422, [f"{field} must not be null" for field in missing])
+    _check_lengths(payload)
     return Event(kind=kind, raw=payload, event_time=parse_time(payload["eventTime"], "eventTime"))
+
+
+def _find_nul(value: Any, path: str = "") -> str | None:
+    """The path of the first string (key or value) holding a NUL, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return here
+            found = _find_nul(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _find_nul(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _check_lengths(payload: dict) -> None:
+    names = [("job.namespace", (payload.get("job") or {}).get("namespace")), ("job.name", (payload.get("job") or {}).get("name"))]
+    for side in ("inputs", "outputs"):
+        for i, ds in enumerate(payload.get(side) or []):
+            names += [(f"{side}[{i}].namespace", ds.get("namespace")), (f"{side}[{i}].name", ds.get("name"))]
+            for j, f in enumerate(((ds.get("facets") or {}).get("schema") or {}).get("fields") or []):
+                names.append((f"{side}[{i}].facets.schema.fields[{j}].name", f.get("name")))
+    if isinstance(payload.get("dataset"), dict):
+        names += [("dataset.namespace", payload["dataset"].get("namespace")), ("dataset.name", payload["dataset"].get("name"))]
+    for field, value in names:
+        if isinstance(value, str) and len(value) > MAX_NAME:
+            raise EventError(400, [f"{field} is {len(value)} characters long; at most {MAX_NAME} are accepted"])
 
 
 def _require(obj: dict, key: str, missing: list[str], prefix: str = "") -> None:
@@ -103,7 +145,8 @@ def _require(obj: dict, key: str, missing: list[str], prefix: str = "") -> None:
 
 
 def _type(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(type(value), type(value).__name__)
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _expect(value: Any, expected: type | tuple, field: str, what: str) -> None:
@@ -149,12 +192,28 @@ def _dataset(ds: Any, field: str) -> None:
             _expect(f, dict, f"{field}.facets.schema.fields[{j}]", "an object")
             if not isinstance(f.get("name"), str):
                 raise EventError(400, [f"{field}.facets.schema.fields[{j}].name must be a string"])
+            for key in ("type", "description"):
+                _expect(f.get(key), str, f"{field}.facets.schema.fields[{j}].{key}", "a string")
+    lifecycle = (ds.get("facets") or {}).get("lifecycleStateChange")
+    if lifecycle is not None:
+        _expect(lifecycle, dict, f"{field}.facets.lifecycleStateChange", "an object")
+        _expect(lifecycle.get("lifecycleStateChange"), str, f"{field}.facets.lifecycleStateChange.lifecycleStateChange", "a string")
+    for facet, key in (("documentation", "description"), ("dataSource", "name"), ("dataSource", "uri")):
+        value = (ds.get("facets") or {}).get(facet)
+        if value is not None:
+            _expect(value, dict, f"{field}.facets.{facet}", "an object")
+            _expect(value.get(key), str, f"{field}.facets.{facet}.{key}", "a string")
 
 
 def _facets(obj: dict, field: str) -> None:
     _expect(obj.get("facets"), dict, f"{field}.facets", "an object")
     for name, facet in (obj.get("facets") or {}).items():
         _expect(facet, dict, f"{field}.facets.{name}", "an object")
+    if field == "job":
+        for facet, key in (("documentation", "description"), ("sourceCodeLocation", "url")):
+            value = (obj.get("facets") or {}).get(facet)
+            if isinstance(value, dict):
+                _expect(value.get(key), str, f"job.facets.{facet}.{key}", "a string")
     if field == "run":
         parent = (obj.get("facets") or {}).get("parent")
         if isinstance(parent, dict):

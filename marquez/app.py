@@ -23,6 +23,7 @@ from marquez.config import ServerConfig
 from marquez.metrics import Metrics
 from marquez.storage.db import open_pool
 from marquez.storage.migrations import migrate
+from marquez.storage.projector import ProjectorProcess, pending
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("marquez")
@@ -48,9 +49,14 @@ def create_app(config: ServerConfig) -> Starlette:
     async def lifespan(app):
         await run_in_threadpool(migrate, config.db_url)
         state["pool"] = await run_in_threadpool(open_pool, config.db_url, config.pool_size, config.synchronous_commit)
+        projector = ProjectorProcess(config.db_url) if config.run_projector else None
+        if projector:
+            projector.start()
         try:
             yield
         finally:
+            if projector:
+                await run_in_threadpool(projector.stop)
             state["pool"].close()
 
     async def read_body(request: Request) -> bytes:
@@ -78,7 +84,10 @@ def create_app(config: ServerConfig) -> Starlette:
                 raise ApiError(401, "missing or wrong API key: send `Authorization: Bearer <key>`")
             handler, params = router.resolve(request, API_PREFIX)
             body = await read_body(request) if request.method in ("POST", "PUT") else b""
-            call = Call(params=params, query=request.query_params, body=body, pool=state["pool"])
+            call = Call(
+                params=params, query=request.query_params, body=body, pool=state["pool"],
+                read_wait_s=config.read_wait_s,
+            )  # fmt: skip
             result = await run_in_threadpool(handler, call)
             response = result if isinstance(result, Response) else _json(result)
         except ApiError as exc:
@@ -95,15 +104,15 @@ def create_app(config: ServerConfig) -> Starlette:
         return response
 
     async def healthcheck(request: Request) -> Response:
-        def ping() -> None:
+        def backlog() -> int:
             with state["pool"].connection(timeout=5) as conn:
-                conn.execute("SELECT 1")
+                return pending(conn)
 
         try:
-            await run_in_threadpool(ping)
+            waiting = await run_in_threadpool(backlog)
         except Exception as exc:  # the store is down: say so, do not pretend
             return JSONResponse({"healthy": False, "message": f"database unreachable: {exc}"}, status_code=503)
-        return JSONResponse({"healthy": True})
+        return JSONResponse({"healthy": True, "pendingEvents": waiting})
 
     async def prometheus(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -24,6 +24,10 @@ class ServerConfig:
     # before its WAL flush (up to ~0.6 s of acknowledged events lost if POSTGRES crashes; a
     # crash of this server loses nothing) for about 2x single-client ingest on slow disks.
     synchronous_commit: bool = True
+    # How long a read waits for events stored before it to be applied to the model.
+    read_wait_s: float = 10.0
+    # Start the projector process beside the web server (off: run `python -m marquez project`).
+    run_projector: bool = True
 
     @classmethod
     def from_env(cls, **overrides) -> "ServerConfig":

@@ -49,3 +49,27 @@ def migrate(db_url: str = typer.Option(None, "--db-url", help="PostgreSQL URL (M
     config = ServerConfig.from_env(db_url=db_url)
     for version in apply(config.db_url):
         typer.echo(f"applied {version}")
+
+
+@cli.command()
+def project(
+    db_url: str = typer.Option(None, "--db-url", help="PostgreSQL URL (MARQUEZ_DB_URL)."),
+    log_level: str = typer.Option("warning", "--log-level", help="Python logging level."),
+) -> None:
+    """Apply stored events to the model until stopped (`serve` starts one by itself)."""
+    import logging
+    import signal
+
+    from marquez.storage.db import open_pool
+    from marquez.storage.projector import Projector
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = ServerConfig.from_env(db_url=db_url)
+    pool = open_pool(config.db_url, 2, config.synchronous_commit)
+    projector = Projector(pool, config.db_url)
+    signal.signal(signal.SIGTERM, lambda *_: projector.stop())
+    signal.signal(signal.SIGINT, lambda *_: projector.stop())
+    try:
+        projector.run_forever()
+    finally:
+        pool.close()

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import orjson
-import psycopg
 from starlette.responses import Response
 
 from marquez.api.call import Call
 from marquez.api.routing import ApiError, Router
 from marquez.model.events import EventError, decode, parse
-from marquez.storage.ingest import Ingest
+from marquez.storage.ingest import store_event
+from marquez.storage.projector import notify
 
 MAX_BATCH = 5000
-# A unique violation between two concurrent first writers of the same name: retry once.
-_RETRYABLE = (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
 
 
-def store(call: Call, event) -> bool:
-    for attempt in range(5):
-        try:
-            with call.write() as conn:
-                return Ingest(conn, event).apply()
-        except _RETRYABLE:
-            if attempt == 4:
-                raise
-    return False
+def _rejected(exc: EventError) -> ApiError:
+    return ApiError(exc.status, exc.errors if exc.status == 422 else exc.errors[0])
 
 
 def register(router: Router) -> None:
@@ -33,8 +24,11 @@ def register(router: Router) -> None:
         try:
             event = parse(decode(call.body))
         except EventError as exc:
-            raise ApiError(exc.status, exc.errors if exc.status == 422 else exc.errors[0]) from None
-        store(call, event)
+            raise _rejected(exc) from None
+        # Acknowledged once stored (durable); the projector applies it to the model.
+        with call.write(model=False) as conn:
+            if store_event(conn, event) is not None:
+                notify(conn)
         return Response(status_code=201)
 
     @router.post("lineage/batch")
@@ -42,24 +36,23 @@ def register(router: Router) -> None:
         try:
             payload = decode(call.body)
         except EventError as exc:
-            raise ApiError(exc.status, exc.errors if exc.status == 422 else exc.errors[0]) from None
+            raise _rejected(exc) from None
         if not isinstance(payload, list):
             raise ApiError(400, "the batch body must be a JSON array of OpenLineage events")
         if len(payload) > MAX_BATCH:
             raise ApiError(413, f"a batch holds at most {MAX_BATCH} events, got {len(payload)}")
         results = []
-        # One transaction for the batch (one commit), one savepoint per event: an event is
-        # stored whole or not at all, and a bad event does not undo its neighbours.
-        with call.write() as conn:
+        # One transaction, one commit: good events are stored together, bad ones answered apart.
+        with call.write(model=False) as conn:
             for index, item in enumerate(payload):
                 try:
                     event = parse(item)
-                    with conn.transaction():
-                        stored = Ingest(conn, event).apply()
                 except EventError as exc:
                     results.append({"index": index, "status": exc.status, "errors": exc.errors})
                     continue
+                stored = store_event(conn, event) is not None
                 results.append({"index": index, "status": 201 if stored else 200, "duplicate": not stored})
+            notify(conn)
         accepted = sum(1 for r in results if r["status"] < 300)
         body = {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
         return Response(orjson.dumps(body), status_code=200, media_type="application/json")

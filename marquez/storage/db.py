@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import orjson
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_dumps
 from psycopg_pool import ConnectionPool
+
+# JSONB parameters are serialised with orjson (several times faster than the standard library).
+set_json_dumps(lambda obj: orjson.dumps(obj).decode())
 
 
 def open_pool(db_url: str, size: int, synchronous_commit: bool = True) -> ConnectionPool:

@@ -1,4 +1,4 @@
-"""Turn one OpenLineage event into Marquez's model, in one transaction (all of it or none).
+"""Store an OpenLineage event, and turn it into Marquez's model (all of it or none).
 
 The rules follow what Marquez 0.51.1 does (see the conformance recordings), except where
 `marquez.differences` says we do better:
@@ -39,6 +39,31 @@ def event_hash(raw: dict) -> str:
     return hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def store_event(conn: psycopg.Connection, event: Event) -> int | None:
+    """Append the event to the log; its id, or None when the same event was stored before."""
+    raw = event.raw
+    job = raw.get("job") or {}
+    run_id = (raw.get("run") or {}).get("runId")
+    row = conn.execute(
+        "INSERT INTO lineage_events (event_hash, event_type, event_time, run_uuid, job_namespace, job_name,"
+        " producer, schema_url, kind, event) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+        " ON CONFLICT (event_hash) DO NOTHING RETURNING id",
+        (
+            event_hash(raw),
+            raw.get("eventType"),
+            event.event_time,
+            versions.run_uuid(run_id) if run_id else None,
+            job.get("namespace") or (raw.get("dataset") or {}).get("namespace", ""),
+            job.get("name") or (raw.get("dataset") or {}).get("name", ""),
+            raw["producer"],
+            raw.get("schemaURL"),
+            event.kind,
+            Jsonb(raw),
+        ),
+    ).fetchone()
+    return row["id"] if row else None
+
+
 class Ingest:
     """One event's writes on one connection; the caller owns the transaction."""
 
@@ -52,40 +77,14 @@ class Ingest:
         self._run_io: list[tuple] = []  # written in one statement once the datasets are known
 
     # -- entry point ---------------------------------------------------------------------------
-    def apply(self) -> bool:
-        """Store the event and update the model. False when the same event was stored before."""
-        if not self._store_event():
-            return False
+    def apply(self) -> None:
+        """Update the model from the (already stored) event."""
         if self.event.kind == DATASET_EVENT:
             self._dataset_event()
         elif self.event.kind == JOB_EVENT:
             self._job_event()
         else:
             self._run_event()
-        return True
-
-    def _store_event(self) -> bool:
-        raw = self.raw
-        job = raw.get("job") or {}
-        run_id = (raw.get("run") or {}).get("runId")
-        row = self.conn.execute(
-            "INSERT INTO lineage_events (event_hash, event_type, event_time, run_uuid, job_namespace, job_name,"
-            " producer, schema_url, kind, event) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-            " ON CONFLICT (event_hash) DO NOTHING RETURNING id",
-            (
-                event_hash(raw),
-                raw.get("eventType"),
-                self.now,
-                versions.run_uuid(run_id) if run_id else None,
-                job.get("namespace") or (raw.get("dataset") or {}).get("namespace", ""),
-                job.get("name") or (raw.get("dataset") or {}).get("name", ""),
-                raw["producer"],
-                raw.get("schemaURL"),
-                self.event.kind,
-                Jsonb(raw),
-            ),
-        ).fetchone()
-        return row is not None
 
     # -- the three kinds of event ---------------------------------------------------------------
     def _run_event(self) -> None:

@@ -1,0 +1,173 @@
+"""The projector: applies stored events to the model, in the order they were stored.
+
+POST /lineage answers once the event is in `lineage_events` (durable, so nothing acknowledged
+is lost if this server dies) and sends `NOTIFY marquez_events`; the projector, a process of its
+own (`python -m marquez project`, started by `serve`), then derives the model from the stored
+events, many per transaction: that is what makes ingest fast, and it keeps the model work off
+the web server's interpreter. Reads first wait (briefly) until every event stored before them
+is applied (`barrier`), so a client always reads its own writes.
+
+Several projectors may share one database: `FOR UPDATE SKIP LOCKED` hands each pending event to
+one of them, and a restarted server resumes with whatever is still pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from marquez.model.events import Event
+from marquez.storage.ingest import Ingest
+
+log = logging.getLogger("marquez.projector")
+
+BATCH = 200
+CHANNEL = "marquez_events"
+IDLE_POLL_S = 1.0  # pending events are looked for at least this often, notified or not
+BARRIER_POLL_S = 0.002
+
+
+def notify(conn: psycopg.Connection) -> None:
+    """Tell the projectors there is work (delivered when the caller's transaction commits)."""
+    conn.execute(f"NOTIFY {CHANNEL}")
+
+
+def pending(conn: psycopg.Connection) -> int:
+    return conn.execute("SELECT count(*) AS n FROM lineage_events WHERE projected_at IS NULL").fetchone()["n"]
+
+
+def barrier(conn: psycopg.Connection, timeout: float) -> int:
+    """Wait until every event stored before this call is applied (at most `timeout` s).
+    Returns how many of them are still pending (0 normally)."""
+    upto = conn.execute("SELECT max(id) AS id FROM lineage_events").fetchone()["id"]
+    deadline = time.monotonic() + timeout
+    while True:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM lineage_events WHERE projected_at IS NULL AND id <= %s", (upto,)
+        ).fetchone()
+        conn.commit()  # no snapshot held while waiting
+        if row["n"] == 0 or time.monotonic() >= deadline:
+            return row["n"]
+        time.sleep(BARRIER_POLL_S)
+
+
+class ProjectorProcess:
+    """The projector as a child process of the web server; restarted if it dies."""
+
+    def __init__(self, db_url: str, log_level: str = "warning"):
+        self.db_url = db_url
+        self.log_level = log_level
+        self._proc: subprocess.Popen | None = None
+        self._stop = threading.Event()
+        self._watch = threading.Thread(target=self._watchdog, name="marquez-projector-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._spawn()
+        self._watch.start()
+
+    def _spawn(self) -> None:
+        env = {**os.environ, "MARQUEZ_DB_URL": self.db_url}  # not on the command line: it may hold a password
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "marquez", "project", "--log-level", self.log_level],
+            env=env,
+            preexec_fn=_die_with_parent,
+        )
+
+    def _watchdog(self) -> None:
+        while not self._stop.wait(1.0):
+            if self._proc is not None and self._proc.poll() is not None:
+                log.error("the projector exited with %s; starting it again", self._proc.returncode)
+                self._spawn()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        if self._proc is None or self._proc.poll() is not None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+def _die_with_parent() -> None:
+    # Linux: the projector gets SIGTERM if the server dies (even by SIGKILL), never an orphan.
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Projector:
+    def __init__(self, pool: ConnectionPool, db_url: str):
+        self.pool = pool
+        self.db_url = db_url
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run_forever(self) -> None:
+        """Apply pending events; sleep until notified (or IDLE_POLL_S) when there are none."""
+        listener = psycopg.connect(self.db_url, autocommit=True)
+        listener.execute(f"LISTEN {CHANNEL}")
+        try:
+            while not self._stop.is_set():
+                try:
+                    applied = self.run_once()
+                except psycopg.OperationalError:  # the database went away: the events are safe
+                    log.exception("projection failed; retrying in 1 s")
+                    self._stop.wait(1.0)
+                    continue
+                if applied < BATCH:
+                    # Drain the notifications that arrived meanwhile, then wait for the next one.
+                    for _ in listener.notifies(timeout=0 if applied else IDLE_POLL_S, stop_after=1):
+                        pass
+        finally:
+            listener.close()
+
+    def run_once(self) -> int:
+        """Apply up to BATCH pending events in one transaction; return how many were applied."""
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                rows = conn.execute(
+                    "SELECT id, kind, event, event_time FROM lineage_events WHERE projected_at IS NULL"
+                    " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                    (BATCH,),
+                ).fetchall()
+                errors: list[tuple[int, str]] = []
+                for row in rows:
+                    event = Event(kind=row["kind"], raw=row["event"], event_time=row["event_time"])
+                    try:
+                        self._apply(conn, event)
+                    except Exception as exc:  # one bad event must not stop the others
+                        log.exception("event %s could not be applied", row["id"])
+                        errors.append((row["id"], f"{type(exc).__name__}: {exc}"))
+                if rows:
+                    conn.execute(
+                        "UPDATE lineage_events SET projected_at = now() WHERE id = ANY(%s)", ([r["id"] for r in rows],)
+                    )
+                for event_id, message in errors:
+                    conn.execute("UPDATE lineage_events SET projection_error = %s WHERE id = %s", (message[:2000], event_id))
+        return len(rows)
+
+    @staticmethod
+    def _apply(conn: psycopg.Connection, event: Event) -> None:
+        for attempt in (1, 2):
+            try:
+                with conn.transaction():  # a savepoint: the event's writes, all or none
+                    Ingest(conn, event).apply()
+                return
+            except psycopg.errors.UniqueViolation:
+                # Another server process created the same row first: once more finds it.
+                if attempt == 2:
+                    raise

@@ -30,6 +30,16 @@ class Call:
                 yield conn
 
     @contextmanager
+    def autocommit(self):
+        """A connection whose every statement is its own transaction (one round trip each)."""
+        with self.pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                yield conn
+            finally:
+                conn.autocommit = False
+
+    @contextmanager
     def write(self, *, model: bool = True):
         """A transaction; `model=True` (changes to the model, e.g. tags) first waits like `read`."""
         with self.pool.connection() as conn:

@@ -9,7 +9,6 @@ from marquez.api.call import Call
 from marquez.api.routing import ApiError, Router
 from marquez.model.events import EventError, decode, parse
 from marquez.storage.ingest import store_event
-from marquez.storage.projector import notify
 
 MAX_BATCH = 5000
 
@@ -26,9 +25,8 @@ def register(router: Router) -> None:
         except EventError as exc:
             raise _rejected(exc) from None
         # Acknowledged once stored (durable); the projector applies it to the model.
-        with call.write(model=False) as conn:
-            if store_event(conn, event) is not None:
-                notify(conn)
+        with call.autocommit() as conn:
+            store_event(conn, event)  # durable once this returns; the projector is notified
         return Response(status_code=201)
 
     @router.post("lineage/batch")
@@ -52,7 +50,6 @@ def register(router: Router) -> None:
                     continue
                 stored = store_event(conn, event) is not None
                 results.append({"index": index, "status": 201 if stored else 200, "duplicate": not stored})
-            notify(conn)
         accepted = sum(1 for r in results if r["status"] < 300)
         body = {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
         return Response(orjson.dumps(body), status_code=200, media_type="application/json")

@@ -25,6 +25,8 @@ from marquez.model import versions
 from marquez.model.events import DATASET_EVENT, JOB_EVENT, Event
 
 DEFAULT_SOURCE = "default"
+# Stored events are announced on this channel; the projectors LISTEN to it.
+CHANNEL = "marquez_events"
 TERMINAL = {"COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED"}
 
 
@@ -44,10 +46,12 @@ def store_event(conn: psycopg.Connection, event: Event) -> int | None:
     raw = event.raw
     job = raw.get("job") or {}
     run_id = (raw.get("run") or {}).get("runId")
+    # Stored and the projectors told, in one statement (NOTIFY is delivered at commit).
     row = conn.execute(
-        "INSERT INTO lineage_events (event_hash, event_type, event_time, run_uuid, job_namespace, job_name,"
-        " producer, schema_url, kind, event) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-        " ON CONFLICT (event_hash) DO NOTHING RETURNING id",
+        "WITH stored AS (INSERT INTO lineage_events (event_hash, event_type, event_time, run_uuid, job_namespace,"
+        " job_name, producer, schema_url, kind, event) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+        " ON CONFLICT (event_hash) DO NOTHING RETURNING id)"
+        f" SELECT id, pg_notify('{CHANNEL}', '') FROM stored",
         (
             event_hash(raw),
             raw.get("eventType"),
@@ -64,16 +68,25 @@ def store_event(conn: psycopg.Connection, event: Event) -> int | None:
     return row["id"] if row else None
 
 
+class Seen:
+    """Namespaces and sources already upserted in this transaction: no need to repeat it."""
+
+    def __init__(self) -> None:
+        self.namespaces: set[str] = set()
+        self.sources: set[str] = set()
+
+
 class Ingest:
     """One event's writes on one connection; the caller owns the transaction."""
 
-    def __init__(self, conn: psycopg.Connection, event: Event):
+    def __init__(self, conn: psycopg.Connection, event: Event, seen: "Seen | None" = None):
         self.conn = conn
         self.event = event
         self.raw = event.raw
         self.now = event.event_time
-        self._seen_namespaces: set[str] = set()
-        self._seen_sources: set[str] = set()
+        seen = seen or Seen()
+        self._seen_namespaces = seen.namespaces
+        self._seen_sources = seen.sources
         self._run_io: list[tuple] = []  # written in one statement once the datasets are known
 
     # -- entry point ---------------------------------------------------------------------------
@@ -126,7 +139,7 @@ class Ingest:
 
     # -- namespaces, sources, jobs, runs --------------------------------------------------------
     def _namespace(self, name: str) -> None:
-        if name in self._seen_namespaces:  # once per event is enough
+        if name in self._seen_namespaces:  # once per transaction is enough
             return
         self._seen_namespaces.add(name)
         self.conn.execute(
@@ -349,10 +362,12 @@ class Ingest:
             "  INSERT INTO dataset_fields (uuid, dataset_uuid, name, type, description, position, created_at, updated_at)"
             "  SELECT gen_random_uuid(), %(ds)s, name, type, description, position, %(now)s, %(now)s FROM incoming"
             "  ON CONFLICT (dataset_uuid, name) DO UPDATE SET type = EXCLUDED.type,"
-            "   description = COALESCE(EXCLUDED.description, dataset_fields.description), updated_at = EXCLUDED.updated_at)"
+            "   description = COALESCE(EXCLUDED.description, dataset_fields.description), updated_at = EXCLUDED.updated_at"
+            "  WHERE (dataset_fields.type, dataset_fields.description)"
+            "   IS DISTINCT FROM (EXCLUDED.type, COALESCE(EXCLUDED.description, dataset_fields.description)))"
             " UPDATE dataset_versions SET mapped_fields = ("
             "  SELECT coalesce(jsonb_agg(DISTINCT x), '[]'::jsonb) FROM jsonb_array_elements_text(mapped_fields || %(json)s) AS x)"
-            " WHERE uuid = %(version)s",
+            " WHERE uuid = %(version)s AND NOT mapped_fields @> %(json)s",
             {
                 "names": names,
                 "types": [_str(unique[n].get("type")) for n in names],

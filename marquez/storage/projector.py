@@ -25,19 +25,13 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from marquez.model.events import Event
-from marquez.storage.ingest import Ingest
+from marquez.storage.ingest import CHANNEL, Ingest, Seen
 
 log = logging.getLogger("marquez.projector")
 
 BATCH = 200
-CHANNEL = "marquez_events"
 IDLE_POLL_S = 1.0  # pending events are looked for at least this often, notified or not
 BARRIER_POLL_S = 0.002
-
-
-def notify(conn: psycopg.Connection) -> None:
-    """Tell the projectors there is work (delivered when the caller's transaction commits)."""
-    conn.execute(f"NOTIFY {CHANNEL}")
 
 
 def pending(conn: psycopg.Connection) -> int:
@@ -145,10 +139,11 @@ class Projector:
                     (BATCH,),
                 ).fetchall()
                 errors: list[tuple[int, str]] = []
+                seen = Seen()
                 for row in rows:
                     event = Event(kind=row["kind"], raw=row["event"], event_time=row["event_time"])
                     try:
-                        self._apply(conn, event)
+                        self._apply(conn, event, seen)
                     except Exception as exc:  # one bad event must not stop the others
                         log.exception("event %s could not be applied", row["id"])
                         errors.append((row["id"], f"{type(exc).__name__}: {exc}"))
@@ -161,13 +156,17 @@ class Projector:
         return len(rows)
 
     @staticmethod
-    def _apply(conn: psycopg.Connection, event: Event) -> None:
+    def _apply(conn: psycopg.Connection, event: Event, seen: Seen) -> None:
         for attempt in (1, 2):
             try:
                 with conn.transaction():  # a savepoint: the event's writes, all or none
-                    Ingest(conn, event).apply()
+                    Ingest(conn, event, seen).apply()
                 return
             except psycopg.errors.UniqueViolation:
                 # Another server process created the same row first: once more finds it.
+                seen.__init__()
                 if attempt == 2:
                     raise
+            except Exception:
+                seen.__init__()  # what the failed event upserted was rolled back
+                raise

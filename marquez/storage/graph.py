@@ -54,11 +54,14 @@ def lineage(conn, node_id: str, depth: int) -> dict:
     for _ in range(max(depth, 0)):
         if not frontier:
             break
-        touched = {
-            r["dataset_uuid"] for r in conn.execute("SELECT dataset_uuid FROM job_io WHERE job_uuid = ANY(%s)", (list(frontier),))
-        }
+        # One hop: the jobs that share a dataset (as input or output) with the frontier.
         nxt = {
-            r["job_uuid"] for r in conn.execute("SELECT job_uuid FROM job_io WHERE dataset_uuid = ANY(%s)", (list(touched),))
+            r["job_uuid"]
+            for r in conn.execute(
+                "SELECT DISTINCT b.job_uuid FROM job_io a JOIN job_io b ON b.dataset_uuid = a.dataset_uuid"
+                " WHERE a.job_uuid = ANY(%s)",
+                (list(frontier),),
+            )
         }
         frontier = nxt - jobs
         jobs |= nxt

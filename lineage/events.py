@@ -1,11 +1,11 @@
 """Dagster-side OpenLineage run events (typed `event_v2` / `facet_v2` classes).
 
-The run tree Marquez sees:
+The run tree Marquez sees (names and why: `lineage/naming.py`, "Stable identity"):
 
-    dagster.job.<job>               one run per Dagster run (JobRun); its run id is derived from the
+    dagster                         one run per Dagster run (JobRun); its run id is derived from the
       |                             Dagster run id, so every step process computes the same one
       +- dagster.asset.<key>        one run per asset materialization (AssetRun), parent = the above
-      +- dbt-run-<project>          dbt-ol's wrapper run, parent = the above via OPENLINEAGE_CONTEXT
+      +- dagster.dbt-run-<project>  dbt-ol's wrapper run, parent = the above via OPENLINEAGE_CONTEXT
            +- <db>.<schema>.<project>.<model>.build.run   one per dbt node (dbt-ol)
 
 Events are built here and handed to `emit`, which goes through the standard `OpenLineageClient()`
@@ -37,6 +37,7 @@ from openlineage.client.facet_v2 import (
     output_statistics_output_dataset,
     parent_run,
     schema_dataset,
+    tags_run,
 )
 from openlineage.client.uuid import generate_new_uuid
 
@@ -44,7 +45,8 @@ from lineage.naming import (
     AssetKeyLike,
     DatasetId,
     asset_job_name,
-    dagster_job_name,
+    dagster_run_job_name,
+    dbt_wrapper_job_name,
     dataset_for_asset,
     external_inputs,
     job_namespace,
@@ -72,7 +74,17 @@ class DagsterRun:
 
     @property
     def lineage_job_name(self) -> str:
-        return dagster_job_name(self.job_name)
+        return dagster_run_job_name()
+
+    def tags_facet(self) -> tags_run.TagsRunFacet:
+        """Which Dagster job and run this is (the Marquez job name is the same for all)."""
+        return tags_run.TagsRunFacet(
+            tags=[
+                tags_run.TagsRunFacetFields(key="dagster.job", value=self.job_name, source="DAGSTER"),
+                tags_run.TagsRunFacetFields(key="dagster.run_id", value=self.run_id, source="DAGSTER"),
+            ],
+            producer=PRODUCER,
+        )
 
     def parent_facet(self) -> parent_run.ParentRunFacet:
         # The Dagster run is also the root of the tree: nothing starts it that emits lineage.
@@ -95,12 +107,14 @@ class DagsterRun:
         return json.dumps({"parent": {**ref, "root": ref}})
 
 
-def dbt_ol_env(dagster_run: DagsterRun) -> dict[str, str]:
-    """Environment for a dbt-ol process started by `dagster_run`: its parent, the shared config
-    (dbt runs in dbt/, where no openlineage.yml is found), the job namespace (dbt-ol defaults to
-    `dbt`), and a quiet wrapper (dagster-dbt misreads dbt-ol's banner as the dbt version)."""
+def dbt_ol_env(dagster_run: DagsterRun, project: str) -> dict[str, str]:
+    """Environment for a dbt-ol process started by `dagster_run`: its parent, its wrapper job's
+    stable name, the shared config (dbt runs in dbt/, where no openlineage.yml is found), the job
+    namespace (dbt-ol defaults to `dbt`), and a quiet wrapper (dagster-dbt misreads dbt-ol's
+    banner as the dbt version)."""
     return {
         "OPENLINEAGE_CONTEXT": dagster_run.openlineage_context(),
+        "OPENLINEAGE_DBT_JOB_NAME": dbt_wrapper_job_name(project),
         "OPENLINEAGE_CONFIG": os.environ.get("OPENLINEAGE_CONFIG") or str(REPO_ROOT / "openlineage.yml"),
         "OPENLINEAGE_NAMESPACE": job_namespace(),
         "OPENLINEAGE_DBT_LOGGING": "WARNING",
@@ -204,7 +218,7 @@ class JobRun:
         return self._event(RunState.FAIL, {"errorMessage": _error_facet(error)})
 
     def _event(self, state: RunState, extra: dict[str, RunFacet] | None = None) -> RunEvent:
-        facets: dict[str, RunFacet] = dict(extra or {})
+        facets: dict[str, RunFacet] = {"tags": self.dagster_run.tags_facet(), **(extra or {})}
         if self.window:
             facets["nominalTime"] = self.window.facet()
         return _run_event(

@@ -17,13 +17,24 @@ same settings and rewrites nothing (no DNS lookups, no `localhost` -> `127.0.0.1
 string, the one the profile receives, is the canonical one.
 
 Jobs live in one namespace (`OPENLINEAGE_NAMESPACE`, default `lakehouse`; dbt-ol reads the same
-variable). Dagster-side job names:
+variable).
 
-- `dagster.job.<dagster job name>`: a Dagster run (the parent of everything it starts);
-- `dagster.asset.<asset key path joined with .>`: one asset materialization.
+Stable identity. Marquez files a job whose run has a `parent` facet as `<parent job>.<job>`,
+the parent named as the facet names it. If the parent were the Dagster job (`ingest_raw_data`,
+`partition_pipeline`, an ad hoc run...), one asset would become one Marquez job per Dagster job
+that ever ran it. So every Dagster run is a run of ONE Marquez job, `dagster` (which Dagster job
+it was travels in the run's `tags` facet), and everything nests under that constant name:
 
-The `job`/`asset` infix keeps the two apart even when a job and an asset share a name, and no
-dbt-ol job name (`dbt-run-<project>`, `<db>.<schema>.<project>.<model>...`) starts with `dagster.`.
+- `dagster`: the Dagster run, parent of everything it starts;
+- `dagster.asset.<asset key path joined with .>`: one asset materialization. Marquez files it
+  under `dagster` with the very same name (it starts with `dagster.`), simple name
+  `asset.<key>`: reading it back by its emitted name works;
+- `dagster.dbt-run-<project>`: dbt-ol's wrapper run for one `dbt build` (its job name is set
+  through `OPENLINEAGE_DBT_JOB_NAME`, so it is filed under `dagster` unchanged too), parent of
+- `dagster.dbt-run-<project>.<db>.<schema>.<project>.<model>.build.run` (and `.build.test`): one
+  dbt node, as dbt-ol names it, filed under its wrapper.
+
+No dbt-ol job name and no asset name can collide: assets carry the `asset.` infix.
 """
 
 from __future__ import annotations
@@ -58,12 +69,26 @@ def job_namespace() -> str:
     return os.environ.get("OPENLINEAGE_NAMESPACE") or DEFAULT_NAMESPACE
 
 
-def dagster_job_name(job_name: str) -> str:
-    return f"dagster.job.{job_name}"
+DAGSTER_RUN_JOB = "dagster"
+
+
+def dagster_run_job_name() -> str:
+    """The Marquez job of every Dagster run (see "Stable identity" above)."""
+    return DAGSTER_RUN_JOB
 
 
 def asset_job_name(asset_key: AssetKeyLike) -> str:
-    return "dagster.asset." + ".".join(_key_path(asset_key))
+    return f"{DAGSTER_RUN_JOB}.asset." + ".".join(_key_path(asset_key))
+
+
+def dbt_wrapper_job_name(project: str) -> str:
+    """The job of dbt-ol's wrapper run for `dbt build` in `project` (OPENLINEAGE_DBT_JOB_NAME)."""
+    return f"{DAGSTER_RUN_JOB}.dbt-run-{project}"
+
+
+def dbt_node_job_name(project: str, node_job: str) -> str:
+    """A dbt node's job as Marquez files it: under the wrapper, with dbt-ol's own name."""
+    return f"{dbt_wrapper_job_name(project)}.{node_job}"
 
 
 def duckdb_dataset(schema: str, table: str) -> DatasetId:

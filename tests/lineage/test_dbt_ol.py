@@ -110,7 +110,7 @@ def dbt_ol_run(tmp_path_factory, postgres) -> DbtOlRun:
         env = {
             **os.environ,
             **settings.dbt_env(),
-            **dbt_ol_env(DAGSTER_RUN),
+            **dbt_ol_env(DAGSTER_RUN, "bioreactor"),
             "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",  # dbt-ol starts `dbt` from PATH
             "DBT_LOG_PATH": str(tmp / "logs"),  # not /work/main/dbt/logs
         }
@@ -164,16 +164,16 @@ def test_jobs_and_parents(dbt_ol_run: DbtOlRun):
     assert dbt_ol_run.outbox.is_relative_to(dbt_ol_run.env["LAKEHOUSE_DATA_DIR"])
     events = dbt_ol_run.events
     assert {e["job"]["namespace"] for e in events} == {"lakehouse"}
-    wrappers = [e for e in events if e["job"]["name"] == "dbt-run-bioreactor"]
+    wrappers = [e for e in events if e["job"]["name"] == "dagster.dbt-run-bioreactor"]
     assert [e["eventType"] for e in wrappers] == ["START", "COMPLETE", "START", "COMPLETE"]  # one per target
     for wrapper in wrappers:
         parent = wrapper["run"]["facets"]["parent"]
         assert parent["run"]["runId"] == DAGSTER_RUN.lineage_run_id
-        assert parent["job"] == {"namespace": "lakehouse", "name": "dagster.job.transform_dbt_models"}
+        assert parent["job"] == {"namespace": "lakehouse", "name": "dagster"}
     wrapper_runs = {e["run"]["runId"] for e in wrappers}
-    for node in (e for e in events if e["job"]["name"] != "dbt-run-bioreactor"):
+    for node in (e for e in events if e["job"]["name"] != "dagster.dbt-run-bioreactor"):
         parent = node["run"]["facets"]["parent"]
-        assert parent["run"]["runId"] in wrapper_runs and parent["job"]["name"] == "dbt-run-bioreactor"
+        assert parent["run"]["runId"] in wrapper_runs and parent["job"]["name"] == "dagster.dbt-run-bioreactor"
         assert parent["root"]["run"]["runId"] == DAGSTER_RUN.lineage_run_id
     assert "lakehouse.curated.bioreactor.dim_batch.build.run" in {e["job"]["name"] for e in events}
 

@@ -102,7 +102,7 @@ def test_asset_start(validate):
     parent = start["run"]["facets"]["parent"]
     parent_id = str(uuid.uuid5(events._DAGSTER_RUN_UUID_NS, DAGSTER_RUN.run_id))
     assert parent["run"]["runId"] == parent_id
-    assert parent["job"] == {"namespace": "lakehouse", "name": "dagster.job.partition_pipeline", "facets": {}}
+    assert parent["job"] == {"namespace": "lakehouse", "name": "dagster", "facets": {}}
     assert parent["root"]["run"]["runId"] == parent_id
     nominal = start["run"]["facets"]["nominalTime"]
     assert nominal["nominalStartTime"] == "2025-01-03T00:00:00+00:00"
@@ -171,16 +171,19 @@ def test_dagster_job_run_events(validate):
     for event, state in ((start, "START"), (complete, "COMPLETE"), (fail, "FAIL")):
         _check_common(event, validate, state)
         assert event["run"]["runId"] == DAGSTER_RUN.lineage_run_id
-        assert event["job"]["name"] == "dagster.job.partition_pipeline"
+        assert event["job"]["name"] == "dagster"
         assert event["job"]["facets"]["jobType"]["jobType"] == "JOB"
+        tags = {t["key"]: t["value"] for t in event["run"]["facets"]["tags"]["tags"]}
+        assert tags == {"dagster.job": "partition_pipeline", "dagster.run_id": DAGSTER_RUN.run_id}
         assert "parent" not in event["run"]["facets"]
         assert event["run"]["facets"]["nominalTime"]["nominalStartTime"] == "2025-01-03T00:00:00+00:00"
     assert fail["run"]["facets"]["errorMessage"]["message"] == "step raw_bioreactor_data failed"
 
 
 def test_dbt_ol_reads_the_parent_we_give_it(monkeypatch):
-    env = events.dbt_ol_env(DAGSTER_RUN)
+    env = events.dbt_ol_env(DAGSTER_RUN, "bioreactor")
     assert env["OPENLINEAGE_NAMESPACE"] == "lakehouse"
+    assert env["OPENLINEAGE_DBT_JOB_NAME"] == "dagster.dbt-run-bioreactor"
     assert env["OPENLINEAGE_DBT_LOGGING"] == "WARNING"
     assert Path(env["OPENLINEAGE_CONFIG"]).name == "openlineage.yml"
     monkeypatch.setenv("OPENLINEAGE_CONTEXT", env["OPENLINEAGE_CONTEXT"])
@@ -188,7 +191,7 @@ def test_dbt_ol_reads_the_parent_we_give_it(monkeypatch):
     assert (parent.run_id, parent.job_namespace, parent.job_name) == (
         DAGSTER_RUN.lineage_run_id,
         "lakehouse",
-        "dagster.job.partition_pipeline",
+        "dagster",
     )
     assert parent.root_parent_run_id == DAGSTER_RUN.lineage_run_id
 

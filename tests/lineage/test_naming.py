@@ -106,4 +106,8 @@ def test_job_names(monkeypatch):
     assert naming.job_namespace() == "lakehouse_dev"
     assert naming.asset_job_name("raw_bioreactor_data") == "dagster.asset.raw_bioreactor_data"
     assert naming.asset_job_name(dg.AssetKey(["postgres", "dim_batch"])) == "dagster.asset.postgres.dim_batch"
-    assert naming.dagster_job_name("transform_dbt_models") == "dagster.job.transform_dbt_models"
+    # Stable identity: one Marquez job for every Dagster run, whatever Dagster job it was.
+    assert naming.dagster_run_job_name() == "dagster"
+    assert naming.dbt_wrapper_job_name("bioreactor") == "dagster.dbt-run-bioreactor"
+    node = "lakehouse.staging.bioreactor.stg_bioreactor.build.run"
+    assert naming.dbt_node_job_name("bioreactor", node) == f"dagster.dbt-run-bioreactor.{node}"

@@ -700,7 +700,7 @@ def render(report: dict) -> list[str]:
         values = [get(by[c]) for c in cols]
         v500 = get(by[500]) if 500 in by else None
         if ref is None or v500 is None:
-            ratio = "no bulk endpoint" if ref is None else "n/a"
+            ratio = "no bulk endpoint" if ref is None and "batch endpoint" in label else "n/a"
         else:
             x = v500 / ref if unit == "eps" else ref / v500
             ratio = f"{x:,.0f}x faster" if x >= 10 else f"{x:.1f}x faster"

@@ -28,6 +28,8 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
     DatasetFacet,
+    column_lineage_dataset,
+    data_quality_assertions_dataset,
     JobFacet,
     OutputDatasetFacet,
     RunFacet,
@@ -142,6 +144,10 @@ class OutputFacts:
     columns: Sequence[tuple[str, str]] = ()  # (name, type), in table order
     row_count: int | None = None
     size_bytes: int | None = None
+    # A copy (the publish step): each column comes unchanged from the same column of this dataset.
+    copied_from: DatasetId | None = None
+    # Asset check results about this output: (check name, passed, column or None).
+    assertions: Sequence[tuple[str, bool, str | None]] = ()
 
 
 @dataclass(frozen=True)
@@ -208,16 +214,21 @@ class JobRun:
     dagster_run: DagsterRun
     window: TimeWindow | None = None
 
-    def start(self) -> RunEvent:
-        return self._event(RunState.START)
+    # `at`: the time Dagster recorded (its run start / end), so that every process that emits
+    # the same state emits the same event, which the built-in Marquez then stores once.
+    def start(self, at: dt.datetime | None = None) -> RunEvent:
+        return self._event(RunState.START, at=at)
 
-    def complete(self) -> RunEvent:
-        return self._event(RunState.COMPLETE)
+    def complete(self, at: dt.datetime | None = None) -> RunEvent:
+        return self._event(RunState.COMPLETE, at=at)
 
-    def fail(self, error: BaseException | str) -> RunEvent:
-        return self._event(RunState.FAIL, {"errorMessage": _error_facet(error)})
+    def abort(self, at: dt.datetime | None = None) -> RunEvent:
+        return self._event(RunState.ABORT, at=at)
 
-    def _event(self, state: RunState, extra: dict[str, RunFacet] | None = None) -> RunEvent:
+    def fail(self, error: BaseException | str, at: dt.datetime | None = None) -> RunEvent:
+        return self._event(RunState.FAIL, {"errorMessage": _error_facet(error)}, at=at)
+
+    def _event(self, state: RunState, extra: dict[str, RunFacet] | None = None, at: dt.datetime | None = None) -> RunEvent:
         facets: dict[str, RunFacet] = {"tags": self.dagster_run.tags_facet(), **(extra or {})}
         if self.window:
             facets["nominalTime"] = self.window.facet()
@@ -225,6 +236,7 @@ class JobRun:
             state,
             Run(runId=self.dagster_run.lineage_run_id, facets=facets),
             Job(namespace=job_namespace(), name=self.dagster_run.lineage_job_name, facets=_job_facets("JOB")),
+            at=at,
         )
 
 
@@ -244,10 +256,11 @@ def _run_event(
     job: Job,
     inputs: list[InputDataset] | None = None,
     outputs: list[OutputDataset] | None = None,
+    at: dt.datetime | None = None,
 ) -> RunEvent:
     return RunEvent(
         eventType=state,
-        eventTime=_iso(dt.datetime.now(dt.timezone.utc)),
+        eventTime=_iso(at or dt.datetime.now(dt.timezone.utc)),
         run=run,
         job=job,
         inputs=inputs or [],
@@ -273,6 +286,32 @@ def _output_with_facts(dataset: DatasetId, facts: OutputFacts | None) -> OutputD
             fields=[
                 schema_dataset.SchemaDatasetFacetFields(name=name, type=dtype, ordinal_position=i)
                 for i, (name, dtype) in enumerate(facts.columns, start=1)
+            ],
+            producer=PRODUCER,
+        )
+    if facts.copied_from and facts.columns:
+        source = facts.copied_from
+        facets["columnLineage"] = column_lineage_dataset.ColumnLineageDatasetFacet(
+            fields={
+                name: column_lineage_dataset.Fields(
+                    inputFields=[
+                        column_lineage_dataset.InputField(
+                            namespace=source.namespace,
+                            name=source.name,
+                            field=name,
+                            transformations=[column_lineage_dataset.Transformation(type="DIRECT", subtype="IDENTITY")],
+                        )
+                    ]
+                )
+                for name, _ in facts.columns
+            },
+            producer=PRODUCER,
+        )
+    if facts.assertions:
+        facets["dataQualityAssertions"] = data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
+            assertions=[
+                data_quality_assertions_dataset.Assertion(assertion=name, success=passed, column=column)
+                for name, passed, column in facts.assertions
             ],
             producer=PRODUCER,
         )

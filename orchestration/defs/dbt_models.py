@@ -13,6 +13,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from lineage.dagster import dagster_run_of, emit_run_start
+from lineage.events import dbt_ol_env
 from orchestration.dbt_projects import duckdb_project, postgres_project
 from orchestration.defs.resources import LakehouseResource
 from orchestration.partitions import daily_partitions, dbt_window_vars, single_run
@@ -41,6 +43,9 @@ def _dbt_build(dbt: DbtCliResource, project: DbtProject, context: dg.AssetExecut
     window = dbt_window_vars(context)
     os.environ["LAKEHOUSE_WINDOW_START"] = window["window_start"]
     os.environ["LAKEHOUSE_WINDOW_END"] = window["window_end"]
+    # dbt runs through dbt-ol: its runs nest under this Dagster run (lineage/naming.py).
+    emit_run_start(context)
+    os.environ.update(dbt_ol_env(dagster_run_of(context.run), project.name))
     return dbt.cli(["build"], context=context, target_path=project.target_path).stream()
 
 

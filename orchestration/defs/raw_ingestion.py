@@ -2,6 +2,9 @@
 
 import dagster as dg
 
+from lineage.dagster import AssetLineage, asset_lineage
+from lineage.events import OutputFacts
+from lineage.naming import dataset_for_asset
 from orchestration.defs.resources import LakehouseResource
 from orchestration.ingest.duckdb_raw import RAW_SCHEMA, RAW_VIEW, raw_view_columns, register_window, window_row_count
 from orchestration.ingest.lake_scan import day_of_folder
@@ -33,6 +36,12 @@ RAW_ASSET_KEY = dg.AssetKey("raw_bioreactor_data")
     ],
 )
 def raw_bioreactor_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+    # Lineage: the lake directory (input) -> the DuckDB view dbt's source reads (output).
+    with asset_lineage(context, RAW_ASSET_KEY) as lineage:
+        yield from _ingest(context, lakehouse, lineage)
+
+
+def _ingest(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, lineage: AssetLineage):
     settings = lakehouse.settings()
     days = window_days(context)
     files = [f for day in days for f in list_raw_files(settings.raw_dir / f"date={day}", root=settings.raw_dir)]
@@ -49,12 +58,24 @@ def raw_bioreactor_data(context: dg.AssetExecutionContext, lakehouse: LakehouseR
     summary = report.summary()
     if not files:
         context.log.warning(f"no raw files for {days[0]}..{days[-1]} under {settings.raw_dir}")
+    columns = raw_view_columns(settings.duckdb_path)
+    files_valid = not report.bad
+    rows_add_up = rows_found == rows_visible + report.rows_quarantined
+    lineage.facts = [
+        OutputFacts(
+            dataset_for_asset(RAW_ASSET_KEY),
+            columns=columns,
+            row_count=rows_visible,
+            size_bytes=summary["bytes_loaded"],
+            assertions=[("raw_files_valid", files_valid, None), ("row_accounting", rows_add_up, None)],
+        )
+    ]
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows_visible,
             "dagster/table_name": f"{settings.duckdb_path.stem}.{RAW_SCHEMA}.{RAW_VIEW}",
             "dagster/column_schema": dg.TableSchema(
-                columns=[dg.TableColumn(name=n, type=t) for n, t in raw_view_columns(settings.duckdb_path)]
+                columns=[dg.TableColumn(name=n, type=t) for n, t in columns]
             ),
             "lake_dir": dg.MetadataValue.path(str(settings.raw_dir)),
             "file_count": summary["files_loaded"],
@@ -67,13 +88,13 @@ def raw_bioreactor_data(context: dg.AssetExecutionContext, lakehouse: LakehouseR
     )
     yield dg.AssetCheckResult(
         check_name="raw_files_valid",
-        passed=not report.bad,
+        passed=files_valid,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"quarantined": dg.MetadataValue.json(summary["quarantined"])},
     )
     yield dg.AssetCheckResult(
         check_name="row_accounting",
-        passed=rows_found == rows_visible + report.rows_quarantined,
+        passed=rows_add_up,
         metadata={
             "rows_found": rows_found,
             "rows_loaded": rows_visible,

@@ -1,0 +1,108 @@
+"""The Dagster side of emission: from an asset's execution context to OpenLineage run events.
+
+Assets call `asset_lineage(...)` around their work; the run-status sensors in
+`orchestration/defs/lineage_sensors.py` close the Dagster run itself. Every event goes to the
+outbox (`lineage.events.emit`), never straight to Marquez, so a step never waits on Marquez and
+never fails because of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from lineage.events import AssetRun, DagsterRun, JobRun, OutputFacts, TimeWindow, emit
+from lineage.naming import AssetKeyLike
+
+log = logging.getLogger(__name__)
+
+# Tags Dagster puts on a run for the partitions it covers.
+_PARTITION_TAG = "dagster/partition"
+_RANGE_START_TAG = "dagster/asset_partition_range_start"
+_RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def dagster_run_of(run: dg.DagsterRun) -> DagsterRun:
+    return DagsterRun(run_id=run.run_id, job_name=run.job_name)
+
+
+def window_of_run(run: dg.DagsterRun) -> TimeWindow | None:
+    """The daily window [first day, last day + 1) a run covers, from Dagster's partition tags."""
+    tags = run.tags
+    first = tags.get(_RANGE_START_TAG) or tags.get(_PARTITION_TAG)
+    last = tags.get(_RANGE_END_TAG) or tags.get(_PARTITION_TAG)
+    if not first or not last:
+        return None
+    try:
+        start = dt.datetime.fromisoformat(first).replace(tzinfo=dt.timezone.utc)
+        end = dt.datetime.fromisoformat(last).replace(tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
+    except ValueError:  # not a daily partition key: no nominal time rather than a wrong one
+        return None
+    return TimeWindow(start, end)
+
+
+def _run_started_at(instance: dg.DagsterInstance, run_id: str) -> dt.datetime:
+    record = instance.get_run_record_by_id(run_id)
+    started = record.start_time if record and record.start_time else None
+    return dt.datetime.fromtimestamp(started, dt.timezone.utc) if started else dt.datetime.now(dt.timezone.utc)
+
+
+def _run_ended_at(instance: dg.DagsterInstance, run_id: str) -> dt.datetime:
+    record = instance.get_run_record_by_id(run_id)
+    ended = record.end_time if record and record.end_time else None
+    return dt.datetime.fromtimestamp(ended, dt.timezone.utc) if ended else dt.datetime.now(dt.timezone.utc)
+
+
+def emit_run_start(context: dg.AssetExecutionContext) -> None:
+    """The Dagster run's START. Every step emits it, identically (time = the run's start), so
+    whichever step runs first opens the run; an identical event is stored only once."""
+    run = context.run
+    job_run = JobRun(dagster_run_of(run), window_of_run(run))
+    emit(job_run.start(at=_run_started_at(context.instance, run.run_id)))
+
+
+def emit_run_end(instance: dg.DagsterInstance, run: dg.DagsterRun, status: str, error: str | None = None) -> None:
+    """The Dagster run's COMPLETE / FAIL / ABORT, at the time Dagster recorded its end."""
+    job_run = JobRun(dagster_run_of(run), window_of_run(run))
+    at = _run_ended_at(instance, run.run_id)
+    if status == "SUCCESS":
+        emit(job_run.complete(at=at))
+    elif status == "CANCELED":
+        emit(job_run.abort(at=at))
+    else:
+        emit(job_run.fail(error or f"Dagster run {run.run_id} {status.lower()}", at=at))
+
+
+@dataclass
+class AssetLineage:
+    """One asset materialization in progress; set `facts` before the block ends."""
+
+    run: AssetRun
+    facts: list[OutputFacts] = field(default_factory=list)
+
+
+@contextmanager
+def asset_lineage(
+    context: dg.AssetExecutionContext,
+    asset_key: AssetKeyLike,
+    upstream: Sequence[AssetKeyLike] = (),
+) -> Iterator[AssetLineage]:
+    """START before the work, COMPLETE (with `facts`) after it, FAIL with the error if it raises.
+
+    Emission never raises into the asset: `emit` logs and carries on."""
+    run = context.run
+    asset_run = AssetRun.for_asset(asset_key, dagster_run_of(run), upstream=upstream, window=window_of_run(run))
+    emit_run_start(context)
+    emit(asset_run.start())
+    lineage = AssetLineage(asset_run)
+    try:
+        yield lineage
+    except BaseException as exc:
+        emit(asset_run.fail(exc))
+        raise
+    emit(asset_run.complete(lineage.facts))

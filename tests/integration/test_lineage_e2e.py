@@ -1,0 +1,226 @@
+"""Lineage end to end: the pipeline materialized as users run it, its events delivered from the
+outbox to a real Marquez (the fixture's; here the built-in server on an empty store), and the
+result read back through the Marquez HTTP API only."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import deque
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+import requests
+
+from lineage import naming
+from lineage.events import DagsterRun
+from lineage.outbox import Outbox
+from tests.integration.test_pipeline_e2e import dagster_materialize
+
+pytestmark = pytest.mark.integration
+
+NS = "lakehouse"
+PROJECT = "bioreactor"  # dbt_project.yml `name`
+DBT_MODELS = {
+    # model -> (schema, target database stem / db)
+    "stg_bioreactor": "staging",
+    "int_bioreactor_downsample_5m": "intermediate",
+    "int_bioreactor_batch_tag_daily": "intermediate",
+    "dim_batch": "curated",
+    "fact_bioreactor_batch_stats": "curated",
+}
+
+
+def deliver(outbox: Path, url: str) -> int:
+    """Post every pending outbox event to Marquez, in order (what `lineage deliver` does)."""
+    box = Outbox(outbox)
+    sent = 0
+    with requests.Session() as http:
+        while pending := box.pending(limit=500):
+            for event in pending:
+                response = http.post(f"{url}/api/v1/lineage", data=event.body, headers={"Content-Type": "application/json"})
+                assert response.status_code == 201, response.text
+            box.mark_delivered(e.seq for e in pending)
+            sent += len(pending)
+    return sent
+
+
+def get(url: str, path: str, **params) -> dict:
+    response = requests.get(f"{url}/api/v1{path}", params=params, timeout=60)
+    assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text[:300]}"
+    return response.json()
+
+
+def close_run(run_id: str) -> None:
+    """What the daemon does when the run ends: evaluate the lineage run-status sensor for it."""
+    from orchestration.defs.lineage_sensors import lineage_run_success
+
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(run_id)
+        records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
+        assert records, f"run {run_id} did not succeed"
+        context = dg.build_run_status_sensor_context(
+            sensor_name="lineage_run_success",
+            dagster_event=records[0].event_log_entry.dagster_event,
+            dagster_instance=instance,
+            dagster_run=run,
+        )
+        lineage_run_success(context)
+
+
+def latest_run_id() -> str:
+    with dg.DagsterInstance.get() as instance:
+        return instance.get_run_records(limit=1)[0].dagster_run.run_id
+
+
+@pytest.fixture(scope="module")
+def lineage_run(settings, postgres, tmp_path_factory, marquez_factory):
+    """One day materialized end to end, then the same raw asset again through the named job
+    `ingest_raw_data`; everything delivered to an empty Marquez."""
+    from orchestration.datagen import generate_bioreactor_data
+
+    root = tmp_path_factory.mktemp("lineage-e2e")
+    outbox = root / "outbox.sqlite3"
+    config = root / "openlineage.yml"
+    config.write_text(f"transport:\n  type: lineage.transport.OutboxTransport\n  path: {outbox}\n  strict: true\n")
+    marquez = marquez_factory.start()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LAKEHOUSE_RAW_DIR", str(root / "raw"))
+        env.setenv("LAKEHOUSE_DUCKDB_PATH", str(root / "lakehouse.duckdb"))
+        env.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+        env.setenv("OPENLINEAGE_CONFIG", str(config))
+        env.setenv("OPENLINEAGE_NAMESPACE", NS)
+        summary = generate_bioreactor_data(
+            root / "raw", seed=5, sites=1, reactors_per_site=1, batches_per_reactor=1,
+            sample_interval_s=900, start_date="2025-04-01",
+        )  # fmt: skip
+        day = sorted(d.isoformat() for d in summary.dates)[0]
+        result = dagster_materialize("*", day)
+        assert result.returncode == 0, result.stderr[-5000:]
+        first_run = latest_run_id()
+        close_run(first_run)
+        # The same asset through a named job: still one Marquez job, now with two runs.
+        from orchestration.definitions import defs
+
+        with dg.DagsterInstance.get() as instance:
+            job = defs().resolve_job_def("ingest_raw_data")
+            second = job.execute_in_process(partition_key=day, instance=instance)
+            assert second.success
+        close_run(second.run_id)
+        delivered = deliver(outbox, marquez.url)
+        yield {
+            "url": marquez.url,
+            "day": day,
+            "runs": (first_run, second.run_id),
+            "delivered": delivered,
+            "settings": settings.from_env(),
+        }
+
+
+def test_every_asset_and_model_is_one_job(lineage_run):
+    url = lineage_run["url"]
+    jobs = {j["name"]: j for j in get(url, f"/namespaces/{NS}/jobs", limit=1000)["jobs"]}
+    expected = {
+        "dagster",
+        "dagster.asset.raw_bioreactor_data",
+        "dagster.asset.postgres.dim_batch",
+        "dagster.asset.postgres.fact_bioreactor_batch_stats",
+        naming.dbt_wrapper_job_name(PROJECT),
+    }
+    assert expected <= set(jobs), sorted(jobs)
+    for model, schema in DBT_MODELS.items():
+        name = naming.dbt_node_job_name(PROJECT, f"lakehouse.{schema}.{PROJECT}.{model}.build.run")
+        assert name in jobs, f"{name} missing from {sorted(jobs)}"
+    mart = naming.dbt_node_job_name(PROJECT, f"lakehouse.marts.{PROJECT}.mart_bioreactor_overview.build.run")
+    assert mart in jobs
+    # No per-Dagster-job copies, no placeholder parents: every job is filed under `dagster`.
+    assert all(name == "dagster" or name.startswith("dagster.") for name in jobs), sorted(jobs)
+    assert jobs["dagster.asset.raw_bioreactor_data"]["parentJobName"] == "dagster"
+
+
+def test_an_asset_run_by_two_dagster_jobs_stays_one_job(lineage_run):
+    url = lineage_run["url"]
+    runs = get(url, f"/namespaces/{NS}/jobs/dagster.asset.raw_bioreactor_data/runs", limit=100)["runs"]
+    assert len(runs) == 2
+    assert {r["state"] for r in runs} == {"COMPLETED"}
+    dagster_runs = get(url, f"/namespaces/{NS}/jobs/dagster/runs", limit=100)["runs"]
+    jobs_of_runs = {
+        next(t["value"] for t in r["facets"]["tags"]["tags"] if t["key"] == "dagster.job") for r in dagster_runs
+    }
+    assert jobs_of_runs == {"__ASSET_JOB", "ingest_raw_data"}
+    assert {r["state"] for r in dagster_runs} == {"COMPLETED"}
+    assert {r["id"] for r in dagster_runs} == {DagsterRun(rid, "").lineage_run_id for rid in lineage_run["runs"]}
+
+
+def test_graph_from_the_mart_reaches_the_raw_files(lineage_run):
+    url = lineage_run["url"]
+    mart = naming.dataset_for_asset("mart_bioreactor_overview")
+    graph = get(url, "/lineage", nodeId=f"dataset:{mart.namespace}:{mart.name}", depth=30)["graph"]
+    nodes = {n["id"]: n for n in graph}
+    lake = naming.lake_dataset()
+    target = f"dataset:{lake.namespace}:{lake.name}"
+    assert target in nodes, sorted(nodes)
+    # Walk upstream edges from the mart: the lake files must be reachable.
+    start = f"dataset:{mart.namespace}:{mart.name}"
+    seen, queue = {start}, deque([start])
+    while queue:
+        for edge in nodes[queue.popleft()]["inEdges"]:
+            if edge["origin"] not in seen:
+                seen.add(edge["origin"])
+                queue.append(edge["origin"])
+    assert target in seen
+    for asset in ("raw_bioreactor_data", "stg_bioreactor", "dim_batch", ("postgres", "dim_batch")):
+        ds = naming.dataset_for_asset(asset)
+        assert f"dataset:{ds.namespace}:{ds.name}" in seen, asset
+
+
+def test_dataset_fields_equal_the_real_columns(lineage_run, postgres):
+    url = lineage_run["url"]
+    mart = naming.dataset_for_asset("mart_bioreactor_overview")
+    ns = requests.utils.quote(mart.namespace, safe="")
+    dataset = get(url, f"/namespaces/{ns}/datasets/{requests.utils.quote(mart.name, safe='')}")
+    with psycopg.connect(postgres.url) as pg:
+        columns = pg.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts'"
+            " and table_name = 'mart_bioreactor_overview' order by ordinal_position"
+        ).fetchall()
+    assert [f["name"] for f in dataset["fields"]] == [c[0] for c in columns]
+    copy = naming.dataset_for_asset(("postgres", "dim_batch"))
+    published = get(url, f"/namespaces/{requests.utils.quote(copy.namespace, safe='')}/datasets/{copy.name}")
+    assert published["fields"], "the publish step's schema facet is missing"
+    assert published["columnLineage"], "the publish step's identity column lineage is missing"
+
+
+def test_dbt_runs_nest_under_the_dagster_run(lineage_run):
+    url = lineage_run["url"]
+    wrapper = naming.dbt_wrapper_job_name(PROJECT)
+    wrapper_runs = get(url, f"/namespaces/{NS}/jobs/{wrapper}/runs", limit=100)["runs"]
+    assert wrapper_runs
+    first = DagsterRun(lineage_run["runs"][0], "").lineage_run_id
+    for run in wrapper_runs:
+        assert run["facets"]["parent"]["run"]["runId"] == first
+        assert run["facets"]["parent"]["job"]["name"] == "dagster"
+    model = naming.dbt_node_job_name(PROJECT, f"lakehouse.staging.{PROJECT}.stg_bioreactor.build.run")
+    runs = get(url, f"/namespaces/{NS}/jobs/{model}/runs", limit=100)["runs"]
+    assert runs and runs[0]["facets"]["parent"]["job"]["name"] == wrapper
+    assert runs[0]["state"] == "COMPLETED"
+
+
+def test_nominal_time_is_the_partition_window(lineage_run):
+    url = lineage_run["url"]
+    day = lineage_run["day"]
+    runs = get(url, f"/namespaces/{NS}/jobs/dagster.asset.raw_bioreactor_data/runs", limit=100)["runs"]
+    for run in runs:
+        nominal = run["facets"]["nominalTime"]
+        assert nominal["nominalStartTime"].startswith(day)
+        assert run["args"]["nominal_start_time"].startswith(day)
+
+
+def test_asset_checks_become_quality_assertions(lineage_run):
+    url = lineage_run["url"]
+    raw = naming.dataset_for_asset("raw_bioreactor_data")
+    dataset = get(url, f"/namespaces/{requests.utils.quote(raw.namespace, safe='')}/datasets/{raw.name}")
+    assertions = {a["assertion"]: a["success"] for a in dataset["facets"]["dataQualityAssertions"]["assertions"]}
+    assert assertions == {"raw_files_valid": True, "row_accounting": True}

@@ -10,7 +10,15 @@ in, and a row only changes status:
 
 - `pending`: not tried yet;
 - `failed`: tried, the last attempt failed (`last_error`); it is still owed and is retried;
-- `delivered`: accepted by the receiver (`delivered_at`), never sent again.
+- `delivered`: accepted by the receiver (`delivered_at`), never sent again;
+- `rejected`: refused for good by the receiver (a 4xx: the event itself is bad); set aside with
+  the reason in `last_error`, not retried, and no longer blocks the events after it.
+
+`last_attempt_at` says when the last delivery attempt was made (so the latest error can be shown).
+
+The schema is versioned with `pragma user_version`. Version 2 (the `rejected` status and
+`last_attempt_at`) is reached from an outbox written by the first version by rebuilding the table
+(SQLite cannot change a CHECK constraint in place), once, under the same file lock as creation.
 """
 
 from __future__ import annotations
@@ -26,13 +34,16 @@ from pathlib import Path
 
 from orchestration.settings import get_settings
 
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+PENDING, DELIVERED, FAILED, REJECTED = "pending", "delivered", "failed", "rejected"
+SCHEMA_VERSION = 2
 # Long enough to outlast any other process's append (milliseconds each), short enough that a
 # wedged writer shows up as an error instead of a silent hang.
 BUSY_TIMEOUT_S = 60.0
 
-_SCHEMA = f"""
-create table if not exists events (
+
+def _table(name: str) -> str:
+    return f"""
+create table if not exists {name} (
     seq integer primary key autoincrement,
     run_id text,
     event_type text,
@@ -40,20 +51,29 @@ create table if not exists events (
     job_namespace text,
     job_name text,
     body text not null,
-    status text not null default '{PENDING}' check (status in ('{PENDING}', '{DELIVERED}', '{FAILED}')),
+    status text not null default '{PENDING}'
+        check (status in ('{PENDING}', '{DELIVERED}', '{FAILED}', '{REJECTED}')),
     attempts integer not null default 0,
     last_error text,
     created_at text not null,
-    delivered_at text
-);
-create index if not exists events_undelivered on events (seq) where status != '{DELIVERED}';
-create index if not exists events_run on events (run_id, seq);
-"""
+    delivered_at text,
+    last_attempt_at text
+)"""
 
-_COLUMNS = (
+
+_INDEXES = (
+    # Partial: stays small however many events were delivered. Queries for owed events repeat
+    # `status != 'delivered'` literally so that SQLite can use it.
+    f"create index if not exists events_undelivered on events (seq) where status != '{DELIVERED}'",
+    "create index if not exists events_run on events (run_id, seq)",
+)
+_V1_COLUMNS = (
     "seq, run_id, event_type, event_time, job_namespace, job_name, body, "
     "status, attempts, last_error, created_at, delivered_at"
 )
+_COLUMNS = _V1_COLUMNS + ", last_attempt_at"
+# Still owed to the receiver: never sent, or sent and failed (rejected ones are set aside).
+_OWED = f"status != '{DELIVERED}' and status != '{REJECTED}'"
 
 
 def default_path() -> Path:
@@ -74,6 +94,7 @@ class OutboxEvent:
     last_error: str | None
     created_at: str
     delivered_at: str | None
+    last_attempt_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,7 @@ class OutboxCounts:
     delivered: int
     failed: int
     oldest_undelivered: str | None  # created_at of the oldest event still owed
+    rejected: int = 0  # set aside for good: not owed any more
 
     @property
     def undelivered(self) -> int:
@@ -108,7 +130,10 @@ class Outbox:
                 with open(self.path.with_name(self.path.name + ".init-lock"), "w") as lock:
                     fcntl.flock(lock, fcntl.LOCK_EX)
                     con.execute("pragma journal_mode = WAL")
-                    con.executescript(_SCHEMA)
+                    con.execute(_table("events"))
+                    _migrate(con)
+                    for index in _INDEXES:
+                        con.execute(index)
                 self._initialised = True
             yield con
         finally:
@@ -139,25 +164,47 @@ class Outbox:
 
     def pending(self, limit: int = 100) -> list[OutboxEvent]:
         """Events still owed to the receiver (`pending` and `failed`), oldest first."""
-        return self._select(f"where status != '{DELIVERED}' order by seq limit ?", (limit,))
+        return self._select(f"where {_OWED} order by seq limit ?", (limit,))
 
-    def events(self, run_id: str | None = None, limit: int = 50) -> list[OutboxEvent]:
-        """The most recent events (of one run, if given), in sequence order."""
-        where = "where run_id = ?" if run_id else ""
-        params = (run_id, limit) if run_id else (limit,)
-        rows = self._select(f"{where} order by seq desc limit ?", params)
+    def events(self, run_id: str | None = None, limit: int = 50, status: str | None = None) -> list[OutboxEvent]:
+        """The most recent events (of one run, with one status, if given), in sequence order."""
+        conditions, params = [], []
+        if run_id:
+            conditions.append("run_id = ?")
+            params.append(run_id)
+        if status:
+            conditions.append("status = ?")
+            params.append(status)
+        where = ("where " + " and ".join(conditions)) if conditions else ""
+        rows = self._select(f"{where} order by seq desc limit ?", (*params, limit))
         return rows[::-1]
+
+    def oldest_owed(self) -> OutboxEvent | None:
+        """The event at the head of the queue: the next one delivery will send."""
+        rows = self.pending(limit=1)
+        return rows[0] if rows else None
+
+    def last_error(self) -> OutboxEvent | None:
+        """The event with the most recent delivery error (failed or rejected), if any."""
+        rows = self._select(
+            f"where status in ('{FAILED}', '{REJECTED}') and last_error is not null "
+            "order by last_attempt_at desc nulls last, seq desc limit 1",
+            (),
+        )
+        return rows[0] if rows else None
 
     def mark_delivered(self, seqs: Iterable[int]) -> int:
         """Mark events delivered; returns how many changed (already delivered ones are left alone)."""
         seqs = list(seqs)
         if not seqs:
             return 0
+        now = _now()
         with self._connect() as con:
             cursor = con.execute(
                 f"update events set status = '{DELIVERED}', attempts = attempts + 1, delivered_at = ?, "
-                f"last_error = null where status != '{DELIVERED}' and seq in (select value from json_each(?))",
-                (_now(), json.dumps(seqs)),
+                f"last_attempt_at = ?, last_error = null "
+                f"where status != '{DELIVERED}' and seq in (select value from json_each(?))",
+                (now, now, json.dumps(seqs)),
             )
             return cursor.rowcount
 
@@ -165,28 +212,67 @@ class Outbox:
         """Record a failed delivery attempt; the event stays owed."""
         with self._connect() as con:
             con.execute(
-                f"update events set status = '{FAILED}', attempts = attempts + 1, last_error = ? "
-                f"where seq = ? and status != '{DELIVERED}'",
-                (error, seq),
+                f"update events set status = '{FAILED}', attempts = attempts + 1, last_error = ?, last_attempt_at = ? "
+                f"where seq = ? and {_OWED}",
+                (error, _now(), seq),
+            )
+
+    def mark_rejected(self, seq: int, reason: str) -> None:
+        """Set an event aside for good: the receiver refused it (the reason is kept in `last_error`).
+
+        It is no longer owed, so it stops blocking the events after it; a delivered event stays delivered.
+        """
+        with self._connect() as con:
+            con.execute(
+                f"update events set status = '{REJECTED}', attempts = attempts + 1, last_error = ?, last_attempt_at = ? "
+                f"where seq = ? and {_OWED}",
+                (reason, _now(), seq),
             )
 
     def counts(self) -> OutboxCounts:
         with self._connect() as con:
             by_status = dict(con.execute("select status, count(*) from events group by status").fetchall())
-            (oldest,) = con.execute(
-                f"select min(created_at) from events where status != '{DELIVERED}'"
-            ).fetchone()
+            (oldest,) = con.execute(f"select min(created_at) from events where {_OWED}").fetchone()
         return OutboxCounts(
             pending=by_status.get(PENDING, 0),
             delivered=by_status.get(DELIVERED, 0),
             failed=by_status.get(FAILED, 0),
             oldest_undelivered=oldest,
+            rejected=by_status.get(REJECTED, 0),
         )
 
     def _select(self, clause: str, params: tuple) -> list[OutboxEvent]:
         with self._connect() as con:
             rows = con.execute(f"select {_COLUMNS} from events {clause}", params).fetchall()
         return [OutboxEvent(*row) for row in rows]
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring an outbox written by an earlier version up to SCHEMA_VERSION (called under the init lock).
+
+    Version 1 had no `rejected` in the status CHECK and no `last_attempt_at`: the table is rebuilt
+    in one transaction (rows, sequence numbers and the AUTOINCREMENT counter kept), so a crash
+    leaves either the old table or the new one. A process still running the old code keeps
+    working: its statements name their columns and only use the old statuses.
+    """
+    if con.execute("pragma user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    con.execute("begin immediate")  # waits (busy timeout) for any writer in another process
+    try:
+        (table_sql,) = con.execute("select sql from sqlite_master where type = 'table' and name = 'events'").fetchone()
+        if f"'{REJECTED}'" not in table_sql:  # a version-1 table; a new file already has the new one
+            row = con.execute("select seq from sqlite_sequence where name = 'events'").fetchone()
+            con.execute(_table("events_v2"))
+            con.execute(f"insert into events_v2 ({_V1_COLUMNS}) select {_V1_COLUMNS} from events")
+            con.execute("drop table events")  # drops its indexes too; they are recreated after
+            con.execute("alter table events_v2 rename to events")
+            if row is not None:  # never reuse a sequence number, even one whose row is gone
+                con.execute("update sqlite_sequence set seq = max(seq, ?) where name = 'events'", (row[0],))
+        con.execute(f"pragma user_version = {SCHEMA_VERSION}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def _now() -> str:

@@ -116,3 +116,71 @@ def test_default_location_is_under_the_data_dir(data_dir: Path):
     assert default_path() == data_dir / "lineage" / "outbox.sqlite3"
     Outbox().append(_event(0, 0))
     assert (data_dir / "lineage" / "outbox.sqlite3").exists()
+
+
+# The schema of the first outbox version, as files written by it hold it.
+_V1_SCHEMA = """
+create table events (
+    seq integer primary key autoincrement,
+    run_id text,
+    event_type text,
+    event_time text not null,
+    job_namespace text,
+    job_name text,
+    body text not null,
+    status text not null default 'pending' check (status in ('pending', 'delivered', 'failed')),
+    attempts integer not null default 0,
+    last_error text,
+    created_at text not null,
+    delivered_at text
+);
+create index events_undelivered on events (seq) where status != 'delivered';
+create index events_run on events (run_id, seq);
+"""
+
+
+def test_an_outbox_of_the_first_version_is_upgraded_in_place(tmp_path: Path):
+    path = tmp_path / "outbox.sqlite3"
+    with sqlite3.connect(path) as con:
+        con.execute("pragma journal_mode = WAL")
+        con.executescript(_V1_SCHEMA)
+        for i, (status, error) in enumerate([("delivered", None), ("failed", "refused"), ("pending", None)]):
+            con.execute(
+                "insert into events (run_id, event_type, event_time, body, status, attempts, last_error, created_at) "
+                "values (?, 'START', 't', ?, ?, ?, ?, 'c')",
+                (f"r{i}", _event(3, i), status, int(status != "pending"), error),
+            )
+        con.execute("insert into events (event_time, body, created_at) values ('t', '{}', 'c')")
+        con.execute("delete from events where seq = 4")  # the counter stays at 4: 4 is never handed out again
+    con.close()
+
+    outbox = Outbox(path)
+    assert [(e.seq, e.status, e.last_error) for e in outbox.pending()] == [(2, "failed", "refused"), (3, "pending", None)]
+    outbox.mark_rejected(2, "422: producer must not be null")
+    assert [e.seq for e in outbox.pending()] == [3]
+    assert outbox.append(_event(3, 9)) == 5
+    counts = outbox.counts()
+    assert (counts.pending, counts.failed, counts.delivered, counts.rejected) == (2, 0, 1, 1)
+    assert outbox.last_error().seq == 2
+
+    with sqlite3.connect(path) as con:
+        assert con.execute("pragma user_version").fetchone() == (2,)
+        indexes = {name for (name,) in con.execute("select name from sqlite_master where type = 'index'")}
+        assert {"events_undelivered", "events_run"} <= indexes
+        assert con.execute("pragma integrity_check").fetchone() == ("ok",)
+        # A process still running the first version's code appends as it always did.
+        con.execute("insert into events (run_id, event_time, body, created_at) values ('old', 't', '{}', 'c')")
+    con.close()
+    assert Outbox(path).events(run_id="old")[0].seq == 6  # and a second opening does not migrate again
+
+
+def test_rejected_is_final_and_not_owed(tmp_path: Path):
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    a, b = outbox.append(_event(4, 0)), outbox.append(_event(4, 1))
+    outbox.mark_rejected(a, "400: malformed")
+    outbox.mark_failed(a, "late transient error")  # does not bring it back
+    outbox.mark_delivered([b])
+    outbox.mark_rejected(b, "too late")  # a delivered event stays delivered
+    assert [(e.status, e.last_error) for e in outbox.events()] == [("rejected", "400: malformed"), ("delivered", None)]
+    assert outbox.pending() == [] and outbox.oldest_owed() is None
+    assert outbox.counts().oldest_undelivered is None

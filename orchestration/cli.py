@@ -1,6 +1,6 @@
 """`lakehouse`: start and stop the local services, and run the demo.
 
-    lakehouse up             start Postgres, Marquez (:5555) and `dagster dev` (UI on :3000) in the background
+    lakehouse up             start Postgres, Marquez (:5555), the lineage delivery loop and `dagster dev` (UI on :3000) in the background
     lakehouse demo           up + generate sample data + materialize every asset + print where to look
     lakehouse backfill       materialize a range of days in one run
     lakehouse down           stop what `up`/`demo` started
@@ -23,6 +23,7 @@ from marquez.choose import healthcheck as marquez_answers
 from marquez.choose import resolve as resolve_marquez
 from orchestration.ingest.lake_scan import lake_days
 from orchestration.services import dagster_dev
+from orchestration.services import lineage_delivery
 from orchestration.services import marquez as marquez_service
 from orchestration.services.postgres import PostgresUnavailable, embedded_server, ensure_postgres
 from orchestration.settings import REPO_ROOT, get_settings
@@ -103,6 +104,34 @@ def _start_marquez() -> None:
     console.print(f"Marquez    [green]{state}[/]  {target.url}  ({_marquez_label(target)})")
 
 
+# --- the lineage delivery loop (outbox -> Marquez), next to Marquez ------------------------
+
+
+def _start_lineage_delivery() -> None:
+    try:
+        pid, started = lineage_delivery.start(get_settings())
+    except RuntimeError as exc:
+        _fail(str(exc))
+    console.print(f"Lineage    [green]{'delivering' if started else 'already delivering'}[/]  pid {pid}  (outbox -> Marquez)")
+
+
+def _lineage_delivery_status() -> None:
+    from lineage.outbox import Outbox, default_path
+
+    settings = get_settings()
+    pid = lineage_delivery.running_pid(settings)
+    state = f"[green]delivering[/]  pid {pid}" if pid else "[red]stopped[/]"
+    try:
+        counts = Outbox().counts() if default_path().exists() else None  # status creates no outbox
+        owed = f"{counts.undelivered} owed, {counts.rejected} rejected" if counts else "no events yet"
+    except Exception as exc:  # status must show the rest even if the outbox is unreadable
+        owed = f"outbox unreadable: {exc}"
+    console.print(f"Lineage    {state}  ({owed}; log {lineage_delivery.log_file(settings)})")
+
+
+# ------------------------------------------------------------------------------------------
+
+
 @app.command()
 def up() -> None:
     """Start Postgres, Marquez and `dagster dev` (webserver + daemon) in the background.
@@ -112,6 +141,7 @@ def up() -> None:
     url = _start_postgres()
     console.print(f"Postgres   [green]up[/]  {url}")
     _start_marquez()
+    _start_lineage_delivery()
     settings = get_settings()
     if dagster_dev.is_serving():
         console.print(f"Dagster UI [green]already up[/]  http://localhost:{dagster_dev.DAGSTER_PORT}")
@@ -167,6 +197,7 @@ def down() -> None:
     """Stop `dagster dev`, the built-in Marquez server and the embedded Postgres."""
     settings = get_settings()
     console.print("Dagster dev " + ("[yellow]stopped[/]" if dagster_dev.stop(settings) else "was not running"))
+    console.print("Lineage     " + ("[yellow]stopped[/]" if lineage_delivery.stop(settings) else "was not running"))
     if marquez_service.stop(settings):
         console.print("Marquez     [yellow]stopped[/]")
     elif os.environ.get("MARQUEZ_URL"):
@@ -191,6 +222,7 @@ def status() -> None:
         answers = marquez_answers(target.url, 2, target.api_key)
         state = "[green]running" if answers else ("[red]not answering" if target.kind == "external" else "[red]stopped")
         console.print(f"Marquez    {state}[/]  {target.url}  ({_marquez_label(target)})")
+    _lineage_delivery_status()
     console.print(
         f"Dagster UI {'[green]running' if dagster_dev.is_serving() else '[red]stopped'}[/]  "
         f"http://localhost:{dagster_dev.DAGSTER_PORT}"

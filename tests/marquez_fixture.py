@@ -228,12 +228,18 @@ def _stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
 
 
 def start_builtin_server(
-    postgres, log_dir: Path, python: str = sys.executable, extra_env: dict[str, str] | None = None
+    postgres,
+    log_dir: Path,
+    python: str = sys.executable,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> MarquezServer:
     """`python -m marquez serve` on a free port over a new database in `postgres` (a
     PostgresConnection); waits for GET /healthcheck. On failure (the server exits, or is not
     healthy in time), drops the database and raises RuntimeError with the log's tail.
-    `extra_env`: more environment for the server (e.g. MARQUEZ_API_KEY, MARQUEZ_MAX_BODY_BYTES)."""
+    `extra_env`: more environment for the server (e.g. MARQUEZ_API_KEY, MARQUEZ_MAX_BODY_BYTES).
+    `port`: listen there (a test that needs a Marquez to come up where a client already points);
+    default a free port."""
     dbname = f"marquez_test_{uuid.uuid4().hex[:10]}"
     admin_url = postgres.with_db("postgres").url
     db_url = postgres.with_db(dbname).url
@@ -244,8 +250,9 @@ def start_builtin_server(
     env.update(extra_env or {})
 
     last_error = ""
+    fixed_port = port
     for attempt in range(3):  # a free port can be taken between choosing and binding it
-        port = _free_port()
+        port = fixed_port or _free_port()
         url = f"http://127.0.0.1:{port}"
         log_path = log_dir / f"{dbname}-{port}.log"
         command = [python, "-m", "marquez", "serve", "--host", "127.0.0.1", "--port", str(port), "--db-url", db_url]
@@ -277,7 +284,7 @@ def start_builtin_server(
         else:
             last_error = f"the server exited with code {process.returncode}"
         tail = _log_tail(log_path)
-        if "address already in use" in tail.lower() and attempt < 2:
+        if "address already in use" in tail.lower() and attempt < 2 and not fixed_port:
             continue
         break
     _drop_database(admin_url, dbname)

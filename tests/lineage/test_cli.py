@@ -33,7 +33,7 @@ def test_status_and_events(data_dir: Path, monkeypatch):
     assert str(data_dir / "lineage" / "outbox.sqlite3") in status
     rows = [line.split("│")[1:3] for line in status.splitlines() if line.count("│") == 3]
     counts = {label.strip(): count.strip() for label, count in rows}
-    assert counts == {"pending": "1", "failed (will retry)": "1", "delivered": "1"}
+    assert counts == {"pending": "1", "failed (will retry)": "1", "delivered": "1", "rejected (set aside)": "0"}
 
     listed = _invoke("events", "--run-id", run.run_id)
     assert "dagster.asset.raw_bioreactor_data" in listed and "connection refused" in listed

@@ -1,0 +1,142 @@
+"""The lineage delivery loop for `lakehouse up / down / status`: `lineage deliver --follow` in the background.
+
+It delivers the outbox (<data dir>/lineage/outbox.sqlite3) to the Marquez `marquez.choose.resolve()`
+picks, whichever kind it is, so events reach Marquez while the services run without anyone
+running a command. Same pattern as the Marquez service: its own process group, the pid in
+data/run/lineage-delivery.pid, the log in data/logs/lineage-delivery.log. It inherits the
+environment (MARQUEZ_URL, MARQUEZ_API_KEY, LAKEHOUSE_DATA_DIR), so it reads the same outbox and
+talks to the same Marquez as the rest of the project.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from orchestration.settings import REPO_ROOT, Settings
+
+COMMAND = [sys.executable, "-m", "lineage.cli", "deliver", "--follow"]
+
+
+def pid_file(settings: Settings) -> Path:
+    return settings.data_dir / "run" / "lineage-delivery.pid"
+
+
+def log_file(settings: Settings) -> Path:
+    return settings.log_dir / "lineage-delivery.log"
+
+
+def _is_ours(pid: int) -> bool:
+    """The pid is alive and is `lineage.cli deliver --follow` (a stale pid file never kills a stranger)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.parent.exists():  # no /proc (macOS): trust the pid file
+        return True
+    try:
+        args = cmdline.read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"lineage.cli" in args and b"deliver" in args and b"--follow" in args  # a zombie has none
+
+
+def running_pid(settings: Settings) -> int | None:
+    try:
+        pid = int(pid_file(settings).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if _is_ours(pid) else None
+
+
+def start(settings: Settings, settle_s: float = 1.0) -> tuple[int, bool]:
+    """Start the loop unless it runs; returns (pid, started). Raises RuntimeError if it dies at once."""
+    pid = running_pid(settings)
+    if pid is not None:
+        return pid, False
+    log_path = log_file(settings)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    offset = log_path.stat().st_size if log_path.exists() else 0
+    with open(log_path, "ab") as log:
+        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(COMMAND[1:])}\n".encode())
+        log.flush()
+        proc = subprocess.Popen(
+            COMMAND,
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    path = pid_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(proc.pid))
+    # A bad MARQUEZ_URL or an unreadable outbox ends it within this; a healthy loop never exits.
+    deadline = time.monotonic() + settle_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            path.unlink(missing_ok=True)
+            raise RuntimeError(
+                f"the lineage delivery loop exited with code {proc.returncode}; see {log_path}:{_log_tail(log_path, offset)}"
+            )
+        time.sleep(0.05)
+    return proc.pid, True
+
+
+def _group_gone(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
+    except ChildProcessError:
+        pass
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def stop(settings: Settings, timeout_s: float = 15) -> bool:
+    """SIGTERM (it finishes the request in flight), then SIGKILL. False if it was not running.
+
+    Killing it never loses an event: an event is marked delivered only after Marquez acknowledged it.
+    """
+    path = pid_file(settings)
+    pid = running_pid(settings)
+    if pid is None:
+        path.unlink(missing_ok=True)
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        path.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + timeout_s
+    while not _group_gone(pid):
+        if time.monotonic() > deadline:
+            os.killpg(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while not _group_gone(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            break
+        time.sleep(0.05)
+    path.unlink(missing_ok=True)
+    return True
+
+
+def _log_tail(path: Path, offset: int, lines: int = 15) -> str:
+    try:
+        with open(path, "rb") as log:
+            log.seek(offset)
+            text = log.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    tail = text.strip().splitlines()[-lines:]
+    return ("\n  " + "\n  ".join(tail)) if tail else ""

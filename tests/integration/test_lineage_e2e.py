@@ -18,6 +18,7 @@ from lineage import naming
 from lineage.events import DagsterRun
 from lineage.outbox import Outbox
 from tests.integration.test_pipeline_e2e import dagster_materialize
+from tests.openlineage_spec import validator
 
 pytestmark = pytest.mark.integration
 
@@ -109,12 +110,14 @@ def lineage_run(settings, postgres, tmp_path_factory, marquez_factory):
             second = job.execute_in_process(partition_key=day, instance=instance)
             assert second.success
         close_run(second.run_id)
+        stored = [json.loads(e.body) for e in Outbox(outbox).pending(limit=100_000)]
         delivered = deliver(outbox, marquez.url)
         yield {
             "url": marquez.url,
             "day": day,
             "runs": (first_run, second.run_id),
             "delivered": delivered,
+            "events": stored,
             "settings": settings.from_env(),
         }
 
@@ -224,3 +227,10 @@ def test_asset_checks_become_quality_assertions(lineage_run):
     dataset = get(url, f"/namespaces/{requests.utils.quote(raw.namespace, safe='')}/datasets/{raw.name}")
     assertions = {a["assertion"]: a["success"] for a in dataset["facets"]["dataQualityAssertions"]["assertions"]}
     assert assertions == {"raw_files_valid": True, "row_accounting": True}
+
+
+def test_stored_events_validate_against_the_spec(lineage_run):
+    check = validator()
+    assert len(lineage_run["events"]) == lineage_run["delivered"] > 20
+    for event in lineage_run["events"]:
+        check(event)

@@ -9,12 +9,6 @@ from pathlib import Path
 
 import pytest
 
-# The OpenLineage JSON schemas, read from the workplace's shared/ folder beside the checkout
-# (never copied into the project); OPENLINEAGE_SPEC_DIR points elsewhere.
-REFERENCE_SCHEMAS = Path(
-    os.environ.get("OPENLINEAGE_SPEC_DIR", Path(__file__).resolve().parents[3] / "shared" / "reference" / "openlineage")
-)
-
 
 def _openlineage_vars() -> set[str]:
     return {k for k in os.environ if k.startswith("OPENLINEAGE")}

@@ -15,8 +15,10 @@ import pytest
 import requests
 
 from lineage import naming
+from lineage.delivery import deliver_once
 from lineage.events import DagsterRun
 from lineage.outbox import Outbox
+from marquez.choose import MarquezTarget
 from tests.integration.test_pipeline_e2e import dagster_materialize
 from tests.openlineage_spec import validator
 
@@ -35,17 +37,11 @@ DBT_MODELS = {
 
 
 def deliver(outbox: Path, url: str) -> int:
-    """Post every pending outbox event to Marquez, in order (what `lineage deliver` does)."""
-    box = Outbox(outbox)
-    sent = 0
-    with requests.Session() as http:
-        while pending := box.pending(limit=500):
-            for event in pending:
-                response = http.post(f"{url}/api/v1/lineage", data=event.body, headers={"Content-Type": "application/json"})
-                assert response.status_code == 201, response.text
-            box.mark_delivered(e.seq for e in pending)
-            sent += len(pending)
-    return sent
+    """Deliver the outbox to Marquez as `lineage deliver` does; every event must be accepted."""
+    result = deliver_once(Outbox(outbox), MarquezTarget(url, "external"))
+    counts = Outbox(outbox).counts()
+    assert counts.pending == counts.failed == counts.rejected == 0, (result, counts)
+    return counts.delivered
 
 
 def get(url: str, path: str, **params) -> dict:
@@ -98,6 +94,8 @@ def lineage_run(settings, postgres, tmp_path_factory, marquez_factory):
             sample_interval_s=900, start_date="2025-04-01",
         )  # fmt: skip
         day = sorted(d.isoformat() for d in summary.dates)[0]
+        # A truncated upload: quarantined, so the asset check raw_files_valid fails.
+        (root / "raw" / f"date={day}" / "truncated-upload.parquet").write_bytes(b"PAR1 not really parquet")
         result = dagster_materialize("*", day)
         assert result.returncode == 0, result.stderr[-5000:]
         first_run = latest_run_id()
@@ -225,8 +223,72 @@ def test_asset_checks_become_quality_assertions(lineage_run):
     url = lineage_run["url"]
     raw = naming.dataset_for_asset("raw_bioreactor_data")
     dataset = get(url, f"/namespaces/{requests.utils.quote(raw.namespace, safe='')}/datasets/{raw.name}")
-    assertions = {a["assertion"]: a["success"] for a in dataset["facets"]["dataQualityAssertions"]["assertions"]}
-    assert assertions == {"raw_files_valid": True, "row_accounting": True}
+    latest = {a["assertion"]: a["success"] for a in dataset["facets"]["dataQualityAssertions"]["assertions"]}
+    # The second run found no bad file (the first had quarantined it): both checks passed.
+    assert latest == {"raw_files_valid": True, "row_accounting": True}
+    versions = get(url, f"/namespaces/{requests.utils.quote(raw.namespace, safe='')}/datasets/{raw.name}/versions")
+    seen = [
+        {a["assertion"]: a["success"] for a in v["facets"]["dataQualityAssertions"]["assertions"]}
+        for v in versions["versions"]
+        if "dataQualityAssertions" in v["facets"]
+    ]
+    # The first run quarantined the truncated upload: its check failed, the rows still added up.
+    assert {"raw_files_valid": False, "row_accounting": True} in seen
+
+
+def test_a_rerun_adds_runs_and_versions_never_datasets(lineage_run):
+    url = lineage_run["url"]
+    raw = naming.dataset_for_asset("raw_bioreactor_data")
+    ns = requests.utils.quote(raw.namespace, safe="")
+    names = [d["name"] for d in get(url, f"/namespaces/{ns}/datasets", limit=1000)["datasets"]]
+    assert len(names) == len(set(names))
+    expected = {naming.dataset_for_asset(a).name for a in ("raw_bioreactor_data", "stg_bioreactor", "dim_batch")}
+    assert expected <= set(names)
+    versions = get(url, f"/namespaces/{ns}/datasets/{raw.name}/versions", limit=100)["versions"]
+    writers = {v["createdByRun"]["id"] for v in versions if v["createdByRun"]}
+    assert len(writers) == 2  # the raw asset ran twice for the same day: two runs wrote versions
+    namespaces = {n["name"] for n in get(url, "/namespaces")["namespaces"]}
+    assert {NS, "file", raw.namespace, naming.dataset_for_asset("mart_bioreactor_overview").namespace} <= namespaces
+
+
+def test_a_failing_model_fails_in_marquez(settings, postgres, tmp_path_factory, marquez_factory):
+    """dbt staging against a DuckDB file without the raw view: the model fails, dbt-ol reports
+    the FAIL with its error, and the Dagster run is closed as FAILED."""
+    from orchestration.defs.lineage_sensors import lineage_run_failure
+
+    root = tmp_path_factory.mktemp("lineage-fail")
+    outbox = root / "outbox.sqlite3"
+    config = root / "openlineage.yml"
+    config.write_text(f"transport:\n  type: lineage.transport.OutboxTransport\n  path: {outbox}\n  strict: true\n")
+    marquez = marquez_factory.start()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LAKEHOUSE_RAW_DIR", str(root / "raw"))
+        env.setenv("LAKEHOUSE_DUCKDB_PATH", str(root / "empty.duckdb"))
+        env.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+        env.setenv("OPENLINEAGE_CONFIG", str(config))
+        result = dagster_materialize("stg_bioreactor", "2025-04-02")
+        assert result.returncode != 0
+        run_id = latest_run_id()
+        with dg.DagsterInstance.get() as instance:
+            run = instance.get_run_by_id(run_id)
+            assert run.status == dg.DagsterRunStatus.FAILURE
+            records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+            context = dg.build_run_status_sensor_context(
+                sensor_name="lineage_run_failure",
+                dagster_event=records[0].event_log_entry.dagster_event,
+                dagster_instance=instance,
+                dagster_run=run,
+            ).for_run_failure()
+            lineage_run_failure(context)
+        deliver(outbox, marquez.url)
+    model = naming.dbt_node_job_name(PROJECT, f"empty.staging.{PROJECT}.stg_bioreactor.build.run")
+    runs = get(marquez.url, f"/namespaces/{NS}/jobs/{model}/runs", limit=10)["runs"]
+    assert runs and runs[0]["state"] == "FAILED"
+    # dbt-ol reads dbt's artifacts after the run: it marks the node FAILED but carries no error
+    # text (only its --consume-structured-logs mode does); the Dagster run carries Dagster's.
+    dagster_runs = get(marquez.url, f"/namespaces/{NS}/jobs/dagster/runs", limit=10)["runs"]
+    assert [r["state"] for r in dagster_runs] == ["FAILED"]
+    assert dagster_runs[0]["facets"]["errorMessage"]["message"]
 
 
 def test_stored_events_validate_against_the_spec(lineage_run):

@@ -106,3 +106,20 @@ def asset_lineage(
         emit(asset_run.fail(exc))
         raise
     emit(asset_run.complete(lineage.facts))
+
+
+def close_run(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """Emit the end of a finished Dagster run (what the run-status sensors do), for runs made
+    without a daemon watching (`dagster asset materialize` from `lakehouse demo/backfill`).
+    Returns the run's status, or None if it has not finished. An identical end event from the
+    sensor as well is harmless: the built-in Marquez stores it once."""
+    run = instance.get_run_by_id(run_id)
+    if run is None or not run.is_finished:
+        return None
+    status = run.status.value  # SUCCESS | FAILURE | CANCELED
+    error = None
+    if status == "FAILURE":
+        records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+        error = records[0].event_log_entry.dagster_event.message if records else None
+    emit_run_end(instance, run, status, error)
+    return status

@@ -68,8 +68,32 @@ def materialize(selection: str = "*", first_day: str | None = None, last_day: st
         str(dagster), "asset", "materialize", "-m", "orchestration.definitions",
         "--select", selection, "--partition-range", f"{first_day}...{last_day}",
     ]  # fmt: skip
-    if subprocess.run(command, cwd=REPO_ROOT, env=env).returncode != 0:
+    before = _latest_run_id(env["DAGSTER_HOME"])
+    returncode = subprocess.run(command, cwd=REPO_ROOT, env=env).returncode
+    _close_lineage_run(env["DAGSTER_HOME"], before)
+    if returncode != 0:
         _fail(f"materialization of {selection!r} failed; the run's logs are in the Dagster UI and above")
+
+
+def _latest_run_id(dagster_home: str) -> str | None:
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = dagster_home
+    with dg.DagsterInstance.get() as instance:
+        records = instance.get_run_records(limit=1)
+    return records[0].dagster_run.run_id if records else None
+
+
+def _close_lineage_run(dagster_home: str, before: str | None) -> None:
+    """No daemon watched the CLI's run: emit its end to the outbox here (lineage/dagster.py)."""
+    import dagster as dg
+
+    from lineage.dagster import close_run
+
+    run_id = _latest_run_id(dagster_home)
+    if run_id and run_id != before:
+        with dg.DagsterInstance.get() as instance:
+            close_run(instance, run_id)
 
 
 @app.command()
@@ -170,7 +194,53 @@ def demo(
     console.rule("Materializing every asset (raw -> dbt DuckDB -> publish -> dbt Postgres)")
     materialize("*")
     up()
+    _show_lineage()
     _print_where_to_look()
+
+
+def _show_lineage() -> None:
+    """Deliver what the demo emitted, then show what Marquez holds: the lineage of the mart."""
+    import requests
+
+    from lineage.delivery import deliver_once
+    from lineage.naming import dataset_for_asset, job_namespace
+    from lineage.outbox import Outbox
+
+    import time
+
+    console.rule("Lineage in Marquez")
+    target = resolve_marquez()
+    deadline = time.monotonic() + 120
+    while True:  # the delivery loop of `up` may be at it already: wait until nothing is owed
+        result = deliver_once(Outbox(), target)
+        owed = Outbox().counts().undelivered
+        if owed == 0 or time.monotonic() > deadline or result.unreachable:
+            break
+        time.sleep(0.5)
+    if owed:
+        console.print(f"[yellow]{owed} lineage events not delivered yet ({result.error or 'in progress'}); "
+                      "`lineage status` follows them[/]")  # fmt: skip
+    mart = dataset_for_asset("mart_bioreactor_overview")
+    node = f"dataset:{mart.namespace}:{mart.name}"
+    try:
+        jobs = requests.get(f"{target.url}/api/v1/namespaces/{job_namespace()}/jobs", params={"limit": 1000}, timeout=30)
+        graph = requests.get(f"{target.url}/api/v1/lineage", params={"nodeId": node, "depth": 30}, timeout=60)
+        jobs.raise_for_status()
+        graph.raise_for_status()
+    except requests.RequestException as exc:
+        console.print(f"[yellow]Marquez did not answer ({exc}); `lineage status` shows what is still owed[/]")
+        return
+    nodes = graph.json()["graph"]
+    table = Table(title=f"Marquez: lineage of {mart.name}", show_header=True)
+    table.add_column("kind")
+    table.add_column("name", overflow="fold")
+    for n in sorted(nodes, key=lambda n: (n["type"], n["id"])):
+        table.add_row(n["type"].lower(), n["id"].split(":", 1)[1])
+    console.print(table)
+    console.print(
+        f"{jobs.json()['totalCount']} jobs in namespace {job_namespace()!r}; "
+        f"the graph: {target.url}/api/v1/lineage?nodeId={requests.utils.quote(node, safe='')}&depth=30"
+    )
 
 
 def _print_where_to_look() -> None:

@@ -237,7 +237,12 @@ class BuiltIn:
         from orchestration.services.postgres import ensure_postgres
         from orchestration.settings import get_settings
 
+        from orchestration.services.postgres import embedded_server
+
         settings = get_settings()
+        server = embedded_server(settings)
+        # Stopped at the end only if this run started it (a developer may keep one running).
+        self._embedded = server if not settings.external_pg_url and not server.is_running() else None
         self.pg = ensure_postgres(settings)
         pidfile = settings.pg_data_dir / "postmaster.pid"
         self.postgres_pid = int(pidfile.read_text().split()[0]) if pidfile.exists() else None
@@ -297,6 +302,8 @@ class BuiltIn:
     def close(self) -> None:
         for target in list(self.live):
             self.stop(target)
+        if self._embedded is not None:
+            self._embedded.stop()
 
 
 class External:

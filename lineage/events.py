@@ -53,7 +53,7 @@ from lineage.naming import (
     external_inputs,
     job_namespace,
 )
-from orchestration.settings import REPO_ROOT
+from orchestration.settings import REPO_ROOT, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,10 @@ class JobRun:
 
 
 def emit(event: RunEvent, client: OpenLineageClient | None = None) -> bool:
-    """Send one event through the configured transport; never raises into the caller's run."""
+    """Send one event through the configured transport; never raises into the caller's run.
+    With lineage switched off (LAKEHOUSE_LINEAGE=off) nothing is sent."""
+    if not get_settings().lineage_enabled:
+        return False
     try:
         (client or OpenLineageClient()).emit(event)
     except Exception as exc:

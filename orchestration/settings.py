@@ -69,6 +69,12 @@ class Settings:
         )
 
     @property
+    def lineage_enabled(self) -> bool:
+        """LAKEHOUSE_LINEAGE=off runs the pipeline without OpenLineage (plain dbt, no events):
+        for measuring what lineage costs, or a deployment that does not want it."""
+        return os.environ.get("LAKEHOUSE_LINEAGE", "on").strip().lower() not in ("off", "false", "0", "no")
+
+    @property
     def lake_dir(self) -> Path:
         return self.data_dir / "lake"
 

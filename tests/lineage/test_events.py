@@ -177,6 +177,13 @@ def test_emit_goes_through_the_configured_client(openlineage_config: Path):
     assert [r.event_type for r in rows] == ["START", "COMPLETE"]
 
 
+def test_lineage_switched_off_emits_nothing(openlineage_config: Path, monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_LINEAGE", "off")
+    run = _raw_run()
+    assert events.emit(run.start()) is False
+    assert not openlineage_config.exists() or Outbox(openlineage_config).events(run_id=run.run_id) == []
+
+
 def test_emit_never_raises(tmp_path: Path, caplog):
     blocked = tmp_path / "file"
     blocked.write_text("")

@@ -66,10 +66,26 @@ def emit_run_start(context: dg.AssetExecutionContext) -> None:
     emit(job_run.start(at=_run_started_at(context.instance, run.run_id)))
 
 
+def _step_errors(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """The failed steps' own errors (dbt's message for a dbt step), which Dagster's run failure
+    message only names."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
+    errors = []
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        data = event.step_failure_data if event else None
+        if data and data.error:
+            errors.append(f"{event.step_key}: {data.error.message.strip()}")
+    return "\n".join(errors) or None
+
+
 def emit_run_end(instance: dg.DagsterInstance, run: dg.DagsterRun, status: str, error: str | None = None) -> None:
     """The Dagster run's COMPLETE / FAIL / ABORT, at the time Dagster recorded its end."""
     job_run = JobRun(dagster_run_of(run), window_of_run(run))
     at = _run_ended_at(instance, run.run_id)
+    if status != "SUCCESS":
+        steps = _step_errors(instance, run.run_id)
+        error = "\n".join(e for e in (error, steps) if e) or None
     if status == "SUCCESS":
         emit(job_run.complete(at=at))
     elif status == "CANCELED":

@@ -7,7 +7,10 @@ assets through `meta.dagster.asset_key` in the dbt sources.
 
 
 import os
+import shutil
+import uuid
 from collections.abc import Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -38,15 +41,32 @@ _PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_ru
 
 def _dbt_build(dbt: DbtCliResource, project: DbtProject, context: dg.AssetExecutionContext):
     """`dbt build` for the run's window. The window travels in the environment (dbt runs as a
-    child process; each step sets it before starting dbt), and dbt works in the project's own
-    target folder so its partial-parse cache is reused instead of re-parsing every time."""
+    child process; each step sets it before starting dbt)."""
     window = dbt_window_vars(context)
     os.environ["LAKEHOUSE_WINDOW_START"] = window["window_start"]
     os.environ["LAKEHOUSE_WINDOW_END"] = window["window_end"]
     # dbt runs through dbt-ol: its runs nest under this Dagster run (lineage/naming.py).
     emit_run_start(context)
     os.environ.update(dbt_ol_env(dagster_run_of(context.run), project.name))
-    return dbt.cli(["build"], context=context, target_path=project.target_path).stream()
+    with _invocation_target(project) as target:
+        yield from dbt.cli(["build"], context=context, target_path=target).stream()
+
+
+@contextmanager
+def _invocation_target(project: DbtProject):
+    """A target folder of this invocation's own: dbt-ol reads run_results.json from it after dbt
+    exits, so another run's dbt (a concurrent Dagster run, a second instance) must not rewrite it
+    meanwhile. dbt's partial-parse cache is copied in, so nothing is parsed again."""
+    shared = project.project_dir / project.target_path
+    target = shared / "invocations" / uuid.uuid4().hex
+    target.mkdir(parents=True)
+    cache = shared / "partial_parse.msgpack"
+    if cache.exists():
+        shutil.copy2(cache, target / cache.name)
+    try:
+        yield target
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def _duckdb_models(name: str, select: str) -> dg.AssetsDefinition:

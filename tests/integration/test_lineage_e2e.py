@@ -288,7 +288,9 @@ def test_a_failing_model_fails_in_marquez(settings, postgres, tmp_path_factory, 
     # text (only its --consume-structured-logs mode does); the Dagster run carries Dagster's.
     dagster_runs = get(marquez.url, f"/namespaces/{NS}/jobs/dagster/runs", limit=10)["runs"]
     assert [r["state"] for r in dagster_runs] == ["FAILED"]
-    assert dagster_runs[0]["facets"]["errorMessage"]["message"]
+    # ... with the failed step's own error: dbt's message about the missing relation.
+    message = dagster_runs[0]["facets"]["errorMessage"]["message"]
+    assert "dbt_staging_models" in message and "bioreactor_readings" in message, message
 
 
 def test_stored_events_validate_against_the_spec(lineage_run):

@@ -178,9 +178,17 @@ def all_namespaces(base_url: str) -> list[dict]:
 def store_state(db_url: str) -> dict[str, tuple[int, str]]:
     """Row count and a fingerprint of the contents of every table of the store (but the
     migrations' bookkeeping), so a test can tell that a request changed nothing at all."""
+    import time
+
     import psycopg
 
     with psycopg.connect(db_url, autocommit=True, connect_timeout=10) as conn:
+        # Stored events are applied to the model by the projector, asynchronously: look only
+        # once everything stored so far is applied, or a late projection would look like a change.
+        deadline = time.monotonic() + 30
+        while conn.execute("SELECT count(*) FROM lineage_events WHERE projected_at IS NULL").fetchone()[0]:
+            assert time.monotonic() < deadline, "the projector did not catch up within 30 s"
+            time.sleep(0.01)
         tables = [
             r[0]
             for r in conn.execute(

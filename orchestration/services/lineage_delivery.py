@@ -11,12 +11,12 @@ talks to the same Marquez as the rest of the project.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from orchestration.services.background import log_tail, stop_group
 from orchestration.settings import REPO_ROOT, Settings
 
 COMMAND = [sys.executable, "-m", "lineage.cli", "deliver", "--follow"]
@@ -83,24 +83,11 @@ def start(settings: Settings, settle_s: float = 1.0) -> tuple[int, bool]:
         if proc.poll() is not None:
             path.unlink(missing_ok=True)
             raise RuntimeError(
-                f"the lineage delivery loop exited with code {proc.returncode}; see {log_path}:{_log_tail(log_path, offset)}"
+                f"the lineage delivery loop exited with code {proc.returncode}; see {log_path}:{log_tail(log_path, offset)}"
             )
         time.sleep(0.05)
     return proc.pid, True
 
-
-def _group_gone(pid: int) -> bool:
-    try:
-        os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
-    except ChildProcessError:
-        pass
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def stop(settings: Settings, timeout_s: float = 15) -> bool:
@@ -108,35 +95,4 @@ def stop(settings: Settings, timeout_s: float = 15) -> bool:
 
     Killing it never loses an event: an event is marked delivered only after Marquez acknowledged it.
     """
-    path = pid_file(settings)
-    pid = running_pid(settings)
-    if pid is None:
-        path.unlink(missing_ok=True)
-        return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        path.unlink(missing_ok=True)
-        return False
-    deadline = time.monotonic() + timeout_s
-    while not _group_gone(pid):
-        if time.monotonic() > deadline:
-            os.killpg(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 5
-            while not _group_gone(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            break
-        time.sleep(0.05)
-    path.unlink(missing_ok=True)
-    return True
-
-
-def _log_tail(path: Path, offset: int, lines: int = 15) -> str:
-    try:
-        with open(path, "rb") as log:
-            log.seek(offset)
-            text = log.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    tail = text.strip().splitlines()[-lines:]
-    return ("\n  " + "\n  ".join(tail)) if tail else ""
+    return stop_group(running_pid(settings), pid_file(settings), timeout_s)

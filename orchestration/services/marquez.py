@@ -13,7 +13,6 @@ Which Marquez is decided in `marquez.choose.resolve()`:
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from psycopg import sql
 
 from marquez.choose import BUILTIN_HOST, MarquezTarget, healthcheck, resolve
 from orchestration.services.postgres import ensure_postgres
+from orchestration.services.background import log_tail, stop_group
 from orchestration.settings import REPO_ROOT, PostgresConnection, Settings
 
 MARQUEZ_ROLE = "marquez"
@@ -162,16 +162,6 @@ def is_running(settings: Settings) -> bool:
     return running_pid(settings) is not None
 
 
-def _log_tail(path: Path, offset: int, lines: int = 15) -> str:
-    try:
-        with open(path, "rb") as log:
-            log.seek(offset)
-            text = log.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    tail = text.strip().splitlines()[-lines:]
-    return ("\n  " + "\n  ".join(tail)) if tail else ""
-
 
 def _server_env_and_args(db_url: str) -> tuple[dict[str, str], list[str]]:
     """A database URL with a password goes through the environment, so it never shows in `ps`."""
@@ -228,7 +218,7 @@ def _wait_until_healthy(settings, target: MarquezTarget, pid: int, alive, log_of
             pid_file(settings).unlink(missing_ok=True)
             raise MarquezUnavailable(
                 f"the built-in Marquez server exited before answering on {target.url}; "
-                f"see {log_path}:{_log_tail(log_path, log_offset)}"
+                f"see {log_path}:{log_tail(log_path, log_offset)}"
             )
         if healthcheck(target.url, 1, target.api_key):
             return pid
@@ -236,47 +226,14 @@ def _wait_until_healthy(settings, target: MarquezTarget, pid: int, alive, log_of
     stop(settings)
     raise MarquezUnavailable(
         f"the built-in Marquez server did not answer on {target.url}/healthcheck within {timeout_s:.0f}s "
-        f"(stopped it); see {log_path}:{_log_tail(log_path, log_offset)}"
+        f"(stopped it); see {log_path}:{log_tail(log_path, log_offset)}"
     )
 
-
-def _group_gone(pid: int) -> bool:
-    try:
-        os.waitpid(pid, os.WNOHANG)  # reap it if this process started it, or it lingers as a zombie
-    except ChildProcessError:
-        pass
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def stop(settings: Settings, timeout_s: float = 20) -> bool:
     """Stop the server `start` launched (SIGTERM, then SIGKILL). False if it was not running."""
-    path = pid_file(settings)
-    pid = running_pid(settings)
-    if pid is None:
-        path.unlink(missing_ok=True)
-        return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        path.unlink(missing_ok=True)
-        return False
-    deadline = time.monotonic() + timeout_s
-    while not _group_gone(pid):
-        if time.monotonic() > deadline:
-            os.killpg(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 5
-            while not _group_gone(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            break
-        time.sleep(0.1)
-    path.unlink(missing_ok=True)
-    return True
+    return stop_group(running_pid(settings), pid_file(settings), timeout_s)
 
 
 # --- what `lakehouse up` calls ----------------------------------------------------------

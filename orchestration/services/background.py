@@ -1,0 +1,58 @@
+"""What the background services (`lakehouse up`: Marquez, the lineage delivery loop) share:
+stopping a process group started with `start_new_session`, and the new lines of a log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+
+def group_gone(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap it if this process started it, or it lingers as a zombie
+    except ChildProcessError:
+        pass
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def stop_group(pid: int | None, pid_file: Path, timeout_s: float) -> bool:
+    """SIGTERM the group, then SIGKILL after `timeout_s`; forget the pid file. False if nothing ran."""
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pid_file.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + timeout_s
+    while not group_gone(pid):
+        if time.monotonic() > deadline:
+            os.killpg(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while not group_gone(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            break
+        time.sleep(0.05)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def log_tail(path: Path, offset: int, lines: int = 15) -> str:
+    """The last `lines` lines written to `path` after `offset`, indented, for an error message."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(offset)
+            text = log.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    tail = text.strip().splitlines()[-lines:]
+    return ("\n  " + "\n  ".join(tail)) if tail else ""

@@ -36,6 +36,20 @@ def _env(bench_dir: Path, raw_dir: Path, duckdb_path: Path, pg_port: int) -> dic
     return env
 
 
+def raw_lake(bench_dir: Path, rows: int) -> tuple[Path, dict]:
+    """The generated lake of `rows` raw rows under `bench_dir` (seed 1, 4 reactors per site),
+    made once and reused by every bench that asks for the same size; returns it and its
+    {"rows", "bytes"}."""
+    from orchestration.datagen import generate_bioreactor_data
+
+    raw_dir = bench_dir / f"raw_{rows}"
+    marker = bench_dir / f"raw_{rows}.json"
+    if not marker.exists():
+        summary = generate_bioreactor_data(raw_dir, seed=1, reactors_per_site=4, target_rows=rows, progress=True, clean=True)
+        marker.write_text(json.dumps({"rows": summary.rows, "bytes": summary.bytes}))
+    return raw_dir, json.loads(marker.read_text())
+
+
 def main(
     sizes: str = typer.Option("5000000,50000000", help="Raw row counts, comma-separated."),
     repeats: int = typer.Option(3, help="Runs of each side per size (median reported)."),
@@ -45,7 +59,6 @@ def main(
     bench_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update({"LAKEHOUSE_DATA_DIR": str(bench_dir), "LAKEHOUSE_PG_PORT": str(pg_port)})
     os.environ.pop("LAKEHOUSE_PG_URL", None)
-    from orchestration.datagen import generate_bioreactor_data
     from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
     from orchestration.services.postgres import ensure_postgres
@@ -57,14 +70,7 @@ def main(
     bin_dir = Path(sys.executable).parent
     results = []
     for rows in [int(s) for s in sizes.split(",")]:
-        raw_dir = bench_dir / f"raw_{rows}"
-        marker = bench_dir / f"raw_{rows}.json"
-        if not marker.exists():
-            summary = generate_bioreactor_data(
-                raw_dir, seed=1, reactors_per_site=4, target_rows=rows, progress=True, clean=True
-            )
-            marker.write_text(json.dumps({"rows": summary.rows, "bytes": summary.bytes}))
-        generated = json.loads(marker.read_text())
+        raw_dir, generated = raw_lake(bench_dir, rows)
         env = _env(bench_dir, raw_dir, bench_dir / f"pipeline_{rows}.duckdb", pg_port)
         days = lake_days(raw_dir)
         pipeline_cmd = [str(bin_dir / "dagster"), "asset", "materialize", "-m", "orchestration.definitions",

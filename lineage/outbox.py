@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -77,7 +78,26 @@ _OWED = f"status != '{DELIVERED}' and status != '{REJECTED}'"
 
 
 def default_path() -> Path:
-    return get_settings().data_dir / "lineage" / "outbox.sqlite3"
+    """The outbox the emitters write to: the `path:` of the outbox transport in the
+    openlineage.yml that `OPENLINEAGE_CONFIG` names, else `<data dir>/lineage/outbox.sqlite3`.
+    Readers (delivery, status) must find the same file the writers use."""
+    configured = _configured_path()
+    return configured if configured is not None else get_settings().data_dir / "lineage" / "outbox.sqlite3"
+
+
+def _configured_path() -> Path | None:
+    config = os.environ.get("OPENLINEAGE_CONFIG")
+    if not config or not Path(config).is_file():
+        return None
+    import yaml  # a dependency of dbt-core and openlineage-python
+
+    try:
+        transport = (yaml.safe_load(Path(config).read_text()) or {}).get("transport") or {}
+    except yaml.YAMLError:
+        return None  # openlineage-python will refuse it loudly where events are emitted
+    if str(transport.get("type", "")).endswith("OutboxTransport") and transport.get("path"):
+        return Path(transport["path"])
+    return None
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,11 @@ from orchestration.settings import DBT_PROJECT_DIR, get_settings
 # The dbt next to this interpreter, so runs work without an activated venv. dagster-dbt's
 # manifest preparer (and dbt wrappers) look `dbt` up on PATH, so the venv's bin goes first.
 _VENV_BIN = Path(sys.executable).parent
-# dbt-ol runs dbt and emits its OpenLineage events (to the outbox, see openlineage.yml);
-# plain dbt when lineage is switched off (LAKEHOUSE_LINEAGE=off).
-DBT_EXECUTABLE = str(_VENV_BIN / ("dbt-ol" if get_settings().lineage_enabled else "dbt"))
+# dbt-ol runs dbt and emits its OpenLineage events (to the outbox, see openlineage.yml), through
+# a shim that leaves dagster-dbt's `--version` probe to plain dbt; plain dbt when lineage is
+# switched off (LAKEHOUSE_LINEAGE=off).
+_DBT_LINEAGE = Path(__file__).resolve().parent / "bin" / "dbt-lineage"
+DBT_EXECUTABLE = str(_DBT_LINEAGE) if get_settings().lineage_enabled else str(_VENV_BIN / "dbt")
 if str(_VENV_BIN) not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 

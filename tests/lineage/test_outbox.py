@@ -184,3 +184,17 @@ def test_rejected_is_final_and_not_owed(tmp_path: Path):
     assert [(e.status, e.last_error) for e in outbox.events()] == [("rejected", "400: malformed"), ("delivered", None)]
     assert outbox.pending() == [] and outbox.oldest_owed() is None
     assert outbox.counts().oldest_undelivered is None
+
+
+def test_readers_find_the_outbox_the_config_names(tmp_path, monkeypatch):
+    """`lineage deliver`, `status` and the end-of-run flush use `Outbox()`: the same file as the
+    transport the emitters were given through OPENLINEAGE_CONFIG."""
+    from lineage.outbox import default_path
+
+    custom = tmp_path / "elsewhere" / "outbox.sqlite3"
+    config = tmp_path / "openlineage.yml"
+    config.write_text(f"transport:\n  type: lineage.transport.OutboxTransport\n  path: {custom}\n")
+    monkeypatch.setenv("OPENLINEAGE_CONFIG", str(config))
+    assert default_path() == custom
+    config.write_text("transport:\n  type: console\n")
+    assert default_path().name == "outbox.sqlite3" and default_path() != custom

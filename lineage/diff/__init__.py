@@ -1,0 +1,67 @@
+"""`lineage diff`: reconcile a Dagster code location's asset graph with what Marquez holds.
+
+    expected = expected_graph(load_definitions("orchestration.definitions"))   # expected.py
+    report = diff(expected, MarquezReader(url))                                 # observed.py, drift.py
+    render_json(report)                                                         # report.py
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lineage.diff.drift import SEVERITIES, Drift, compare
+from lineage.diff.expected import ConfigurationError, ExpectedGraph, expected_graph, load_definitions
+from lineage.diff.observed import MarquezFailed, MarquezReader, MarquezUnreachable, ObservedGraph
+
+__all__ = [
+    "ConfigurationError",
+    "DiffReport",
+    "Drift",
+    "MarquezFailed",
+    "MarquezReader",
+    "MarquezUnreachable",
+    "diff",
+    "expected_graph",
+    "load_definitions",
+]
+
+
+@dataclass
+class DiffReport:
+    marquez: str
+    expected: ExpectedGraph
+    observed: ObservedGraph
+    drifts: list[Drift] = field(default_factory=list)
+    http_calls: int = 0
+
+    def at_least(self, level: str) -> list[Drift]:
+        return [d for d in self.drifts if d.at_least(level)]
+
+    def summary(self) -> dict:
+        by_severity = {s: sum(d.severity == s for d in self.drifts) for s in SEVERITIES}
+        by_kind: dict[str, int] = {}
+        for d in self.drifts:
+            by_kind[d.kind] = by_kind.get(d.kind, 0) + 1
+        return {
+            "location": self.expected.location,
+            "job_namespace": self.expected.job_namespace,
+            "dataset_namespaces": sorted(self.expected.dataset_namespaces()),
+            "assets": len(self.expected.assets),
+            "datasets_observed": len(self.observed.datasets),
+            "jobs_observed": len(self.observed.jobs),
+            "drifts": len(self.drifts),
+            "by_severity": by_severity,
+            "by_kind": dict(sorted(by_kind.items())),
+            "http_calls": self.http_calls,
+        }
+
+
+def diff(expected: ExpectedGraph, reader: MarquezReader) -> DiffReport:
+    """Read what Marquez holds for the expected graph's namespaces and compare. Raises
+    MarquezUnreachable / MarquezFailed when Marquez cannot be read."""
+    namespaces = expected.dataset_namespaces()
+    observed = reader.read(expected.job_namespace, namespaces)
+    absent = [a.dataset for a in expected.assets.values() if a.dataset not in observed.datasets]
+    # Only when something is missing: look for it under other namespaces of the same scheme.
+    elsewhere = reader.find_elsewhere(absent, exclude=namespaces) if absent else {}
+    return DiffReport(reader.url, expected, observed, compare(expected, observed, elsewhere), reader.calls)

@@ -1,0 +1,239 @@
+"""Drift: where the expected graph (Dagster, through the naming authority) and the observed graph
+(Marquez) disagree. One cause gives one drift: a dataset reported missing or in the wrong
+namespace is not reported again through its edges, and an orphan dataset is not reported again
+as an unexpected input of the job still reading it.
+
+| kind                 | severity | when |
+| -------------------- | -------- | ---- |
+| `missing_dataset`    | error    | an asset's dataset is not in Marquez (never emitted, or soft-deleted) |
+| `namespace_mismatch` | error    | ... but a dataset of that name is there under another namespace of the same scheme |
+| `orphan_dataset`     | warning  | a dataset in one of our namespaces that no asset owns (a renamed asset, a stray event) |
+| `missing_edge`       | error    | an expected upstream dataset is not an input of the producing job's current version (or the job does not write the dataset) |
+| `unexpected_edge`    | warning  | the producing job reads a dataset the asset does not depend on |
+| `schema_drift`       | warning  | Marquez's fields differ from the expected columns (added, removed, retyped) |
+| `status_mismatch`    | error    | the producing job's latest run FAILED/ABORTED, or it never COMPLETED (or has no run at all) |
+
+Subjects are Marquez node ids: `dataset:<namespace>:<name>` or `job:<namespace>:<name>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from lineage.diff.expected import ExpectedAsset, ExpectedGraph
+from lineage.diff.observed import ObservedDataset, ObservedGraph, ObservedJob, scheme
+from lineage.naming import DatasetId
+
+SEVERITIES = ("info", "warning", "error")
+
+MISSING_DATASET = "missing_dataset"
+ORPHAN_DATASET = "orphan_dataset"
+MISSING_EDGE = "missing_edge"
+UNEXPECTED_EDGE = "unexpected_edge"
+SCHEMA_DRIFT = "schema_drift"
+STATUS_MISMATCH = "status_mismatch"
+NAMESPACE_MISMATCH = "namespace_mismatch"
+KINDS = (MISSING_DATASET, NAMESPACE_MISMATCH, ORPHAN_DATASET, MISSING_EDGE, UNEXPECTED_EDGE, SCHEMA_DRIFT, STATUS_MISMATCH)
+
+_BAD_STATES = ("FAILED", "ABORTED")
+
+
+@dataclass(frozen=True)
+class Drift:
+    kind: str
+    severity: str  # info | warning | error
+    dataset_or_job: str  # a Marquez node id: dataset:<ns>:<name> or job:<ns>:<name>
+    message: str
+    suggested_fix: str
+    asset: str | None = None  # the Dagster asset concerned, when there is one
+
+    def at_least(self, level: str) -> bool:
+        return SEVERITIES.index(self.severity) >= SEVERITIES.index(level)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def dataset_node(d: DatasetId) -> str:
+    return f"dataset:{d.namespace}:{d.name}"
+
+
+def job_node(namespace: str, name: str) -> str:
+    return f"job:{namespace}:{name}"
+
+
+def compare(
+    expected: ExpectedGraph,
+    observed: ObservedGraph,
+    elsewhere: dict[DatasetId, list[ObservedDataset]] | None = None,
+) -> list[Drift]:
+    """All drift between the two graphs, errors first, then by kind and subject."""
+    elsewhere = elsewhere or {}
+    drifts: list[Drift] = []
+    expected_by_ds = expected.by_dataset()
+    found: dict[DatasetId, ObservedDataset] = {}  # expected dataset -> what Marquez holds for it
+    alias: dict[DatasetId, DatasetId] = {}  # observed id in another namespace -> expected id
+    missing: set[DatasetId] = set()
+
+    for ds, asset in expected_by_ds.items():
+        if ds in observed.datasets:
+            found[ds] = observed.datasets[ds]
+            continue
+        others = [o for o in elsewhere.get(ds, []) if o.id.namespace != ds.namespace]
+        if others:
+            where = ", ".join(sorted(o.id.namespace for o in others))
+            drifts.append(Drift(
+                NAMESPACE_MISMATCH, "error", dataset_node(ds),
+                f"asset {asset.key}: Marquez has {ds.name} under {where}, not under {ds.namespace}",
+                f"make the emitting side and the configuration use one host/path string ({ds.namespace} is what the "
+                "naming authority gives), re-run the asset, then delete the copy in the other namespace",
+                asset.key,
+            ))  # fmt: skip
+            for other in others:
+                alias[other.id] = ds
+            found[ds] = others[0]
+            continue
+        missing.add(ds)
+        drifts.append(Drift(
+            MISSING_DATASET, "error", dataset_node(ds),
+            f"asset {asset.key}: dataset {ds.name} is not in Marquez namespace {ds.namespace}",
+            f"materialize {asset.key} with lineage on (or `lineage replay` if its events wait in the outbox)",
+            asset.key,
+        ))  # fmt: skip
+
+    # Orphans: datasets in our namespaces no asset owns and no asset reads from outside.
+    readers: dict[DatasetId, list[str]] = {}
+    for job in observed.jobs.values():
+        for ds in job.inputs | job.outputs:
+            readers.setdefault(ds, []).append(job.name)
+    orphans: set[DatasetId] = set()
+    for ds in observed.datasets:
+        if ds in expected_by_ds or ds in expected.external or ds in alias:
+            continue
+        orphans.add(ds)
+        jobs = sorted(readers.get(ds, []))
+        used = f"; jobs that read or write it: {', '.join(jobs)}" if jobs else ""
+        drifts.append(Drift(
+            ORPHAN_DATASET, "warning", dataset_node(ds),
+            f"dataset {ds.name} in {ds.namespace} belongs to no asset of {expected.location or 'the code location'}{used}",
+            "if an asset was renamed or removed, delete the old dataset in Marquez "
+            f"(DELETE /api/v1/namespaces/{{ns}}/datasets/{{name}}); otherwise add the asset or its mapping in lineage/naming.py",
+        ))  # fmt: skip
+
+    for asset in sorted(expected.assets.values(), key=lambda a: a.key):
+        if asset.dataset in missing:
+            continue
+        observed_ds = found[asset.dataset]
+        drifts.extend(_schema_drift(asset, observed_ds))
+        if asset.job is None:
+            continue
+        job = observed.jobs.get(asset.job)
+        status = _status_drift(expected.job_namespace, asset, job)
+        drifts.extend(status)
+        if job is None or (status and not job.inputs and not job.outputs):
+            continue  # nothing recorded to compare edges with: the status drift says why
+        drifts.extend(_edge_drift(expected, asset, job, alias, missing, orphans))
+
+    order = {k: i for i, k in enumerate(KINDS)}
+    drifts.sort(key=lambda d: (-SEVERITIES.index(d.severity), order[d.kind], d.dataset_or_job))
+    return drifts
+
+
+def _status_drift(job_namespace: str, asset: ExpectedAsset, job: ObservedJob | None) -> list[Drift]:
+    subject = job_node(job_namespace, asset.job)
+    if job is None:
+        return [Drift(
+            STATUS_MISMATCH, "error", subject,
+            f"asset {asset.key}: Marquez has no job {asset.job} (no run of it was ever received)",
+            f"materialize {asset.key} with lineage on, or `lineage replay` if its events wait in the outbox",
+            asset.key,
+        )]  # fmt: skip
+    if job.latest_state in _BAD_STATES:
+        return [Drift(
+            STATUS_MISMATCH, "error", subject,
+            f"asset {asset.key}: the latest run of {asset.job} in Marquez is {job.latest_state}",
+            f"look at the failed run in Marquez and Dagster, fix it and re-materialize {asset.key}",
+            asset.key,
+        )]  # fmt: skip
+    if job.latest_state != "COMPLETED" and "COMPLETED" not in job.recent_states:
+        return [Drift(
+            STATUS_MISMATCH, "error", subject,
+            f"asset {asset.key}: {asset.job} never COMPLETED in Marquez (latest run: {job.latest_state or 'none'})",
+            "its COMPLETE event was lost or is still owed: `lineage status`, then `lineage replay`",
+            asset.key,
+        )]  # fmt: skip
+    return []
+
+
+def _edge_drift(
+    expected: ExpectedGraph,
+    asset: ExpectedAsset,
+    job: ObservedJob,
+    alias: dict[DatasetId, DatasetId],
+    missing: set[DatasetId],
+    orphans: set[DatasetId],
+) -> list[Drift]:
+    drifts = []
+    subject = dataset_node(asset.dataset)
+    inputs = {alias.get(d, d) for d in job.inputs}
+    outputs = {alias.get(d, d) for d in job.outputs}
+    if asset.dataset not in outputs:
+        drifts.append(Drift(
+            MISSING_EDGE, "error", subject,
+            f"asset {asset.key}: job {job.name} does not write {asset.dataset.name} in its current version",
+            f"re-materialize {asset.key}; if it still happens, its events name another output (lineage/naming.py)",
+            asset.key,
+        ))  # fmt: skip
+    for up in asset.upstream:
+        if up in missing or up in inputs:
+            continue
+        drifts.append(Drift(
+            MISSING_EDGE, "error", subject,
+            f"asset {asset.key}: {up.namespace}:{up.name} is not an input of job {job.name}",
+            f"re-materialize {asset.key} with lineage on; if the edge is still absent, its events do not list that input",
+            asset.key,
+        ))  # fmt: skip
+    wanted = set(asset.upstream)
+    for extra in sorted(inputs - wanted):
+        if extra in orphans:
+            continue  # the orphan drift names it
+        drifts.append(Drift(
+            UNEXPECTED_EDGE, "warning", subject,
+            f"asset {asset.key}: job {job.name} reads {extra.namespace}:{extra.name}, which is not a dependency of the asset",
+            "declare the dependency in Dagster (deps=...), or stop the job reading it",
+            asset.key,
+        ))  # fmt: skip
+    return drifts
+
+
+def _norm_type(value: str | None) -> str | None:
+    return value.strip().lower() if value else None
+
+
+def _schema_drift(asset: ExpectedAsset, observed: ObservedDataset) -> list[Drift]:
+    if asset.columns is None or not observed.fields:
+        return []  # nothing known to compare
+    expected, actual = dict(asset.columns), observed.fields
+    removed = [c for c in expected if c not in actual]
+    added = [c for c in actual if c not in expected] if asset.columns_complete else []
+    retyped = [
+        f"{c} {expected[c]} -> {actual[c]}"
+        for c in expected
+        if c in actual and _norm_type(expected[c]) and _norm_type(actual[c]) and _norm_type(expected[c]) != _norm_type(actual[c])
+    ]
+    if not (removed or added or retyped):
+        return []
+    parts = []
+    if added:
+        parts.append("added " + ", ".join(added))
+    if removed:
+        parts.append("removed " + ", ".join(removed))
+    if retyped:
+        parts.append("retyped " + ", ".join(retyped))
+    return [Drift(
+        SCHEMA_DRIFT, "warning", dataset_node(asset.dataset),
+        f"asset {asset.key}: Marquez's fields differ from the expected columns: {'; '.join(parts)}",
+        f"if the table changed on purpose, update {asset.key}'s column schema (dbt yml / asset metadata); "
+        "otherwise re-materialize it so Marquez records the real columns",
+        asset.key,
+    )]  # fmt: skip

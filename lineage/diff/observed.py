@@ -1,0 +1,165 @@
+"""The observed lineage graph: what Marquez holds for the namespaces a code location uses, read
+through the Marquez HTTP API only (the official `marquez-python` client), so it works against a
+real Marquez and the built-in server alike.
+
+- datasets of each of our dataset namespaces (paginated with limit/offset up to `totalCount`),
+  with their fields;
+- jobs of the job namespace (paginated), each with its current version's inputs and outputs and
+  its latest runs' states. These come from the job list: Marquez's `/lineage` shows only each
+  job's current version too (#2543), so nothing older is asked for;
+- on demand (`find_elsewhere`): datasets of the same names in other namespaces of the same
+  scheme (`postgres://localhost:5433` next to `postgres://127.0.0.1:5433`), to tell a namespace
+  mismatch from a missing dataset. Nothing in those namespaces is otherwise looked at: other
+  teams' namespaces in the same Marquez are none of our business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import requests
+from marquez_client import MarquezClient
+from marquez_client.errors import APIError
+
+from lineage.naming import DatasetId
+
+PAGE = 500  # Marquez has no documented cap; the built-in server's is 1000
+
+
+class MarquezUnreachable(Exception):
+    """No Marquez answered at the URL (refused, timed out, not HTTP)."""
+
+
+class MarquezFailed(Exception):
+    """Marquez answered, but not as the API says (5xx, 401, unexpected JSON)."""
+
+
+@dataclass(frozen=True)
+class ObservedDataset:
+    id: DatasetId
+    fields: dict[str, str | None]  # name -> type, in Marquez's order; empty when it has none
+
+
+@dataclass(frozen=True)
+class ObservedJob:
+    name: str
+    inputs: frozenset[DatasetId]
+    outputs: frozenset[DatasetId]
+    latest_state: str | None  # the latest run's state; None when the job has no run
+    recent_states: tuple[str, ...]  # states of the latest runs Marquez lists with the job
+
+
+@dataclass
+class ObservedGraph:
+    url: str
+    job_namespace: str
+    dataset_namespaces: set[str]
+    datasets: dict[DatasetId, ObservedDataset] = field(default_factory=dict)
+    jobs: dict[str, ObservedJob] = field(default_factory=dict)
+
+
+def scheme(namespace: str) -> str:
+    """`postgres` of `postgres://host:5432`, `file` of `file`."""
+    return namespace.split("://", 1)[0] if "://" in namespace else namespace
+
+
+class MarquezReader:
+    """Paginated reads of one Marquez, counting the HTTP calls it makes."""
+
+    def __init__(self, url: str, api_key: str | None = None, timeout_s: float = 30.0, page: int = PAGE):
+        self.url = url.rstrip("/")
+        self.client = MarquezClient(self.url, timeout_ms=int(timeout_s * 1000), api_key=api_key)
+        self.page = page
+        self.calls = 0
+
+    def _call(self, what: str, fn: Callable, *args, missing_ok: bool = False, **kwargs):
+        self.calls += 1
+        try:
+            return fn(*args, **kwargs)
+        except APIError as exc:
+            response = getattr(exc.__cause__, "response", None)
+            status = getattr(response, "status_code", None)
+            if status == 404 and missing_ok:
+                return None
+            body = (getattr(response, "text", "") or "")[:200]
+            raise MarquezFailed(f"Marquez at {self.url} answered {status} to {what}: {body}") from exc
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise MarquezUnreachable(f"Marquez at {self.url} cannot be reached: {type(exc).__name__}: {exc}") from exc
+        except (requests.RequestException, ValueError) as exc:  # ValueError: the body is not JSON
+            raise MarquezFailed(f"Marquez at {self.url} gave an unusable answer to {what}: {exc}") from exc
+
+    def _pages(self, what: str, fn: Callable, key: str, *args, missing_ok: bool = False) -> Iterable[dict]:
+        offset = 0
+        while True:
+            body = self._call(what, fn, *args, limit=self.page, offset=offset, missing_ok=missing_ok)
+            if body is None:
+                return
+            try:
+                items, total = body[key], body.get("totalCount")
+            except (KeyError, TypeError, AttributeError):
+                raise MarquezFailed(f"Marquez at {self.url}: {what} has no `{key}` list") from None
+            yield from items
+            offset += len(items)
+            if not items or (total is not None and offset >= total) or (total is None and len(items) < self.page):
+                return
+
+    def namespaces(self) -> list[str]:
+        return [n["name"] for n in self._pages("GET /namespaces", self.client.list_namespaces, "namespaces")]
+
+    def datasets(self, namespace: str) -> list[ObservedDataset]:
+        rows = self._pages(
+            f"GET /namespaces/{namespace}/datasets", self.client.list_datasets, "datasets", namespace, missing_ok=True
+        )
+        return [_dataset(row) for row in rows]
+
+    def jobs(self, namespace: str) -> list[ObservedJob]:
+        rows = self._pages(f"GET /namespaces/{namespace}/jobs", self.client.list_jobs, "jobs", namespace, missing_ok=True)
+        return [_job(row) for row in rows]
+
+    def read(self, job_namespace: str, dataset_namespaces: Iterable[str]) -> ObservedGraph:
+        graph = ObservedGraph(self.url, job_namespace, set(dataset_namespaces))
+        for namespace in sorted(graph.dataset_namespaces):
+            for dataset in self.datasets(namespace):
+                graph.datasets[dataset.id] = dataset
+        for job in self.jobs(job_namespace):
+            graph.jobs[job.name] = job
+        return graph
+
+    def find_elsewhere(self, wanted: Iterable[DatasetId], exclude: Iterable[str]) -> dict[DatasetId, list[ObservedDataset]]:
+        """For each wanted dataset, the datasets of the same name in other namespaces of its scheme."""
+        wanted = list(wanted)
+        if not wanted:
+            return {}
+        schemes = {scheme(d.namespace) for d in wanted}
+        excluded = set(exclude)
+        by_name: dict[str, list[ObservedDataset]] = {}
+        for namespace in self.namespaces():
+            if namespace in excluded or scheme(namespace) not in schemes:
+                continue
+            for dataset in self.datasets(namespace):
+                by_name.setdefault(dataset.id.name, []).append(dataset)
+        return {
+            d: [o for o in by_name.get(d.name, []) if scheme(o.id.namespace) == scheme(d.namespace)] for d in wanted
+        }
+
+
+def _dataset_id(ref: dict) -> DatasetId:
+    return DatasetId(ref["namespace"], ref["name"])
+
+
+def _dataset(row: dict) -> ObservedDataset:
+    fields = {f["name"]: f.get("type") for f in row.get("fields") or []}
+    return ObservedDataset(DatasetId(row["namespace"], row["name"]), fields)
+
+
+def _job(row: dict) -> ObservedJob:
+    latest = row.get("latestRun") or None
+    recent = tuple(r.get("state") for r in row.get("latestRuns") or ([latest] if latest else []))
+    return ObservedJob(
+        name=row["name"],
+        inputs=frozenset(_dataset_id(r) for r in row.get("inputs") or []),
+        outputs=frozenset(_dataset_id(r) for r in row.get("outputs") or []),
+        latest_state=latest.get("state") if latest else None,
+        recent_states=recent,
+    )

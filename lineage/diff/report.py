@@ -1,0 +1,108 @@
+"""Rendering a `DiffReport`: a rich table, JSON, Markdown.
+
+JSON schema (version 1; fields are only ever added, never renamed or removed, within a version):
+
+    {
+      "version": 1,
+      "marquez": "<base URL of the Marquez read>",
+      "summary": {
+        "location": "<code location module>",
+        "job_namespace": "lakehouse",
+        "dataset_namespaces": ["<namespace>", ...],
+        "assets": <int>, "datasets_observed": <int>, "jobs_observed": <int>,
+        "drifts": <int>,
+        "by_severity": {"info": <int>, "warning": <int>, "error": <int>},
+        "by_kind": {"<kind>": <int>, ...},
+        "http_calls": <int>
+      },
+      "drifts": [
+        {
+          "kind": "missing_dataset | namespace_mismatch | orphan_dataset | missing_edge | unexpected_edge | schema_drift | status_mismatch",
+          "severity": "info | warning | error",
+          "subject": "dataset:<namespace>:<name> | job:<namespace>:<name>",
+          "asset": "<asset key, path joined with />" or null,
+          "message": "<one line>",
+          "fix": "<one line: the suggested fix>"
+        }, ...
+      ]
+    }
+
+Drifts are ordered errors first, then by kind and subject.
+"""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from lineage.diff import DiffReport
+
+JSON_VERSION = 1
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def as_json_dict(report: DiffReport) -> dict:
+    return {
+        "version": JSON_VERSION,
+        "marquez": report.marquez,
+        "summary": report.summary(),
+        "drifts": [
+            {
+                "kind": d.kind,
+                "severity": d.severity,
+                "subject": d.dataset_or_job,
+                "asset": d.asset,
+                "message": d.message,
+                "fix": d.suggested_fix,
+            }
+            for d in report.drifts
+        ],
+    }
+
+
+def render_json(report: DiffReport) -> str:
+    return json.dumps(as_json_dict(report), indent=2)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: DiffReport) -> str:
+    s = report.summary()
+    lines = [
+        f"# lineage diff: {s['location']} vs {report.marquez}",
+        "",
+        f"{s['assets']} assets; Marquez holds {s['datasets_observed']} datasets in our namespaces and "
+        f"{s['jobs_observed']} jobs in `{s['job_namespace']}`. "
+        f"Drift: {s['by_severity']['error']} errors, {s['by_severity']['warning']} warnings, {s['by_severity']['info']} info.",
+        "",
+    ]
+    if not report.drifts:
+        lines.append("No drift.")
+        return "\n".join(lines) + "\n"
+    lines += ["| severity | kind | subject | message | suggested fix |", "| --- | --- | --- | --- | --- |"]
+    for d in report.drifts:
+        lines.append(f"| {d.severity} | {d.kind} | `{_md(d.dataset_or_job)}` | {_md(d.message)} | {_md(d.suggested_fix)} |")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(report: DiffReport, console: Console) -> None:
+    s = report.summary()
+    console.print(
+        f"lineage diff: [bold]{s['location']}[/] ({s['assets']} assets) vs Marquez {report.marquez} "
+        f"({s['datasets_observed']} datasets, {s['jobs_observed']} jobs in {s['job_namespace']})"
+    )
+    if not report.drifts:
+        console.print("[green]no drift[/]")
+        return
+    table = Table(show_lines=False)
+    for column in ("severity", "kind", "subject", "message", "suggested fix"):
+        table.add_column(column, overflow="fold")
+    for d in report.drifts:
+        table.add_row(f"[{_STYLE[d.severity]}]{d.severity}[/]", d.kind, d.dataset_or_job, d.message, d.suggested_fix)
+    console.print(table)
+    by = s["by_severity"]
+    console.print(f"{by['error']} errors, {by['warning']} warnings, {by['info']} info")

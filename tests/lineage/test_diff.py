@@ -1,0 +1,268 @@
+"""`lineage diff` against the fixture's Marquez (a fresh, empty one per test): a small synthetic
+code location (tests/lineage/diff_location.py, a -> b -> c) whose runs are posted as OpenLineage
+events, first as they should be (no drift, exit 0), then with one thing gone wrong the way it
+goes wrong in life; the report must name exactly that drift, on exactly that dataset or job,
+and nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import socket
+import uuid
+from urllib.parse import quote
+
+import pytest
+import requests
+from typer.testing import CliRunner
+
+from lineage import naming
+from lineage.cli import app
+from lineage.diff import MarquezReader, diff, expected_graph
+from lineage.diff.drift import dataset_node, job_node
+from tests.lineage import diff_location as loc
+
+LOCATION = "tests.lineage.diff_location"
+NS = "lakehouse"
+PRODUCER = "https://example.invalid/tests/lineage/test_diff"
+runner = CliRunner()
+_START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+_TICKS = (_START + dt.timedelta(seconds=i) for i in itertools.count())
+
+
+class Emitter:
+    """Posts OpenLineage run events to a Marquez, as the project's emitters would."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.parent_run = str(uuid.uuid4())
+
+    def post(self, event: dict) -> None:
+        response = requests.post(f"{self.url}/api/v1/lineage", json=event, timeout=30)
+        assert response.status_code in (200, 201), response.text
+
+    def event(self, event_type: str, run_id: str, job: str, inputs, outputs, namespace: str = NS, parent: bool = True):
+        # Strictly increasing event times across emitters: later events are later in Marquez too.
+        moment = next(_TICKS)
+        facets = {}
+        if parent:
+            facets["parent"] = {
+                "_producer": PRODUCER,
+                "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet",
+                "run": {"runId": self.parent_run},
+                "job": {"namespace": namespace, "name": naming.dagster_run_job_name()},
+            }
+        return {
+            "eventType": event_type,
+            "eventTime": moment.isoformat().replace("+00:00", "Z"),
+            "producer": PRODUCER,
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": run_id, "facets": facets},
+            "job": {"namespace": namespace, "name": job},
+            "inputs": [{"namespace": d.namespace, "name": d.name} for d in inputs],
+            "outputs": [
+                {
+                    "namespace": d.namespace,
+                    "name": d.name,
+                    "facets": {
+                        "schema": {
+                            "_producer": PRODUCER,
+                            "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
+                            "fields": [{"name": n, "type": t} for n, t in columns.items()],
+                        }
+                    },
+                }
+                for d, columns in outputs
+            ],
+        }
+
+    def run(self, job: str, inputs, outputs, end: str = "COMPLETE", **kwargs) -> None:
+        """One run: START, then `end` (None: the end event is lost)."""
+        run_id = str(uuid.uuid4())
+        self.post(self.event("START", run_id, job, inputs, outputs, **kwargs))
+        if end:
+            self.post(self.event(end, run_id, job, inputs, outputs, **kwargs))
+
+
+def ds(name: str) -> naming.DatasetId:
+    return loc.lineage_dataset_of(_Key(name))
+
+
+class _Key:
+    def __init__(self, name: str):
+        self.path = [name]
+
+
+def job(name: str) -> str:
+    return naming.asset_job_name(name)
+
+
+def emit_pipeline(emitter: Emitter, *, skip: tuple[str, ...] = (), c_dataset: naming.DatasetId | None = None) -> None:
+    """A clean materialization of a -> b -> c."""
+    lake = naming.lake_dataset(loc.LAKE)
+    c = c_dataset or ds("c")
+    runs = {
+        "a": ([lake], [(ds("a"), loc.COLUMNS["a"])]),
+        "b": ([ds("a")], [(ds("b"), loc.COLUMNS["b"])]),
+        "c": ([ds("b")], [(c, loc.COLUMNS["c"])]),
+    }
+    for name, (inputs, outputs) in runs.items():
+        if name not in skip:
+            emitter.run(job(name), inputs, outputs)
+
+
+def report_of(url: str, **location):
+    defs = loc.make_defs(**location)
+    expected = expected_graph(
+        defs, dataset_of=loc.lineage_dataset_of, external_inputs_of=loc.lineage_external_inputs, location=LOCATION
+    )
+    assert not expected.problems
+    return diff(expected, MarquezReader(url))
+
+
+def drifts_of(url: str, **location) -> set[tuple[str, str]]:
+    return {(d.kind, d.dataset_or_job) for d in report_of(url, **location).drifts}
+
+
+def cli(*args: str):
+    return runner.invoke(app, ["diff", "-m", LOCATION, *args])
+
+
+@pytest.fixture
+def marquez(fresh_marquez):
+    """A fresh Marquez holding a clean run of the location."""
+    server = fresh_marquez()
+    emit_pipeline(Emitter(server.url))
+    return server.url
+
+
+def test_clean_pipeline_reports_nothing_and_exits_0(marquez):
+    # Another team in the same Marquez: its own job namespace, a Postgres namespace of the same
+    # scheme, a failed run, a dataset named like ours. None of it is our business.
+    other = Emitter(marquez)
+    theirs = naming.DatasetId("postgres://warehouse.other-team:5432", ds("c").name)
+    other.run("nightly_export", [naming.DatasetId("s3://other-bucket", "exports")], [(theirs, {"x": "int"})], end="FAIL", namespace="other-team", parent=False)  # fmt: skip
+
+    result = cli("--url", marquez, "--format", "json", "--fail-on", "info")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["version"] == 1
+    assert report["marquez"] == marquez
+    assert report["drifts"] == []
+    summary = report["summary"]
+    assert summary["assets"] == 3 and summary["datasets_observed"] == 3  # a, b, c (not the lake: `file` is shared)
+    assert summary["by_severity"] == {"info": 0, "warning": 0, "error": 0}
+    assert summary["job_namespace"] == NS
+
+    table = cli("--url", marquez)
+    assert table.exit_code == 0 and "no drift" in table.output
+    markdown = cli("--url", marquez, "--format", "markdown")
+    assert markdown.exit_code == 0 and "No drift." in markdown.output
+
+
+def test_renamed_asset_leaves_a_missing_dataset_and_an_orphan(marquez):
+    # b renamed to b_v2 in code; Marquez still has b from the last runs, nothing under b_v2.
+    assert drifts_of(marquez, b_name="b_v2") == {
+        ("missing_dataset", dataset_node(ds("b_v2"))),
+        ("orphan_dataset", dataset_node(ds("b"))),
+    }
+
+
+def test_soft_deleted_dataset_is_missing(marquez):
+    b = ds("b")
+    response = requests.delete(
+        f"{marquez}/api/v1/namespaces/{quote(b.namespace, safe='')}/datasets/{quote(b.name, safe='')}", timeout=30
+    )
+    assert response.status_code == 200, response.text
+    assert drifts_of(marquez) == {("missing_dataset", dataset_node(b))}
+
+    result = cli("--url", marquez, "--format", "json")
+    assert result.exit_code == 1
+    (only,) = json.loads(result.stdout)["drifts"]
+    assert only["kind"] == "missing_dataset" and only["severity"] == "error" and only["asset"] == "b"
+    assert only["subject"] == dataset_node(b) and only["fix"]
+
+
+def test_event_for_a_table_no_asset_owns_is_an_orphan(marquez):
+    scratch = naming.duckdb_dataset("main", "scratch_copy")
+    Emitter(marquez).run("notebook.scratch_copy", [ds("b")], [(scratch, {"x": "INTEGER"})], parent=False)
+    assert drifts_of(marquez) == {("orphan_dataset", dataset_node(scratch))}
+    # A warning: fails only at --fail-on warning or below.
+    assert cli("--url", marquez, "--format", "json").exit_code == 0
+    assert cli("--url", marquez, "--format", "json", "--fail-on", "warning").exit_code == 1
+
+
+def test_altered_columns_are_schema_drift(marquez):
+    altered = {"batch_id": "VARCHAR", "ts": "TIMESTAMP_NS", "value_raw": "DOUBLE"}  # ts retyped, value renamed
+    Emitter(marquez).run(job("b"), [ds("a")], [(ds("b"), altered)])
+    report = report_of(marquez)
+    assert {(d.kind, d.dataset_or_job) for d in report.drifts} == {("schema_drift", dataset_node(ds("b")))}
+    message = report.drifts[0].message
+    assert "added value_raw" in message and "removed value" in message and "ts TIMESTAMP -> TIMESTAMP_NS" in message
+
+
+def test_failed_run_is_a_status_mismatch(marquez):
+    Emitter(marquez).run(job("c"), [ds("b")], [(ds("c"), loc.COLUMNS["c"])], end="FAIL")
+    assert drifts_of(marquez) == {("status_mismatch", job_node(NS, job("c")))}
+
+
+def test_lost_complete_event_is_a_status_mismatch(fresh_marquez):
+    url = fresh_marquez().url
+    emitter = Emitter(url)
+    emit_pipeline(emitter, skip=("c",))
+    emitter.run(job("c"), [ds("b")], [(ds("c"), loc.COLUMNS["c"])], end=None)  # only START arrived
+    assert drifts_of(url) == {("status_mismatch", job_node(NS, job("c")))}
+
+
+def test_changed_postgres_host_string_is_a_namespace_mismatch(fresh_marquez):
+    url = fresh_marquez().url
+    c = ds("c")
+    host_port = c.namespace.removeprefix("postgres://")
+    host, port = host_port.rsplit(":", 1)
+    other_host = "localhost" if host != "localhost" else "127.0.0.1"
+    emitted = naming.DatasetId(f"postgres://{other_host}:{port}", c.name)
+    emit_pipeline(Emitter(url), c_dataset=emitted)
+    assert drifts_of(url) == {("namespace_mismatch", dataset_node(c))}
+
+
+def test_dropped_and_extra_inputs_are_edge_drift(marquez):
+    emitter = Emitter(marquez)
+    emitter.run(job("c"), [ds("a")], [(ds("c"), loc.COLUMNS["c"])])  # reads a instead of b
+    assert drifts_of(marquez) == {
+        ("missing_edge", dataset_node(ds("c"))),
+        ("unexpected_edge", dataset_node(ds("c"))),
+    }
+    kinds = {d.kind: d.message for d in report_of(marquez).drifts}
+    assert ds("b").name in kinds["missing_edge"] and ds("a").name in kinds["unexpected_edge"]
+
+
+def test_asset_without_a_dataset_is_a_configuration_problem():
+    # `d` has no dataset in the location's naming: reported as a problem, not a crash, not drift.
+    expected = expected_graph(
+        loc.make_defs(extra=("d",)), dataset_of=loc.lineage_dataset_of, external_inputs_of=loc.lineage_external_inputs
+    )
+    assert len(expected.problems) == 1 and "asset d" in expected.problems[0]
+    assert set(expected.assets) == {"a", "b", "c"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_marquez_exits_2():
+    url = f"http://127.0.0.1:{_free_port()}"
+    result = cli("--url", url, "--format", "json")
+    assert result.exit_code == 2
+    assert "Marquez unreachable" in result.output and url in result.output
+    assert result.stdout == ""
+
+
+def test_wrong_configuration_exits_2():
+    result = runner.invoke(app, ["diff", "-m", "tests.lineage.no_such_location", "--url", "http://127.0.0.1:1"])
+    assert result.exit_code == 2
+    assert "configuration error" in result.output and "no_such_location" in result.output
+    bad_url = runner.invoke(app, ["diff", "-m", LOCATION, "--url", "ftp://nowhere"])
+    assert bad_url.exit_code == 2 and "configuration error" in bad_url.output

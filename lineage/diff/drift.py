@@ -189,7 +189,7 @@ def _edge_drift(
             continue
         drifts.append(Drift(
             MISSING_EDGE, "error", subject,
-            f"asset {asset.key}: {up.namespace}:{up.name} is not an input of job {job.name}",
+            f"asset {asset.key}: {_label(up)} is not an input of job {job.name}",
             f"re-materialize {asset.key} with lineage on; if the edge is still absent, its events do not list that input",
             asset.key,
         ))  # fmt: skip
@@ -199,11 +199,15 @@ def _edge_drift(
             continue  # the orphan drift names it
         drifts.append(Drift(
             UNEXPECTED_EDGE, "warning", subject,
-            f"asset {asset.key}: job {job.name} reads {extra.namespace}:{extra.name}, which is not a dependency of the asset",
+            f"asset {asset.key}: job {job.name} reads {_label(extra)}, which is not a dependency of the asset",
             "declare the dependency in Dagster (deps=...), or stop the job reading it",
             asset.key,
         ))  # fmt: skip
     return drifts
+
+
+def _label(d: DatasetId) -> str:
+    return f"{d.name} (in {d.namespace})"
 
 
 def _norm_type(value: str | None) -> str | None:

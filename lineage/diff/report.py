@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lineage.diff import DiffReport
@@ -89,6 +90,15 @@ def render_markdown(report: DiffReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _short_subject(subject: str) -> str:
+    """`dataset:<ns>:<name>` -> `<name>` over a dim `<ns>` (the namespace is long and shared)."""
+    kind, _, rest = subject.partition(":")
+    namespace, _, name = rest.rpartition(":")
+    if kind not in ("dataset", "job") or not namespace:
+        return escape(subject)
+    return f"{escape(name)}\n[dim]{kind} in {escape(namespace)}[/]"
+
+
 def print_table(report: DiffReport, console: Console) -> None:
     s = report.summary()
     console.print(
@@ -98,11 +108,18 @@ def print_table(report: DiffReport, console: Console) -> None:
     if not report.drifts:
         console.print("[green]no drift[/]")
         return
-    table = Table(show_lines=False)
-    for column in ("severity", "kind", "subject", "message", "suggested fix"):
-        table.add_column(column, overflow="fold")
+    table = Table(show_lines=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("subject", overflow="fold", ratio=1)
+    table.add_column("message / suggested fix", overflow="fold", ratio=2)
     for d in report.drifts:
-        table.add_row(f"[{_STYLE[d.severity]}]{d.severity}[/]", d.kind, d.dataset_or_job, d.message, d.suggested_fix)
+        table.add_row(
+            f"[{_STYLE[d.severity]}]{d.severity}[/]",
+            d.kind,
+            _short_subject(d.dataset_or_job),
+            f"{escape(d.message)}\n[dim]fix: {escape(d.suggested_fix)}[/]",
+        )
     console.print(table)
     by = s["by_severity"]
     console.print(f"{by['error']} errors, {by['warning']} warnings, {by['info']} info")

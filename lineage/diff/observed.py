@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 from marquez_client import MarquezClient
@@ -64,12 +65,34 @@ def scheme(namespace: str) -> str:
     return namespace.split("://", 1)[0] if "://" in namespace else namespace
 
 
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class _Client(MarquezClient):
+    """The official client, its GETs sent through one session of our own: connections are
+    reused (one per page otherwise), a local Marquez is never reached through an HTTP proxy from
+    the environment (as in lineage/sender.py), and the API key goes on this session only (the
+    client would put it into its module-wide headers)."""
+
+    def __init__(self, url: str, timeout_ms: int, api_key: str | None):
+        super().__init__(url, timeout_ms=timeout_ms)
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "lakehouse-lineage-diff (marquez-python)"
+        if api_key:
+            self.session.headers["Authorization"] = f"Bearer {api_key}"
+        self.session.trust_env = urlsplit(url).hostname not in _LOOPBACK
+
+    def _get(self, url, params=None, as_json=True):
+        response = self.session.get(url, params=params, timeout=self._timeout)
+        return self._response(response, as_json)
+
+
 class MarquezReader:
     """Paginated reads of one Marquez, counting the HTTP calls it makes."""
 
     def __init__(self, url: str, api_key: str | None = None, timeout_s: float = 30.0, page: int = PAGE):
         self.url = url.rstrip("/")
-        self.client = MarquezClient(self.url, timeout_ms=int(timeout_s * 1000), api_key=api_key)
+        self.client = _Client(self.url, timeout_ms=int(timeout_s * 1000), api_key=api_key)
         self.page = page
         self.calls = 0
 

@@ -237,6 +237,35 @@ def test_dropped_and_extra_inputs_are_edge_drift(marquez):
     assert ds("b").name in kinds["missing_edge"] and ds("a").name in kinds["unexpected_edge"]
 
 
+def test_dbt_assets_map_to_dbt_ol_node_jobs():
+    from lineage.diff.expected import _job_name
+
+    dbt = {"dagster_dbt/unique_id": "model.bioreactor.stg_bioreactor", "dagster/table_name": "lakehouse.staging.stg_bioreactor"}
+    assert _job_name(("stg_bioreactor",), dbt) == naming.dbt_node_job_name(
+        "bioreactor", "lakehouse.staging.bioreactor.stg_bioreactor.build.run"
+    )
+    snapshot = {"dagster_dbt/unique_id": "snapshot.bioreactor.snap", "dagster/table_name": "lakehouse.snapshots.snap"}
+    assert _job_name(("snap",), snapshot).endswith("lakehouse.snapshots.bioreactor.snap.build.snapshot")
+    assert _job_name(("tag_specs",), {"dagster_dbt/unique_id": "seed.bioreactor.tag_specs"}) is None  # no dbt-ol job
+    assert _job_name(("raw_bioreactor_data",), {}) == naming.asset_job_name("raw_bioreactor_data")
+    with pytest.raises(ValueError, match="table_name"):
+        _job_name(("m",), {"dagster_dbt/unique_id": "model.p.m"})
+
+
+def test_documented_dbt_columns_are_a_lower_bound():
+    from lineage.diff.drift import _schema_drift
+    from lineage.diff.expected import ExpectedAsset
+    from lineage.diff.observed import ObservedDataset
+
+    d = naming.DatasetId("duckdb:///x.duckdb", "x.main.m")
+    seen = ObservedDataset(d, {"id": "VARCHAR", "undocumented": "INTEGER"})
+    partial = ExpectedAsset("m", d, None, (), {"id": "varchar"}, columns_complete=False)
+    assert _schema_drift(partial, seen) == []  # types compare case-insensitively; extra columns are fine
+    complete = ExpectedAsset("m", d, None, (), {"id": None}, columns_complete=True)
+    (drift,) = _schema_drift(complete, seen)
+    assert "added undocumented" in drift.message and "retyped" not in drift.message  # unknown type: not compared
+
+
 def test_asset_without_a_dataset_is_a_configuration_problem():
     # `d` has no dataset in the location's naming: reported as a problem, not a crash, not drift.
     expected = expected_graph(
@@ -266,3 +295,21 @@ def test_wrong_configuration_exits_2():
     assert "configuration error" in result.output and "no_such_location" in result.output
     bad_url = runner.invoke(app, ["diff", "-m", LOCATION, "--url", "ftp://nowhere"])
     assert bad_url.exit_code == 2 and "configuration error" in bad_url.output
+
+
+def test_every_page_is_read(marquez):
+    # Two items a page: the DuckDB datasets (a, b, scratch) and the jobs (a, b, c, the `dagster`
+    # parent, notebook.scratch) take several pages each.
+    Emitter(marquez).run("notebook.scratch", [], [(naming.duckdb_dataset("main", "scratch"), {"x": "INTEGER"})], parent=False)  # fmt: skip
+    expected = expected_graph(
+        loc.make_defs(), dataset_of=loc.lineage_dataset_of, external_inputs_of=loc.lineage_external_inputs
+    )
+    small, large = MarquezReader(marquez, page=2), MarquezReader(marquez)
+    paged, whole = diff(expected, small), diff(expected, large)
+    assert [d.as_dict() for d in paged.drifts] == [d.as_dict() for d in whole.drifts]
+    assert {d.kind for d in paged.drifts} == {"orphan_dataset"}
+    assert set(paged.observed.datasets) == set(whole.observed.datasets) and len(whole.observed.datasets) == 4
+    assert set(paged.observed.jobs) == set(whole.observed.jobs)
+    # Whole: one page per dataset namespace (DuckDB, Postgres) and one of jobs; nothing missing,
+    # so no other namespace is read.
+    assert large.calls == 3 and small.calls > 3

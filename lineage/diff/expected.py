@@ -116,11 +116,12 @@ def import_location(module_name: str):
     try:
         if module_name.endswith(".py"):
             path = Path(module_name).resolve()
-            spec = importlib.util.spec_from_file_location(path.stem, path)
+            name = f"_lineage_diff_location_{path.stem}"  # never shadows an importable module
+            spec = importlib.util.spec_from_file_location(name, path)
             if spec is None or spec.loader is None:
                 raise ImportError(f"cannot import {path}")
             module = importlib.util.module_from_spec(spec)
-            sys.modules[path.stem] = module
+            sys.modules[name] = module
             spec.loader.exec_module(module)
             return module
         return importlib.import_module(module_name)

@@ -281,6 +281,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def test_unmapped_asset_in_a_location_file_exits_2(tmp_path):
+    location = tmp_path / "location_with_d.py"
+    location.write_text(
+        "from tests.lineage.diff_location import lineage_dataset_of, lineage_external_inputs, make_defs\n"
+        "defs = make_defs(extra=('d',))\n"
+    )
+    result = runner.invoke(app, ["diff", "-m", str(location), "--url", "http://127.0.0.1:1"])
+    assert result.exit_code == 2
+    assert "configuration error" in result.output and "asset d" in result.output
+    assert "unreachable" not in result.output  # the configuration is checked before Marquez is asked
+
+
 def test_unreachable_marquez_exits_2():
     url = f"http://127.0.0.1:{_free_port()}"
     result = cli("--url", url, "--format", "json")

@@ -15,6 +15,7 @@ selects it for dbt-ol and the Dagster side alike. Delivery to Marquez is the out
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ import attr
 from openlineage.client.serde import Serde
 from openlineage.client.transport.transport import Config, Transport
 
+from lineage.dbt_seeds import add_seed_inputs
 from lineage.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -60,7 +62,10 @@ class OutboxTransport(Transport):
     def emit(self, event: Event) -> int | None:
         """Append the event; returns its outbox sequence number, or None if it could not be stored."""
         try:
-            return self.outbox.append(Serde.to_json(event))
+            body = Serde.to_json(event)
+            if '"dbt_node"' in body:  # a dbt-ol node event: complete its seed inputs (lineage/dbt_seeds.py)
+                body = json.dumps(add_seed_inputs(json.loads(body)))
+            return self.outbox.append(body)
         except Exception as exc:
             if self.config.strict:
                 raise

@@ -133,8 +133,11 @@ def test_duckdb_models_match_the_naming_authority(dbt_ol_run: DbtOlRun, same_set
     assert set(DUCKDB_MODELS) <= set(runs)
     for model in DUCKDB_MODELS:
         assert _ids(runs[model]["outputs"]) == [naming.dataset_for_asset(model)], model
-    # The bridge from the lake: dbt-ol's input for staging is the raw asset's output.
-    assert _ids(runs["stg_bioreactor"]["inputs"]) == [naming.dataset_for_asset("raw_bioreactor_data")]
+    # The bridge from the lake: dbt-ol's input for staging is the raw asset's output (and the
+    # seed, which the seed bridge adds).
+    assert sorted(_ids(runs["stg_bioreactor"]["inputs"])) == sorted(
+        [naming.dataset_for_asset("raw_bioreactor_data"), naming.dataset_for_asset("tag_specs")]
+    )
     assert _ids(runs["dim_batch"]["inputs"]) == [naming.dataset_for_asset("int_bioreactor_batch_tag_daily")]
 
 
@@ -146,16 +149,18 @@ def test_postgres_mart_matches_the_naming_authority(dbt_ol_run: DbtOlRun, same_s
 
 
 def test_seed_and_raw_source(dbt_ol_run: DbtOlRun, same_settings):
-    """What dbt-ol (1.54, local-artifacts mode) does with the two non-model inputs:
-    the raw source is only ever an input (no dbt job writes it; the raw asset's event must), and
-    the seed appears nowhere: no job for `dbt seed`'s work and no input edge to the models that
-    ref it. If this starts failing, dbt-ol began emitting seeds: revisit the Dagster-side gap fill."""
+    """The two non-model inputs: the raw source is only ever an input (no dbt job writes it; the
+    raw asset's event does). dbt-ol (1.54) names no seed parents at all; the outbox transport's
+    seed bridge (lineage/dbt_seeds.py) adds them from the manifest, so the models that ref
+    `tag_specs` read it in Marquez. There is still no job for the seed itself."""
     raw = naming.dataset_for_asset("raw_bioreactor_data")
     seed = naming.dataset_for_asset("tag_specs")
     inputs = {d for e in dbt_ol_run.events for d in _ids(e.get("inputs", []))}
     outputs = {d for e in dbt_ol_run.events for d in _ids(e.get("outputs", []))}
     assert raw in inputs and raw not in outputs
-    assert seed not in inputs | outputs
+    assert seed in inputs and seed not in outputs
+    readers = {e["job"]["name"].split(".")[-3] for e in dbt_ol_run.events if seed in _ids(e.get("inputs", []))}
+    assert {"stg_bioreactor", "int_bioreactor_batch_tag_daily"} <= readers, readers
     assert not [e for e in dbt_ol_run.events if "tag_specs" in e["job"]["name"]]
 
 

@@ -5,8 +5,8 @@ result read back through the Marquez HTTP API only."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -72,6 +72,22 @@ def latest_run_id() -> str:
         return instance.get_run_records(limit=1)[0].dagster_run.run_id
 
 
+@contextmanager
+def own_lake(root: Path, duckdb_file: str = "lakehouse.duckdb"):
+    """A lake, DuckDB file, Dagster home and outbox of the test's own (the session's Postgres is
+    shared); yields the outbox path."""
+    outbox = root / "outbox.sqlite3"
+    config = root / "openlineage.yml"
+    config.write_text(f"transport:\n  type: lineage.transport.OutboxTransport\n  path: {outbox}\n  strict: true\n")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LAKEHOUSE_RAW_DIR", str(root / "raw"))
+        env.setenv("LAKEHOUSE_DUCKDB_PATH", str(root / duckdb_file))
+        env.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+        env.setenv("OPENLINEAGE_CONFIG", str(config))
+        env.setenv("OPENLINEAGE_NAMESPACE", NS)
+        yield outbox
+
+
 @pytest.fixture(scope="module")
 def lineage_run(settings, postgres, tmp_path_factory, marquez_factory):
     """One day materialized end to end, then the same raw asset again through the named job
@@ -79,16 +95,8 @@ def lineage_run(settings, postgres, tmp_path_factory, marquez_factory):
     from orchestration.datagen import generate_bioreactor_data
 
     root = tmp_path_factory.mktemp("lineage-e2e")
-    outbox = root / "outbox.sqlite3"
-    config = root / "openlineage.yml"
-    config.write_text(f"transport:\n  type: lineage.transport.OutboxTransport\n  path: {outbox}\n  strict: true\n")
     marquez = marquez_factory.start()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("LAKEHOUSE_RAW_DIR", str(root / "raw"))
-        env.setenv("LAKEHOUSE_DUCKDB_PATH", str(root / "lakehouse.duckdb"))
-        env.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        env.setenv("OPENLINEAGE_CONFIG", str(config))
-        env.setenv("OPENLINEAGE_NAMESPACE", NS)
+    with own_lake(root) as outbox:
         summary = generate_bioreactor_data(
             root / "raw", seed=5, sites=1, reactors_per_site=1, batches_per_reactor=1,
             sample_interval_s=900, start_date="2025-04-01",
@@ -257,15 +265,8 @@ def test_a_failing_model_fails_in_marquez(settings, postgres, tmp_path_factory, 
     from orchestration.defs.lineage_sensors import lineage_run_failure
 
     root = tmp_path_factory.mktemp("lineage-fail")
-    outbox = root / "outbox.sqlite3"
-    config = root / "openlineage.yml"
-    config.write_text(f"transport:\n  type: lineage.transport.OutboxTransport\n  path: {outbox}\n  strict: true\n")
     marquez = marquez_factory.start()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("LAKEHOUSE_RAW_DIR", str(root / "raw"))
-        env.setenv("LAKEHOUSE_DUCKDB_PATH", str(root / "empty.duckdb"))
-        env.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        env.setenv("OPENLINEAGE_CONFIG", str(config))
+    with own_lake(root, "empty.duckdb") as outbox:
         result = dagster_materialize("stg_bioreactor", "2025-04-02")
         assert result.returncode != 0
         run_id = latest_run_id()

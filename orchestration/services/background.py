@@ -1,12 +1,38 @@
-"""What the background services (`lakehouse up`: Marquez, the lineage delivery loop) share:
-stopping a process group started with `start_new_session`, and the new lines of a log."""
+"""What the background services of `lakehouse up` (Marquez, the lineage delivery loop, `dagster
+dev`) share: starting and stopping a process group, and the new lines of a log."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
+
+from orchestration.settings import REPO_ROOT
+
+
+def spawn(command: list[str], env: dict[str, str], log_path: Path, pid_file: Path, banner: str | None = None):
+    """Start `command` in a process group of its own (so `stop_group` takes its children too),
+    output appended to `log_path`, pid in `pid_file`. Returns (process, log offset before it)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    offset = log_path.stat().st_size if log_path.exists() else 0
+    with open(log_path, "ab") as log:
+        if banner:
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {banner}\n".encode())
+            log.flush()
+        proc = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(str(proc.pid))
+    return proc, offset
 
 
 def group_gone(pid: int) -> bool:

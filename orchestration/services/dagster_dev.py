@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from orchestration.services.background import spawn
 from orchestration.settings import REPO_ROOT, Settings
 
 DAGSTER_PORT = int(os.environ.get("DAGSTER_PORT", "3000"))
@@ -42,21 +42,9 @@ def start(settings: Settings, timeout_s: float = 180) -> int:
     if is_serving():
         raise RuntimeError(f"something already answers on :{DAGSTER_PORT}; run `make down` first or free the port")
     env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home(settings)), **settings.dbt_env()}
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(settings.log_dir / "dagster-dev.log", "ab")
     dagster = Path(sys.executable).parent / "dagster"
-    proc = subprocess.Popen(
-        [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "0.0.0.0", "-p", str(DAGSTER_PORT)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    pid_file = _pid_file(settings)
-    pid_file.parent.mkdir(parents=True, exist_ok=True)
-    pid_file.write_text(str(proc.pid))
+    command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "0.0.0.0", "-p", str(DAGSTER_PORT)]
+    proc, _ = spawn(command, env, settings.log_dir / "dagster-dev.log", _pid_file(settings))
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:

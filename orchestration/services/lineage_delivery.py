@@ -11,13 +11,12 @@ talks to the same Marquez as the rest of the project.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from orchestration.services.background import log_tail, stop_group
-from orchestration.settings import REPO_ROOT, Settings
+from orchestration.services.background import log_tail, spawn, stop_group
+from orchestration.settings import Settings
 
 COMMAND = [sys.executable, "-m", "lineage.cli", "deliver", "--follow"]
 
@@ -59,24 +58,10 @@ def start(settings: Settings, settle_s: float = 1.0) -> tuple[int, bool]:
     pid = running_pid(settings)
     if pid is not None:
         return pid, False
-    log_path = log_file(settings)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    offset = log_path.stat().st_size if log_path.exists() else 0
-    with open(log_path, "ab") as log:
-        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(COMMAND[1:])}\n".encode())
-        log.flush()
-        proc = subprocess.Popen(
-            COMMAND,
-            cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    path = pid_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(str(proc.pid))
+    log_path, path = log_file(settings), pid_file(settings)
+    proc, offset = spawn(
+        COMMAND, {**os.environ, "PYTHONUNBUFFERED": "1"}, log_path, path, f"starting: {' '.join(COMMAND[1:])}"
+    )
     # A bad MARQUEZ_URL or an unreadable outbox ends it within this; a healthy loop never exits.
     deadline = time.monotonic() + settle_s
     while time.monotonic() < deadline:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,8 +24,8 @@ from psycopg import sql
 
 from marquez.choose import BUILTIN_HOST, MarquezTarget, healthcheck, resolve
 from orchestration.services.postgres import ensure_postgres
-from orchestration.services.background import log_tail, stop_group
-from orchestration.settings import REPO_ROOT, PostgresConnection, Settings
+from orchestration.services.background import log_tail, spawn, stop_group
+from orchestration.settings import PostgresConnection, Settings
 
 MARQUEZ_ROLE = "marquez"
 MARQUEZ_DB = "marquez"
@@ -187,26 +186,11 @@ def start(settings: Settings, target: MarquezTarget, db_url: str, timeout_s: flo
             f"port {port} on {BUILTIN_HOST} is taken by {what}: stop it, or set MARQUEZ_PORT to a free port "
             "(or MARQUEZ_URL to use a Marquez that already runs)"
         )
-    log_path = log_file(settings)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    offset = log_path.stat().st_size if log_path.exists() else 0
     env, db_args = _server_env_and_args(db_url)
     command = [sys.executable, "-m", "marquez", "serve", "--host", BUILTIN_HOST, "--port", str(port), *db_args]
-    with open(log_path, "ab") as log:
-        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting on {target.url}, database {redact(db_url)}\n".encode())
-        log.flush()
-        proc = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    path = pid_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(str(proc.pid))
+    proc, offset = spawn(
+        command, env, log_file(settings), pid_file(settings), f"starting on {target.url}, database {redact(db_url)}"
+    )
     return _wait_until_healthy(settings, target, proc.pid, lambda: proc.poll() is None, offset, timeout_s)
 
 

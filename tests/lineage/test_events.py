@@ -30,8 +30,14 @@ COLUMNS = [("batch_id", "VARCHAR"), ("ts", "TIMESTAMP WITH TIME ZONE"), ("value"
 @pytest.fixture(scope="module")
 def validate():
     """Validates an event against OpenLineage.json and each facet against its own schema (by the
-    facet's `_schemaURL`); see tests/openlineage_spec.py for where the schemas come from."""
-    return validator()
+    facet's `_schemaURL`); see tests/openlineage_spec.py for where the schemas come from. Without
+    them (offline, no OPENLINEAGE_SPEC_DIR) the hand-written assertions still run and
+    `test_the_spec_schemas_are_available` says why nothing was validated; under CI, a failure."""
+    return validator(required=False)
+
+
+def test_the_spec_schemas_are_available():
+    assert validator() is not None
 
 
 def _ids(datasets: list[dict[str, Any]]) -> list[DatasetId]:
@@ -43,7 +49,8 @@ def _as_dict(event) -> dict[str, Any]:
 
 
 def _check_common(event: dict[str, Any], validate, state: str) -> None:
-    validate(event)
+    if validate is not None:
+        validate(event)
     assert event["eventType"] == state
     assert event["producer"] == events.PRODUCER
     assert event["schemaURL"].endswith("/OpenLineage.json#/$defs/RunEvent")

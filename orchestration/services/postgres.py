@@ -76,6 +76,9 @@ class EmbeddedPostgres:
             self._run_as()
             owner = pwd.getpwnam(SYSTEM_USER)
             ensure_prefix_permissions(self.data_dir)
+            # The binaries live in the checkout's .venv, which may sit in a root-only folder
+            # (mktemp -d): the server's user must be able to reach them too.
+            ensure_prefix_permissions(_bin_dir())
             ensure_folder_permissions(_bin_dir().parent, 0o555)
             shutil.chown(self.data_dir, owner.pw_uid, owner.pw_gid)
             shutil.chown(self.log_file, owner.pw_uid, owner.pw_gid)

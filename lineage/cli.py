@@ -19,7 +19,6 @@ import os
 import signal
 import threading
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lineage.delivery import DeliveryResult, deliver_once, follow
+from lineage.diff.command import diff_command
 from lineage.outbox import REJECTED, Outbox
 from lineage.sender import LineageSender
 from marquez.choose import MarquezTarget, resolve
@@ -193,80 +193,7 @@ def replay(
     raise typer.Exit(_exit_code(total, target))
 
 
-class DiffFormat(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-
-
-class FailOn(str, Enum):
-    info = "info"
-    warning = "warning"
-    error = "error"
-
-
-@app.command("diff")
-def diff_command(
-    module: Annotated[
-        str, typer.Option("-m", "--module", help="Code location module (or .py file) holding the Definitions.")
-    ] = "orchestration.definitions",
-    url: MarquezUrl = None,
-    format_: Annotated[DiffFormat, typer.Option("--format", help="table (rich), json (see lineage/diff/report.py) or markdown.")] = DiffFormat.table,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on drift of this severity or worse.")] = FailOn.error,
-) -> None:
-    """Reconcile the code location's asset graph with what Marquez holds, and report drift.
-
-    Exit 0: no drift at or above --fail-on; 1: drift at or above it; 2: Marquez cannot be
-    reached or answers wrongly, or the code location / naming configuration is wrong."""
-    from lineage.diff import (
-        ConfigurationError,
-        MarquezFailed,
-        MarquezReader,
-        MarquezUnreachable,
-        diff,
-        expected_graph,
-        load_definitions,
-    )
-    from lineage.diff.expected import import_location
-    from lineage.diff.report import print_table, render_json, render_markdown
-
-    err = Console(stderr=True, soft_wrap=True)
-    try:
-        target = resolve({**os.environ, "MARQUEZ_URL": url} if url else None)
-    except ValueError as exc:
-        err.print(f"[bold red]configuration error:[/] {exc}")
-        raise typer.Exit(UNREACHABLE) from None
-    try:
-        location = import_location(module)
-        expected = expected_graph(
-            load_definitions(location),
-            dataset_of=getattr(location, "lineage_dataset_of", None),
-            external_inputs_of=getattr(location, "lineage_external_inputs", None),
-            location=module,
-        )
-    except ConfigurationError as exc:
-        err.print(f"[bold red]configuration error:[/] {exc}")
-        raise typer.Exit(UNREACHABLE) from None
-    if expected.problems:
-        err.print(f"[bold red]configuration error:[/] {len(expected.problems)} problem(s) mapping {module} to lineage:")
-        for problem in expected.problems:
-            err.print(f"  - {problem}")
-        raise typer.Exit(UNREACHABLE)
-    try:
-        report = diff(expected, MarquezReader(target.url, api_key=target.api_key))
-    except MarquezUnreachable as exc:
-        err.print(f"[bold red]Marquez unreachable[/] ({target.source}): {exc}")
-        raise typer.Exit(UNREACHABLE) from None
-    except MarquezFailed as exc:
-        err.print(f"[bold red]Marquez error[/] ({target.source}): {exc}")
-        raise typer.Exit(UNREACHABLE) from None
-    if format_ is DiffFormat.json:
-        typer.echo(render_json(report))
-    elif format_ is DiffFormat.markdown:
-        typer.echo(render_markdown(report), nl=False)
-    else:
-        print_table(report, console)
-    raise typer.Exit(1 if report.at_least(fail_on.value) else 0)
+app.command("diff")(diff_command)
 
 
 if __name__ == "__main__":  # `python -m lineage.cli deliver --follow`: what `lakehouse up` starts

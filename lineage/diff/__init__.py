@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from lineage.diff.drift import SEVERITIES, Drift, compare
@@ -33,6 +34,7 @@ class DiffReport:
     observed: ObservedGraph
     drifts: list[Drift] = field(default_factory=list)
     http_calls: int = 0
+    generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
     def at_least(self, level: str) -> list[Drift]:
         return [d for d in self.drifts if d.at_least(level)]
@@ -53,6 +55,7 @@ class DiffReport:
             "by_severity": by_severity,
             "by_kind": dict(sorted(by_kind.items())),
             "http_calls": self.http_calls,
+            "stale_lineage_checked": self.expected.materialized is not None,
         }
 
 

@@ -12,12 +12,14 @@ as an unexpected input of the job still reading it.
 | `unexpected_edge`    | warning  | the producing job reads a dataset the asset does not depend on |
 | `schema_drift`       | warning  | Marquez's fields differ from the expected columns (added, removed, retyped) |
 | `status_mismatch`    | error    | the producing job's latest run FAILED/ABORTED, or it never COMPLETED (or has no run at all) |
+| `stale_lineage`      | error    | Dagster materialized the asset in a run that started after the latest run Marquez holds for its job (that run's events were lost or wait in the outbox); needs the Dagster instance |
 
 Subjects are Marquez node ids: `dataset:<namespace>:<name>` or `job:<namespace>:<name>`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 
 from lineage.diff.expected import ExpectedAsset, ExpectedGraph
@@ -33,19 +35,47 @@ UNEXPECTED_EDGE = "unexpected_edge"
 SCHEMA_DRIFT = "schema_drift"
 STATUS_MISMATCH = "status_mismatch"
 NAMESPACE_MISMATCH = "namespace_mismatch"
-KINDS = (MISSING_DATASET, NAMESPACE_MISMATCH, ORPHAN_DATASET, MISSING_EDGE, UNEXPECTED_EDGE, SCHEMA_DRIFT, STATUS_MISMATCH)
+STALE_LINEAGE = "stale_lineage"
+KINDS = (
+    MISSING_DATASET, NAMESPACE_MISMATCH, ORPHAN_DATASET, MISSING_EDGE, UNEXPECTED_EDGE, SCHEMA_DRIFT, STATUS_MISMATCH,
+    STALE_LINEAGE,
+)  # fmt: skip
+# Clock skew allowed between the Dagster run's start and its events' times (one machine's clock,
+# but event times are written with millisecond precision by some producers).
+_SKEW = dt.timedelta(seconds=1)
 
 _BAD_STATES = ("FAILED", "ABORTED")
+
+
+@dataclass(frozen=True, order=True)
+class Node:
+    """A node of Marquez's lineage graph: what a drift is about."""
+
+    type: str  # dataset | job
+    namespace: str
+    name: str
+
+    @property
+    def id(self) -> str:
+        """Marquez's node id, as `/api/v1/lineage` writes it: `dataset:<ns>:<name>`, `job:<ns>:<name>`."""
+        return f"{self.type}:{self.namespace}:{self.name}"
+
+    def __str__(self) -> str:
+        return self.id
 
 
 @dataclass(frozen=True)
 class Drift:
     kind: str
     severity: str  # info | warning | error
-    dataset_or_job: str  # a Marquez node id: dataset:<ns>:<name> or job:<ns>:<name>
+    node: Node
     message: str
     suggested_fix: str
     asset: str | None = None  # the Dagster asset concerned, when there is one
+
+    @property
+    def dataset_or_job(self) -> str:
+        return self.node.id
 
     def at_least(self, level: str) -> bool:
         return SEVERITIES.index(self.severity) >= SEVERITIES.index(level)
@@ -54,12 +84,12 @@ class Drift:
         return asdict(self)
 
 
-def dataset_node(d: DatasetId) -> str:
-    return f"dataset:{d.namespace}:{d.name}"
+def dataset_node(d: DatasetId) -> Node:
+    return Node("dataset", d.namespace, d.name)
 
 
-def job_node(namespace: str, name: str) -> str:
-    return f"job:{namespace}:{name}"
+def job_node(namespace: str, name: str) -> Node:
+    return Node("job", namespace, name)
 
 
 def compare(
@@ -130,12 +160,14 @@ def compare(
         job = observed.jobs.get(asset.job)
         status = _status_drift(expected.job_namespace, asset, job)
         drifts.extend(status)
+        if not status and expected.materialized is not None:
+            drifts.extend(_stale_drift(expected.job_namespace, asset, job, expected.materialized.get(asset.key)))
         if job is None or (status and not job.inputs and not job.outputs):
             continue  # nothing recorded to compare edges with: the status drift says why
         drifts.extend(_edge_drift(expected, asset, job, alias, missing, orphans))
 
     order = {k: i for i, k in enumerate(KINDS)}
-    drifts.sort(key=lambda d: (-SEVERITIES.index(d.severity), order[d.kind], d.dataset_or_job))
+    drifts.sort(key=lambda d: (-SEVERITIES.index(d.severity), order[d.kind], d.node.id))
     return drifts
 
 
@@ -163,6 +195,19 @@ def _status_drift(job_namespace: str, asset: ExpectedAsset, job: ObservedJob | N
             asset.key,
         )]  # fmt: skip
     return []
+
+
+def _stale_drift(job_namespace: str, asset: ExpectedAsset, job: ObservedJob, materialized) -> list[Drift]:
+    if materialized is None or job.latest_run_at is None or job.latest_run_at >= materialized.run_started - _SKEW:
+        return []
+    return [Drift(
+        STALE_LINEAGE, "error", job_node(job_namespace, asset.job),
+        f"asset {asset.key}: Dagster materialized it at {materialized.at:%Y-%m-%d %H:%M:%S}Z in run {materialized.run_id}, "
+        f"after the latest run of {asset.job} in Marquez ({job.latest_run_at:%Y-%m-%d %H:%M:%S}Z)",
+        f"`lineage status`, then `lineage replay` if run {materialized.run_id[:8]}'s events wait in the outbox; "
+        f"if they were lost (lineage off, outbox deleted), re-materialize {asset.key} with lineage on",
+        asset.key,
+    )]  # fmt: skip
 
 
 def _edge_drift(

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from lineage import naming
+from lineage.diff.materializations import Materialized
 from lineage.naming import DatasetId
 
 TABLE_NAME_KEY = "dagster/table_name"
@@ -71,6 +72,9 @@ class ExpectedGraph:
     external: set[DatasetId] = field(default_factory=set)  # inputs no asset produces (the lake)
     problems: list[str] = field(default_factory=list)  # configuration problems, one line each
     location: str = ""
+    # asset key -> its last materialization in the Dagster instance (materializations.py);
+    # None: no instance was read, so stale lineage is not checked.
+    materialized: dict[str, Materialized] | None = None
 
     def by_dataset(self) -> dict[DatasetId, ExpectedAsset]:
         return {asset.dataset: asset for asset in self.assets.values()}

@@ -15,6 +15,7 @@ real Marquez and the built-in server alike.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -49,6 +50,8 @@ class ObservedJob:
     outputs: frozenset[DatasetId]
     latest_state: str | None  # the latest run's state; None when the job has no run
     recent_states: tuple[str, ...]  # states of the latest runs Marquez lists with the job
+    # The latest run's last event time (its end, else its start): Marquez keeps event times here.
+    latest_run_at: dt.datetime | None = None
 
 
 @dataclass
@@ -185,4 +188,15 @@ def _job(row: dict) -> ObservedJob:
         outputs=frozenset(_dataset_id(r) for r in row.get("outputs") or []),
         latest_state=latest.get("state") if latest else None,
         recent_states=recent,
+        latest_run_at=_run_time(latest) if latest else None,
     )
+
+
+def _run_time(run: dict) -> dt.datetime | None:
+    for key in ("endedAt", "startedAt", "createdAt"):
+        if run.get(key):
+            try:
+                return dt.datetime.fromisoformat(run[key].replace("Z", "+00:00"))
+            except ValueError:
+                return None
+    return None

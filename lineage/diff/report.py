@@ -4,6 +4,7 @@ JSON schema (version 1; fields are only ever added, never renamed or removed, wi
 
     {
       "version": 1,
+      "generated_at": "<ISO 8601 UTC time of the diff>",
       "marquez": "<base URL of the Marquez read>",
       "summary": {
         "location": "<code location module>",
@@ -13,13 +14,15 @@ JSON schema (version 1; fields are only ever added, never renamed or removed, wi
         "drifts": <int>,
         "by_severity": {"info": <int>, "warning": <int>, "error": <int>},
         "by_kind": {"<kind>": <int>, ...},
-        "http_calls": <int>
+        "http_calls": <int>,
+        "stale_lineage_checked": <bool: the Dagster instance was read>
       },
       "drifts": [
         {
-          "kind": "missing_dataset | namespace_mismatch | orphan_dataset | missing_edge | unexpected_edge | schema_drift | status_mismatch",
+          "kind": "missing_dataset | namespace_mismatch | orphan_dataset | missing_edge | unexpected_edge | schema_drift | status_mismatch | stale_lineage",
           "severity": "info | warning | error",
-          "subject": "dataset:<namespace>:<name> | job:<namespace>:<name>",
+          "subject": "dataset:<namespace>:<name> | job:<namespace>:<name>",  (Marquez's node id)
+          "node": {"type": "dataset | job", "namespace": "<namespace>", "name": "<name>"},
           "asset": "<asset key, path joined with />" or null,
           "message": "<one line>",
           "fix": "<one line: the suggested fix>"
@@ -47,13 +50,15 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 def as_json_dict(report: DiffReport) -> dict:
     return {
         "version": JSON_VERSION,
+        "generated_at": report.generated_at,
         "marquez": report.marquez,
         "summary": report.summary(),
         "drifts": [
             {
                 "kind": d.kind,
                 "severity": d.severity,
-                "subject": d.dataset_or_job,
+                "subject": d.node.id,
+                "node": {"type": d.node.type, "namespace": d.node.namespace, "name": d.node.name},
                 "asset": d.asset,
                 "message": d.message,
                 "fix": d.suggested_fix,

@@ -122,7 +122,7 @@ def report_of(url: str, **location):
 
 
 def drifts_of(url: str, **location) -> set[tuple[str, str]]:
-    return {(d.kind, d.dataset_or_job) for d in report_of(url, **location).drifts}
+    return {(d.kind, d.node) for d in report_of(url, **location).drifts}
 
 
 def cli(*args: str):
@@ -181,7 +181,7 @@ def test_soft_deleted_dataset_is_missing(marquez):
     assert result.exit_code == 1
     (only,) = json.loads(result.stdout)["drifts"]
     assert only["kind"] == "missing_dataset" and only["severity"] == "error" and only["asset"] == "b"
-    assert only["subject"] == dataset_node(b) and only["fix"]
+    assert only["subject"] == dataset_node(b).id and only["fix"]
 
 
 def test_event_for_a_table_no_asset_owns_is_an_orphan(marquez):
@@ -197,7 +197,7 @@ def test_altered_columns_are_schema_drift(marquez):
     altered = {"batch_id": "VARCHAR", "ts": "TIMESTAMP_NS", "value_raw": "DOUBLE"}  # ts retyped, value renamed
     Emitter(marquez).run(job("b"), [ds("a")], [(ds("b"), altered)])
     report = report_of(marquez)
-    assert {(d.kind, d.dataset_or_job) for d in report.drifts} == {("schema_drift", dataset_node(ds("b")))}
+    assert {(d.kind, d.node) for d in report.drifts} == {("schema_drift", dataset_node(ds("b")))}
     message = report.drifts[0].message
     assert "added value_raw" in message and "removed value" in message and "ts TIMESTAMP -> TIMESTAMP_NS" in message
 

@@ -1,0 +1,80 @@
+"""One `lineage diff`, as the CLI and the Dagster check run it: load the code location, read the
+Dagster instance's last materializations when there is an instance, read Marquez, compare, and
+keep the report as the last one (store.py)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from lineage.diff import ConfigurationError, DiffReport, MarquezReader, diff, expected_graph, load_definitions
+from lineage.diff.expected import import_location
+from lineage.diff.materializations import last_materializations
+from lineage.diff.store import save_last
+from marquez.choose import MarquezTarget, resolve
+
+DEFAULT_LOCATION = "orchestration.definitions"
+
+
+@dataclass
+class DiffRun:
+    report: DiffReport
+    target: MarquezTarget
+    instance_note: str  # which Dagster instance was read for stale lineage, or why none was
+    saved_to: Path | None
+
+
+def marquez_target(url: str | None = None) -> MarquezTarget:
+    """`url`, else MARQUEZ_URL, else the built-in server. Raises ConfigurationError on a bad URL."""
+    try:
+        return resolve({**os.environ, "MARQUEZ_URL": url} if url else None)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def dagster_instance(home: str | None):
+    """The Dagster instance at `home`, else at DAGSTER_HOME; (None, why) when there is none."""
+    from dagster import DagsterInstance
+
+    home = home or os.environ.get("DAGSTER_HOME")
+    if not home:
+        return None, "no DAGSTER_HOME: stale lineage not checked"
+    if not Path(home).is_dir():
+        return None, f"DAGSTER_HOME {home} does not exist: stale lineage not checked"
+    try:
+        return DagsterInstance.from_config(home), f"Dagster instance {home}"
+    except Exception as exc:  # a broken dagster.yaml is the user's configuration problem
+        raise ConfigurationError(f"cannot open the Dagster instance at {home}: {type(exc).__name__}: {exc}") from exc
+
+
+def run_diff(
+    module: str = DEFAULT_LOCATION,
+    url: str | None = None,
+    *,
+    use_instance: bool = True,
+    dagster_home: str | None = None,
+    save: bool = True,
+    report_path: Path | None = None,
+) -> DiffRun:
+    """Raises ConfigurationError, MarquezUnreachable or MarquezFailed (the CLI's exit 2)."""
+    target = marquez_target(url)
+    location = import_location(module)
+    expected = expected_graph(
+        load_definitions(location),
+        dataset_of=getattr(location, "lineage_dataset_of", None),
+        external_inputs_of=getattr(location, "lineage_external_inputs", None),
+        location=module,
+    )
+    if expected.problems:
+        listed = "\n".join(f"  - {p}" for p in expected.problems)
+        raise ConfigurationError(f"{len(expected.problems)} problem(s) mapping {module} to lineage:\n{listed}")
+    note = "stale lineage not checked (--no-instance)"
+    if use_instance:
+        instance, note = dagster_instance(dagster_home)
+        if instance is not None:
+            with instance:
+                expected.materialized = last_materializations(instance, expected.assets)
+    report = diff(expected, MarquezReader(target.url, api_key=target.api_key))
+    saved = save_last(report, report_path) if save else None
+    return DiffRun(report, target, note, saved)

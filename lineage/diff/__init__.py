@@ -34,6 +34,7 @@ class DiffReport:
     observed: ObservedGraph
     drifts: list[Drift] = field(default_factory=list)
     http_calls: int = 0
+    notes: list[str] = field(default_factory=list)  # what was not checked, and why
     generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
     def at_least(self, level: str) -> list[Drift]:
@@ -56,6 +57,8 @@ class DiffReport:
             "by_kind": dict(sorted(by_kind.items())),
             "http_calls": self.http_calls,
             "stale_lineage_checked": self.expected.materialized is not None,
+            "tables_checked": len(self.expected.tables.columns) if self.expected.tables is not None else 0,
+            "notes": list(self.notes),
         }
 
 

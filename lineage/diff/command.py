@@ -46,6 +46,10 @@ def diff_command(
         bool,
         typer.Option("--instance/--no-instance", help="Read the Dagster instance (DAGSTER_HOME) to find stale lineage."),
     ] = True,
+    tables: Annotated[
+        bool,
+        typer.Option("--tables/--no-tables", help="Compare Marquez's fields with the real tables' columns (DuckDB file, Postgres)."),
+    ] = True,
     save: Annotated[
         bool,
         typer.Option("--save/--no-save", help="Keep the report as the last one (LINEAGE_DIFF_REPORT, else data/lineage/diff/last.json), for the lineage UI."),
@@ -62,7 +66,7 @@ def diff_command(
 
     err = Console(stderr=True, soft_wrap=True)
     try:
-        run = run_diff(module, url, use_instance=instance, save=save)
+        run = run_diff(module, url, use_instance=instance, read_tables=tables, save=save)
     except ConfigurationError as exc:
         err.print(f"[bold red]configuration error:[/] {exc}", markup=True, highlight=False)
         raise typer.Exit(UNUSABLE) from None
@@ -73,7 +77,8 @@ def diff_command(
     report = run.report
     if format_ is DiffFormat.table and output is None:
         print_table(report, Console())
-        err.print(f"[dim]{run.instance_note}[/]")
+        for note in report.notes:
+            err.print(f"[dim]note: {note}[/]", highlight=False)
     else:
         text = {
             DiffFormat.json: lambda: render_json(report) + "\n",

@@ -10,7 +10,7 @@ as an unexpected input of the job still reading it.
 | `orphan_dataset`     | warning  | a dataset in one of our namespaces that no asset owns (a renamed asset, a stray event) |
 | `missing_edge`       | error    | an expected upstream dataset is not an input of the producing job's current version (or the job does not write the dataset) |
 | `unexpected_edge`    | warning  | the producing job reads a dataset the asset does not depend on |
-| `schema_drift`       | warning  | Marquez's fields differ from the expected columns (added, removed, retyped) |
+| `schema_drift`       | warning  | Marquez's fields differ from the declared columns (added, removed, retyped) or from the real table's (names) |
 | `status_mismatch`    | error    | the producing job's latest run FAILED/ABORTED, or it never COMPLETED (or has no run at all) |
 | `stale_lineage`      | error    | Dagster materialized the asset in a run that started after the latest run Marquez holds for its job (that run's events were lost or wait in the outbox); needs the Dagster instance |
 
@@ -40,9 +40,9 @@ KINDS = (
     MISSING_DATASET, NAMESPACE_MISMATCH, ORPHAN_DATASET, MISSING_EDGE, UNEXPECTED_EDGE, SCHEMA_DRIFT, STATUS_MISMATCH,
     STALE_LINEAGE,
 )  # fmt: skip
-# Clock skew allowed between the Dagster run's start and its events' times (one machine's clock,
-# but event times are written with millisecond precision by some producers).
-_SKEW = dt.timedelta(seconds=1)
+# Rounding allowed between the Dagster run's start and its events' times: one machine's clock,
+# but some producers write event times with millisecond precision.
+_SKEW = dt.timedelta(milliseconds=50)
 
 _BAD_STATES = ("FAILED", "ABORTED")
 
@@ -154,7 +154,8 @@ def compare(
         if asset.dataset in missing:
             continue
         observed_ds = found[asset.dataset]
-        drifts.extend(_schema_drift(asset, observed_ds))
+        real = expected.tables.of(asset.dataset) if expected.tables is not None else None
+        drifts.extend(_schema_drift(asset, observed_ds, real))
         if asset.job is None:
             continue
         job = observed.jobs.get(asset.job)
@@ -259,30 +260,41 @@ def _norm_type(value: str | None) -> str | None:
     return value.strip().lower() if value else None
 
 
-def _schema_drift(asset: ExpectedAsset, observed: ObservedDataset) -> list[Drift]:
-    if asset.columns is None or not observed.fields:
-        return []  # nothing known to compare
-    expected, actual = dict(asset.columns), observed.fields
-    removed = [c for c in expected if c not in actual]
-    added = [c for c in actual if c not in expected] if asset.columns_complete else []
-    retyped = [
-        f"{c} {expected[c]} -> {actual[c]}"
-        for c in expected
-        if c in actual and _norm_type(expected[c]) and _norm_type(actual[c]) and _norm_type(expected[c]) != _norm_type(actual[c])
-    ]
-    if not (removed or added or retyped):
-        return []
+def _schema_drift(asset: ExpectedAsset, observed: ObservedDataset, real: dict[str, str] | None = None) -> list[Drift]:
+    """Declared columns (dbt manifest, asset metadata: names and types) and the real table's
+    columns (names: each database spells types its own way) against Marquez's fields."""
+    if not observed.fields:
+        return []  # Marquez records no schema for it: nothing to compare
+    actual = observed.fields
     parts = []
-    if added:
-        parts.append("added " + ", ".join(added))
-    if removed:
-        parts.append("removed " + ", ".join(removed))
-    if retyped:
-        parts.append("retyped " + ", ".join(retyped))
+    if asset.columns is not None:
+        declared = dict(asset.columns)
+        removed = [c for c in declared if c not in actual]
+        added = [c for c in actual if c not in declared] if asset.columns_complete else []
+        retyped = [
+            f"{c} {declared[c]} -> {actual[c]}"
+            for c in declared
+            if c in actual and _norm_type(declared[c]) and _norm_type(actual[c]) and _norm_type(declared[c]) != _norm_type(actual[c])
+        ]
+        if added:
+            parts.append("added " + ", ".join(added))
+        if removed:
+            parts.append("removed " + ", ".join(removed))
+        if retyped:
+            parts.append("retyped " + ", ".join(retyped))
+    if real:  # {} (no such table) is left to the missing/status checks
+        unknown = [c for c in real if c not in actual]
+        gone = [c for c in actual if c not in real]
+        if unknown:
+            parts.append("the table has " + ", ".join(unknown) + ", which Marquez does not record")
+        if gone:
+            parts.append("Marquez records " + ", ".join(gone) + ", which the table no longer has")
+    if not parts:
+        return []
     return [Drift(
         SCHEMA_DRIFT, "warning", dataset_node(asset.dataset),
         f"asset {asset.key}: Marquez's fields differ from the expected columns: {'; '.join(parts)}",
-        f"if the table changed on purpose, update {asset.key}'s column schema (dbt yml / asset metadata); "
-        "otherwise re-materialize it so Marquez records the real columns",
+        f"if the table changed on purpose, update {asset.key}'s column schema (dbt yml / asset metadata) and "
+        "re-materialize it so Marquez records the real columns; otherwise undo the change to the table",
         asset.key,
     )]  # fmt: skip

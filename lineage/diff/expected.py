@@ -39,6 +39,7 @@ from typing import Any
 
 from lineage import naming
 from lineage.diff.materializations import Materialized
+from lineage.diff.tables import RealTables
 from lineage.naming import DatasetId
 
 TABLE_NAME_KEY = "dagster/table_name"
@@ -75,6 +76,8 @@ class ExpectedGraph:
     # asset key -> its last materialization in the Dagster instance (materializations.py);
     # None: no instance was read, so stale lineage is not checked.
     materialized: dict[str, Materialized] | None = None
+    # The real tables' columns (tables.py); None: not read, so only declared columns are checked.
+    tables: RealTables | None = None
 
     def by_dataset(self) -> dict[DatasetId, ExpectedAsset]:
         return {asset.dataset: asset for asset in self.assets.values()}

@@ -15,7 +15,9 @@ JSON schema (version 1; fields are only ever added, never renamed or removed, wi
         "by_severity": {"info": <int>, "warning": <int>, "error": <int>},
         "by_kind": {"<kind>": <int>, ...},
         "http_calls": <int>,
-        "stale_lineage_checked": <bool: the Dagster instance was read>
+        "stale_lineage_checked": <bool: the Dagster instance was read>,
+        "tables_checked": <int: real tables whose columns were compared>,
+        "notes": ["<what was not checked, and why>", ...]
       },
       "drifts": [
         {

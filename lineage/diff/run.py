@@ -12,6 +12,7 @@ from lineage.diff import ConfigurationError, DiffReport, MarquezReader, diff, ex
 from lineage.diff.expected import import_location
 from lineage.diff.materializations import last_materializations
 from lineage.diff.store import save_last
+from lineage.diff.tables import read_real_tables
 from marquez.choose import MarquezTarget, resolve
 
 DEFAULT_LOCATION = "orchestration.definitions"
@@ -21,7 +22,6 @@ DEFAULT_LOCATION = "orchestration.definitions"
 class DiffRun:
     report: DiffReport
     target: MarquezTarget
-    instance_note: str  # which Dagster instance was read for stale lineage, or why none was
     saved_to: Path | None
 
 
@@ -53,6 +53,7 @@ def run_diff(
     url: str | None = None,
     *,
     use_instance: bool = True,
+    read_tables: bool = True,
     dagster_home: str | None = None,
     save: bool = True,
     report_path: Path | None = None,
@@ -75,6 +76,13 @@ def run_diff(
         if instance is not None:
             with instance:
                 expected.materialized = last_materializations(instance, expected.assets)
+    if read_tables:
+        expected.tables = read_real_tables(a.dataset for a in expected.assets.values())
     report = diff(expected, MarquezReader(target.url, api_key=target.api_key))
+    report.notes.append(note)
+    if expected.tables is not None:
+        report.notes.extend(expected.tables.notes)
+    else:
+        report.notes.append("real tables not read (--no-tables)")
     saved = save_last(report, report_path) if save else None
-    return DiffRun(report, target, note, saved)
+    return DiffRun(report, target, saved)

@@ -7,12 +7,14 @@ and nothing else."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import socket
 import uuid
+from pathlib import Path
 from urllib.parse import quote
 
+import dagster as dg
+import duckdb
 import pytest
 import requests
 from typer.testing import CliRunner
@@ -20,15 +22,24 @@ from typer.testing import CliRunner
 from lineage import naming
 from lineage.cli import app
 from lineage.diff import MarquezReader, diff, expected_graph
-from lineage.diff.drift import dataset_node, job_node
+from lineage.diff.drift import Node, dataset_node, job_node
+from lineage.diff.materializations import last_materializations
+from lineage.diff.tables import read_real_tables
 from tests.lineage import diff_location as loc
 
 LOCATION = "tests.lineage.diff_location"
 NS = "lakehouse"
 PRODUCER = "https://example.invalid/tests/lineage/test_diff"
 runner = CliRunner()
-_START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-_TICKS = (_START + dt.timedelta(seconds=i) for i in itertools.count())
+_last_tick = dt.datetime.now(dt.timezone.utc)
+
+
+def _tick() -> dt.datetime:
+    """Now, but strictly after the previous event: event times follow the real clock (stale
+    lineage compares them with Dagster runs' start times) and never tie."""
+    global _last_tick
+    _last_tick = max(_last_tick + dt.timedelta(milliseconds=1), dt.datetime.now(dt.timezone.utc))
+    return _last_tick
 
 
 class Emitter:
@@ -44,7 +55,7 @@ class Emitter:
 
     def event(self, event_type: str, run_id: str, job: str, inputs, outputs, namespace: str = NS, parent: bool = True):
         # Strictly increasing event times across emitters: later events are later in Marquez too.
-        moment = next(_TICKS)
+        moment = _tick()
         facets = {}
         if parent:
             facets["parent"] = {
@@ -112,17 +123,20 @@ def emit_pipeline(emitter: Emitter, *, skip: tuple[str, ...] = (), c_dataset: na
             emitter.run(job(name), inputs, outputs)
 
 
-def report_of(url: str, **location):
+def report_of(url: str, instance=None, tables=None, **location):
     defs = loc.make_defs(**location)
     expected = expected_graph(
         defs, dataset_of=loc.lineage_dataset_of, external_inputs_of=loc.lineage_external_inputs, location=LOCATION
     )
     assert not expected.problems
+    if instance is not None:
+        expected.materialized = last_materializations(instance, expected.assets)
+    expected.tables = tables
     return diff(expected, MarquezReader(url))
 
 
-def drifts_of(url: str, **location) -> set[tuple[str, str]]:
-    return {(d.kind, d.node) for d in report_of(url, **location).drifts}
+def drifts_of(url: str, **kwargs) -> set[tuple[str, Node]]:
+    return {(d.kind, d.node) for d in report_of(url, **kwargs).drifts}
 
 
 def cli(*args: str):
@@ -235,6 +249,69 @@ def test_dropped_and_extra_inputs_are_edge_drift(marquez):
     }
     kinds = {d.kind: d.message for d in report_of(marquez).drifts}
     assert ds("b").name in kinds["missing_edge"] and ds("a").name in kinds["unexpected_edge"]
+
+
+def test_a_run_whose_events_were_lost_is_stale_lineage(fresh_marquez, tmp_path):
+    url = fresh_marquez().url
+    defs = loc.make_defs()
+    assets = list(defs.assets)
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        assert dg.materialize(assets, instance=instance).success  # run 1 ...
+        emit_pipeline(Emitter(url))  # ... and its events, delivered
+        assert drifts_of(url, instance=instance) == set()
+        # Run 2 materializes b again, with lineage off (or its outbox lost): Marquez never hears of it.
+        second = dg.materialize(assets, instance=instance, selection=["b"])
+        assert second.success
+        report = report_of(url, instance=instance)
+    assert {(d.kind, d.node) for d in report.drifts} == {("stale_lineage", job_node(NS, job("b")))}
+    (drift,) = report.drifts
+    assert second.run_id in drift.message and drift.severity == "error" and drift.asset == "b"
+
+
+def test_a_column_added_to_the_real_table_is_schema_drift(marquez, tmp_path):
+    """`ALTER TABLE ... ADD COLUMN` behind the pipeline's back: the real table and Marquez's fields
+    disagree. The DuckDB file is the one the naming authority names (LAKEHOUSE_DUCKDB_PATH)."""
+    path = Path(ds("a").namespace.removeprefix("duckdb://"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        for name in ("a", "b"):
+            columns = ", ".join(f"{c} {t}" for c, t in loc.COLUMNS[name].items())
+            con.execute(f"create or replace table main.{name} ({columns})")
+    datasets = [ds("a"), ds("b"), ds("c")]
+    real = read_real_tables(datasets, postgres_url_of=lambda namespace: None)
+    assert real.of(ds("b")) == loc.COLUMNS["b"] and real.of(ds("c")) is None  # no credentials: not read
+    assert drifts_of(marquez, tables=real) == set()
+
+    with duckdb.connect(str(path)) as con:
+        con.execute("alter table main.b add column operator_note varchar")
+    report = report_of(marquez, tables=read_real_tables(datasets, postgres_url_of=lambda namespace: None))
+    assert {(d.kind, d.node) for d in report.drifts} == {("schema_drift", dataset_node(ds("b")))}
+    assert "the table has operator_note, which Marquez does not record" in report.drifts[0].message
+    with duckdb.connect(str(path)) as con:
+        con.execute("drop table main.a")
+        con.execute("drop table main.b")
+
+
+def test_html_report_is_one_page_with_the_graph_and_the_drift(marquez, tmp_path, monkeypatch):
+    scratch = naming.duckdb_dataset("main", "scratch_copy")
+    Emitter(marquez).run("notebook.scratch_copy", [ds("b")], [(scratch, {"x": "INTEGER"})], parent=False)
+    last = tmp_path / "reports" / "last.json"
+    monkeypatch.setenv("LINEAGE_DIFF_REPORT", str(last))
+    page = tmp_path / "diff.html"
+    result = cli("--url", marquez, "--format", "html", "-o", str(page), "--no-tables")
+    assert result.exit_code == 0, result.output  # a warning; --fail-on error
+    html = page.read_text()
+    assert html.startswith("<!doctype html>") and "<svg" in html
+    assert "<script" not in html and "<link" not in html and "src=" not in html  # self-contained
+    for name in ("a", "b", "c", "scratch_copy"):
+        assert f">{ds(name).name if name != 'scratch_copy' else scratch.name}<" in html
+    assert 'stroke="#e89f0c"' in html  # the orphan, drawn as a warning
+    assert "orphan_dataset" in html
+    # The report is kept as the last one, for the lineage UI.
+    saved = json.loads(last.read_text())
+    (drift,) = saved["drifts"]
+    assert drift["node"] == {"type": "dataset", "namespace": scratch.namespace, "name": scratch.name}
+    assert saved["summary"]["stale_lineage_checked"] is True
 
 
 def test_dbt_assets_map_to_dbt_ol_node_jobs():

@@ -119,6 +119,7 @@ def lineage_run(settings, postgres, tmp_path_factory, marquez_factory):
         stored = [json.loads(e.body) for e in Outbox(outbox).pending(limit=100_000)]
         delivered = deliver(outbox, marquez.url)
         yield {
+            "root": root,
             "url": marquez.url,
             "day": day,
             "runs": (first_run, second.run_id),
@@ -313,16 +314,45 @@ def test_the_seed_reaches_marquez_through_the_bridge(lineage_run):
     assert f"job:{NS}:{stg}" in readers, readers
 
 
-def test_lineage_diff_after_a_full_run_is_clean(lineage_run):
-    """`lineage diff` on the project's own code location (the production naming path) against
-    what this run delivered: no drift at any level."""
+def _diff_json(url: str, *args: str):
     from typer.testing import CliRunner
 
     from lineage.cli import app
 
-    result = CliRunner().invoke(app, ["diff", "--url", lineage_run["url"], "--format", "json", "--fail-on", "info"])
+    result = CliRunner().invoke(app, ["diff", "--url", url, "--format", "json", *args])
     assert result.stdout.startswith("{"), result.output
-    report = json.loads(result.stdout)
-    assert report["summary"]["assets"] == 10
+    return result, json.loads(result.stdout)
+
+
+def test_lineage_diff_after_a_full_run_is_clean(lineage_run):
+    """`lineage diff` on the project's own code location (the production naming path) against
+    what this run delivered, with this run's Dagster instance (stale lineage) and its real DuckDB
+    and Postgres tables (columns): no drift at any level."""
+    with own_lake(lineage_run["root"]):
+        result, report = _diff_json(lineage_run["url"], "--fail-on", "info")
     assert report["drifts"] == [], json.dumps(report["drifts"], indent=2)
+    summary = report["summary"]
+    assert summary["assets"] == 10
+    assert summary["stale_lineage_checked"] is True
+    assert summary["tables_checked"] == 10, summary["notes"]  # every asset's table was compared
     assert result.exit_code == 0
+
+
+def test_a_materialization_whose_events_are_lost_is_stale_lineage(lineage_run):
+    """Runs last in this module (it adds a Dagster run): the raw asset materialized again with
+    lineage off, as if its events were lost. The diff names exactly that asset's job."""
+    from orchestration.definitions import defs
+
+    with own_lake(lineage_run["root"]), pytest.MonkeyPatch.context() as env:
+        env.setenv("LAKEHOUSE_LINEAGE", "off")
+        with dg.DagsterInstance.get() as instance:
+            rerun = defs().resolve_job_def("ingest_raw_data").execute_in_process(
+                partition_key=lineage_run["day"], instance=instance
+            )
+        assert rerun.success
+        result, report = _diff_json(lineage_run["url"])
+    assert [(d["kind"], d["subject"]) for d in report["drifts"]] == [
+        ("stale_lineage", f"job:{NS}:{naming.asset_job_name('raw_bioreactor_data')}")
+    ]
+    assert rerun.run_id in report["drifts"][0]["message"]
+    assert result.exit_code == 1

@@ -53,12 +53,15 @@ def run_diff(
     url: str | None = None,
     *,
     use_instance: bool = True,
+    instance=None,
     read_tables: bool = True,
     dagster_home: str | None = None,
     save: bool = True,
     report_path: Path | None = None,
 ) -> DiffRun:
-    """Raises ConfigurationError, MarquezUnreachable or MarquezFailed (the CLI's exit 2)."""
+    """`instance`: an open Dagster instance to read (inside Dagster); else, with `use_instance`,
+    the one at `dagster_home` / DAGSTER_HOME. Raises ConfigurationError, MarquezUnreachable or
+    MarquezFailed (the CLI's exit 2)."""
     target = marquez_target(url)
     location = import_location(module)
     expected = expected_graph(
@@ -71,7 +74,10 @@ def run_diff(
         listed = "\n".join(f"  - {p}" for p in expected.problems)
         raise ConfigurationError(f"{len(expected.problems)} problem(s) mapping {module} to lineage:\n{listed}")
     note = "stale lineage not checked (--no-instance)"
-    if use_instance:
+    if instance is not None:
+        expected.materialized = last_materializations(instance, expected.assets)
+        note = "Dagster instance of the running code location"
+    elif use_instance:
         instance, note = dagster_instance(dagster_home)
         if instance is not None:
             with instance:

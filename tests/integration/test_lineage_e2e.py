@@ -338,6 +338,21 @@ def test_lineage_diff_after_a_full_run_is_clean(lineage_run):
     assert result.exit_code == 0
 
 
+def test_the_dagster_check_runs_the_same_diff(lineage_run):
+    """The `lineage_diff` job evaluates marquez_lineage/no_drift: passed, with the drift table."""
+    from orchestration.definitions import defs
+
+    with own_lake(lineage_run["root"]), pytest.MonkeyPatch.context() as env:
+        env.setenv("MARQUEZ_URL", lineage_run["url"])
+        with dg.DagsterInstance.get() as instance:
+            result = defs().resolve_job_def("lineage_diff").execute_in_process(instance=instance)
+    assert result.success
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.asset_key == dg.AssetKey("marquez_lineage") and evaluation.check_name == "no_drift"
+    assert evaluation.passed, evaluation.metadata["drift"]
+    assert evaluation.metadata["drifts"].value == 0 and evaluation.metadata["assets"].value == 10
+
+
 def test_a_materialization_whose_events_are_lost_is_stale_lineage(lineage_run):
     """Runs last in this module (it adds a Dagster run): the raw asset materialized again with
     lineage off, as if its events were lost. The diff names exactly that asset's job."""

@@ -15,7 +15,7 @@ setup: $(VENV)/.synced
 # Install uv from PyPI if missing, then the locked dependencies (uv.lock) into .venv.
 $(VENV)/.synced: pyproject.toml uv.lock
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 demo: setup

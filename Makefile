@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 -include .env
 export
 
-.PHONY: setup demo test down status bench bench-marquez bench-lineage clean
+.PHONY: setup demo test down status bench bench-marquez bench-lineage bench-diff clean
 
 setup: $(VENV)/.synced
 
@@ -35,6 +35,7 @@ bench: setup
 	$(BIN)/python -m bench.partitions_incremental
 	$(BIN)/python -m bench.marquez_server
 	$(BIN)/python -m bench.lineage_overhead
+	$(BIN)/python -m bench.lineage_diff
 
 # The built-in Marquez-compatible server under the load measured on the real Marquez (about 10 minutes).
 bench-marquez: setup
@@ -43,6 +44,10 @@ bench-marquez: setup
 # The pipeline with lineage on vs off at 5M raw rows, and event delivery latency to Marquez (about 12 minutes).
 bench-lineage: setup
 	$(BIN)/python -m bench.lineage_overhead
+
+# `lineage diff` on synthetic code locations of 1,000 and 10,000 assets (about 5 minutes).
+bench-diff: setup
+	$(BIN)/python -m bench.lineage_diff
 
 clean: down
 	rm -rf data dbt/target dbt/logs

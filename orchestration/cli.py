@@ -195,6 +195,7 @@ def demo(
     materialize("*")
     up()
     _show_lineage()
+    _check_lineage()
     _print_where_to_look()
 
 
@@ -241,6 +242,27 @@ def _show_lineage() -> None:
         f"{jobs.json()['totalCount']} jobs in namespace {job_namespace()!r}; "
         f"the graph: {target.url}/api/v1/lineage?nodeId={requests.utils.quote(node, safe='')}&depth=30"
     )
+
+
+def _check_lineage() -> None:
+    """`lineage diff` as the Dagster job `lineage_diff` (so its check shows in the UI), then its report."""
+    from lineage.diff.store import last_report_path, load_last
+
+    console.rule("lineage diff: Dagster's asset graph vs Marquez")
+    settings = get_settings()
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_dev.prepare_dagster_home(settings)), **settings.dbt_env()}
+    dagster = Path(sys.executable).parent / "dagster"
+    command = [str(dagster), "job", "execute", "-m", "orchestration.definitions", "-j", "lineage_diff"]
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    report = load_last()
+    if done.returncode != 0 or report is None:
+        console.print(f"[yellow]the lineage_diff job failed; its log is in the Dagster UI[/]\n{done.stderr[-2000:]}")
+        return
+    s = report["summary"]
+    by = s["by_severity"]
+    verdict = "[green]no drift[/]" if not report["drifts"] else f"[red]{by['error']} errors[/], {by['warning']} warnings"
+    console.print(f"{s['assets']} assets vs Marquez: {verdict}. Report: {last_report_path().with_suffix('.html')}; "
+                  "`lineage diff` for the table, check marquez_lineage/no_drift in the Dagster UI")  # fmt: skip
 
 
 def _print_where_to_look() -> None:

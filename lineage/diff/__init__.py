@@ -35,6 +35,7 @@ class DiffReport:
     drifts: list[Drift] = field(default_factory=list)
     http_calls: int = 0
     notes: list[str] = field(default_factory=list)  # what was not checked, and why
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (lineage/diff/run.py)
     generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
     def at_least(self, level: str) -> list[Drift]:
@@ -59,6 +60,7 @@ class DiffReport:
             "stale_lineage_checked": self.expected.materialized is not None,
             "tables_checked": len(self.expected.tables.columns) if self.expected.tables is not None else 0,
             "notes": list(self.notes),
+            "timings_s": dict(self.timings),
         }
 
 

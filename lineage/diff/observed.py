@@ -16,17 +16,22 @@ real Marquez and the built-in server alike.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import orjson
 import requests
+import requests.adapters
 from marquez_client import MarquezClient
 from marquez_client.errors import APIError
 
 from lineage.naming import DatasetId
 
 PAGE = 500  # Marquez has no documented cap; the built-in server's is 1000
+WORKERS = 4  # pages in flight at once
 
 
 class MarquezUnreachable(Exception):
@@ -77,9 +82,12 @@ class _Client(MarquezClient):
     the environment (as in lineage/sender.py), and the API key goes on this session only (the
     client would put it into its module-wide headers)."""
 
-    def __init__(self, url: str, timeout_ms: int, api_key: str | None):
+    def __init__(self, url: str, timeout_ms: int, api_key: str | None, pool: int = 10):
         super().__init__(url, timeout_ms=timeout_ms)
         self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "lakehouse-lineage-diff (marquez-python)"
         if api_key:
             self.session.headers["Authorization"] = f"Bearer {api_key}"
@@ -87,20 +95,26 @@ class _Client(MarquezClient):
 
     def _get(self, url, params=None, as_json=True):
         response = self.session.get(url, params=params, timeout=self._timeout)
+        if as_json and response.ok:
+            return orjson.loads(response.content)  # pages are megabytes: orjson parses them 3-5x faster
         return self._response(response, as_json)
 
 
 class MarquezReader:
     """Paginated reads of one Marquez, counting the HTTP calls it makes."""
 
-    def __init__(self, url: str, api_key: str | None = None, timeout_s: float = 30.0, page: int = PAGE):
+    def __init__(
+        self, url: str, api_key: str | None = None, timeout_s: float = 30.0, page: int = PAGE, workers: int = WORKERS
+    ):
         self.url = url.rstrip("/")
-        self.client = _Client(self.url, timeout_ms=int(timeout_s * 1000), api_key=api_key)
+        self.client = _Client(self.url, timeout_ms=int(timeout_s * 1000), api_key=api_key, pool=2 * workers)
         self.page = page
+        self.workers = workers
+        self._calls = itertools.count()
         self.calls = 0
 
     def _call(self, what: str, fn: Callable, *args, missing_ok: bool = False, **kwargs):
-        self.calls += 1
+        self.calls = next(self._calls) + 1  # thread-safe: pages are read concurrently
         try:
             return fn(*args, **kwargs)
         except APIError as exc:
@@ -115,20 +129,37 @@ class MarquezReader:
         except (requests.RequestException, ValueError) as exc:  # ValueError: the body is not JSON
             raise MarquezFailed(f"Marquez at {self.url} gave an unusable answer to {what}: {exc}") from exc
 
-    def _pages(self, what: str, fn: Callable, key: str, *args, missing_ok: bool = False) -> Iterable[dict]:
-        offset = 0
-        while True:
+    def _pages(self, what: str, fn: Callable, key: str, *args, missing_ok: bool = False) -> list[dict]:
+        """Every item of a paginated list. Once the first page gives `totalCount`, the other pages
+        are read concurrently: the time goes into the server building each page, so a few pages
+        in flight keep both its cores and ours busy."""
+
+        def page(offset: int) -> tuple[list[dict], int | None] | None:
             body = self._call(what, fn, *args, limit=self.page, offset=offset, missing_ok=missing_ok)
             if body is None:
-                return
+                return None
             try:
-                items, total = body[key], body.get("totalCount")
+                return body[key], body.get("totalCount")
             except (KeyError, TypeError, AttributeError):
                 raise MarquezFailed(f"Marquez at {self.url}: {what} has no `{key}` list") from None
-            yield from items
-            offset += len(items)
-            if not items or (total is not None and offset >= total) or (total is None and len(items) < self.page):
-                return
+
+        first = page(0)
+        if first is None:
+            return []
+        items, total = first
+        items = list(items)
+        if total is None:  # no total (not Marquez's API, but be safe): read on until a short page
+            while len(items) % self.page == 0 and items:
+                more = page(len(items))
+                if not more or not more[0]:
+                    break
+                items.extend(more[0])
+            return items
+        offsets = range(len(items), total, self.page) if items else range(0)
+        with ThreadPoolExecutor(self.workers) as pool:
+            for more in pool.map(page, offsets):
+                items.extend(more[0] if more else [])
+        return items
 
     def namespaces(self) -> list[str]:
         return [n["name"] for n in self._pages("GET /namespaces", self.client.list_namespaces, "namespaces")]
@@ -145,11 +176,14 @@ class MarquezReader:
 
     def read(self, job_namespace: str, dataset_namespaces: Iterable[str]) -> ObservedGraph:
         graph = ObservedGraph(self.url, job_namespace, set(dataset_namespaces))
-        for namespace in sorted(graph.dataset_namespaces):
-            for dataset in self.datasets(namespace):
-                graph.datasets[dataset.id] = dataset
-        for job in self.jobs(job_namespace):
-            graph.jobs[job.name] = job
+        namespaces = sorted(graph.dataset_namespaces)
+        with ThreadPoolExecutor(len(namespaces) + 1) as pool:  # each list reads its own pages concurrently
+            jobs = pool.submit(self.jobs, job_namespace)
+            for datasets in pool.map(self.datasets, namespaces):
+                for dataset in datasets:
+                    graph.datasets[dataset.id] = dataset
+            for job in jobs.result():
+                graph.jobs[job.name] = job
         return graph
 
     def find_elsewhere(self, wanted: Iterable[DatasetId], exclude: Iterable[str]) -> dict[DatasetId, list[ObservedDataset]]:

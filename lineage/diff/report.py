@@ -17,7 +17,8 @@ JSON schema (version 1; fields are only ever added, never renamed or removed, wi
         "http_calls": <int>,
         "stale_lineage_checked": <bool: the Dagster instance was read>,
         "tables_checked": <int: real tables whose columns were compared>,
-        "notes": ["<what was not checked, and why>", ...]
+        "notes": ["<what was not checked, and why>", ...],
+        "timings_s": {"location": <s>, "dagster_instance": <s>, "tables": <s>, "marquez_and_compare": <s>, "save": <s>}
       },
       "drifts": [
         {

@@ -5,6 +5,7 @@ keep the report as the last one (store.py)."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,7 @@ def run_diff(
     """`instance`: an open Dagster instance to read (inside Dagster); else, with `use_instance`,
     the one at `dagster_home` / DAGSTER_HOME. Raises ConfigurationError, MarquezUnreachable or
     MarquezFailed (the CLI's exit 2)."""
+    clock = _Clock()
     target = marquez_target(url)
     location = import_location(module)
     expected = expected_graph(
@@ -73,6 +75,7 @@ def run_diff(
     if expected.problems:
         listed = "\n".join(f"  - {p}" for p in expected.problems)
         raise ConfigurationError(f"{len(expected.problems)} problem(s) mapping {module} to lineage:\n{listed}")
+    clock.lap("location")
     note = "stale lineage not checked (--no-instance)"
     if instance is not None:
         expected.materialized = last_materializations(instance, expected.assets)
@@ -82,13 +85,29 @@ def run_diff(
         if instance is not None:
             with instance:
                 expected.materialized = last_materializations(instance, expected.assets)
+    clock.lap("dagster_instance")
     if read_tables:
         expected.tables = read_real_tables(a.dataset for a in expected.assets.values())
+    clock.lap("tables")
     report = diff(expected, MarquezReader(target.url, api_key=target.api_key))
+    clock.lap("marquez_and_compare")
     report.notes.append(note)
     if expected.tables is not None:
         report.notes.extend(expected.tables.notes)
     else:
         report.notes.append("real tables not read (--no-tables)")
     saved = save_last(report, report_path) if save else None
+    clock.lap("save")
+    report.timings = clock.laps
     return DiffRun(report, target, saved)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now

@@ -1,8 +1,13 @@
 """`lineage diff`: reconcile a Dagster code location's asset graph with what Marquez holds.
 
     expected = expected_graph(load_definitions("orchestration.definitions"))   # expected.py
+    expected.materialized = last_materializations(instance, expected.assets)   # materializations.py
+    expected.tables = read_real_tables(datasets)                                # tables.py
     report = diff(expected, MarquezReader(url))                                 # observed.py, drift.py
-    render_json(report)                                                         # report.py
+    render_json(report), render_html(report)                                    # report.py, html.py
+
+`run.py` does all of it as the CLI (`command.py`) and the Dagster check
+(`orchestration/defs/lineage_diff.py`) run it; `store.py` keeps the last report.
 """
 
 from __future__ import annotations

@@ -35,14 +35,15 @@ def marquez_target(url: str | None = None) -> MarquezTarget:
 
 
 def dagster_instance(home: str | None):
-    """The Dagster instance at `home`, else at DAGSTER_HOME; (None, why) when there is none."""
+    """The Dagster instance at `home`, else DAGSTER_HOME, else the project's (data/dagster_home,
+    where `lakehouse up` keeps it); (None, why) when there is none."""
     from dagster import DagsterInstance
 
-    home = home or os.environ.get("DAGSTER_HOME")
-    if not home:
-        return None, "no DAGSTER_HOME: stale lineage not checked"
+    from orchestration.settings import get_settings
+
+    home = home or os.environ.get("DAGSTER_HOME") or str(get_settings().dagster_home)
     if not Path(home).is_dir():
-        return None, f"DAGSTER_HOME {home} does not exist: stale lineage not checked"
+        return None, f"no Dagster instance at {home}: stale lineage not checked (set DAGSTER_HOME)"
     try:
         return DagsterInstance.from_config(home), f"Dagster instance {home}"
     except Exception as exc:  # a broken dagster.yaml is the user's configuration problem

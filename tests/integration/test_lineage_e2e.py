@@ -73,7 +73,7 @@ def latest_run_id() -> str:
 
 
 @contextmanager
-def own_lake(root: Path, duckdb_file: str = "lakehouse.duckdb"):
+def own_lake(root: Path):
     """A lake, DuckDB file, Dagster home and outbox of the test's own (the session's Postgres is
     shared); yields the outbox path."""
     outbox = root / "outbox.sqlite3"
@@ -81,7 +81,7 @@ def own_lake(root: Path, duckdb_file: str = "lakehouse.duckdb"):
     config.write_text(f"transport:\n  type: lineage.transport.OutboxTransport\n  path: {outbox}\n  strict: true\n")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("LAKEHOUSE_RAW_DIR", str(root / "raw"))
-        env.setenv("LAKEHOUSE_DUCKDB_PATH", str(root / duckdb_file))
+        env.setenv("LAKEHOUSE_DUCKDB_PATH", str(root / "lakehouse.duckdb"))
         env.setenv("DAGSTER_HOME", str(root / "dagster_home"))
         env.setenv("OPENLINEAGE_CONFIG", str(config))
         env.setenv("OPENLINEAGE_NAMESPACE", NS)
@@ -267,7 +267,7 @@ def test_a_failing_model_fails_in_marquez(settings, postgres, tmp_path_factory, 
 
     root = tmp_path_factory.mktemp("lineage-fail")
     marquez = marquez_factory.start()
-    with own_lake(root, "empty.duckdb") as outbox:
+    with own_lake(root) as outbox:  # a DuckDB file of its own: empty, so no raw view
         result = dagster_materialize("stg_bioreactor", "2025-04-02")
         assert result.returncode != 0
         run_id = latest_run_id()
@@ -283,7 +283,12 @@ def test_a_failing_model_fails_in_marquez(settings, postgres, tmp_path_factory, 
             ).for_run_failure()
             lineage_run_failure(context)
         deliver(outbox, marquez.url)
-    model = naming.dbt_node_job_name(PROJECT, f"empty.staging.{PROJECT}.stg_bioreactor.build.run")
+        _, report = _diff_json(marquez.url)
+    model = naming.dbt_node_job_name(PROJECT, f"lakehouse.staging.{PROJECT}.stg_bioreactor.build.run")
+    # lineage diff: on the failed model's asset, exactly one drift: its job's latest run FAILED.
+    on_stg = [(d["kind"], d["subject"], d["message"]) for d in report["drifts"] if d["asset"] == "stg_bioreactor"]
+    assert [(kind, subject) for kind, subject, _ in on_stg] == [("status_mismatch", f"job:{NS}:{model}")], on_stg
+    assert "is FAILED" in on_stg[0][2]
     runs = get(marquez.url, f"/namespaces/{NS}/jobs/{model}/runs", limit=10)["runs"]
     assert runs and runs[0]["state"] == "FAILED"
     # dbt-ol reads dbt's artifacts after the run: it marks the node FAILED but carries no error

@@ -1,0 +1,258 @@
+import { useCallback, useMemo } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router-dom";
+import { ReactFlowProvider } from "@xyflow/react";
+import { api, driftNodeId, nominalTime, parseNodeId, type Drift, type Run } from "../api";
+import { Empty, ErrorBox, Loading, StateBadge } from "../components/States";
+import { fmtDay, fmtTime, shortId } from "../format";
+import { lineageAsOfRun } from "../graph/asOf";
+import { LineageGraph } from "../graph/LineageGraph";
+import { fromMarquez, upstreamOf, type LGraph, type LNode } from "../graph/model";
+import { useLoad } from "../hooks";
+import { links } from "../links";
+import { KIND_LABEL, useDrift } from "./Drift";
+
+const DEPTHS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30];
+
+function openPage(node: LNode): string {
+  if (node.kind === "job") return node.runId ? links.run(node.runId) : links.job(node.namespace, node.name);
+  return links.dataset(node.namespace, node.name, node.version);
+}
+
+/** /lineage?node=<id>&depth=N[&expand=<id>...][&sel=<id>]  or  /lineage?run=<run id>[&sel=<id>] */
+export function LineagePage() {
+  const [params, setParams] = useSearchParams();
+  const navigate = useNavigate();
+  const nodeId = params.get("node");
+  const runId = params.get("run");
+  const depth = Number(params.get("depth") ?? 20) || 20;
+  const expanded = params.getAll("expand");
+  const selected = params.get("sel");
+  const drift = useDrift();
+
+  const loaded = useLoad(
+    async (signal): Promise<{ graph: LGraph; asOf?: { run: Run; runs: number; truncated: boolean } }> => {
+      if (runId) {
+        const asOf = await lineageAsOfRun(runId, signal);
+        return { graph: asOf.graph, asOf };
+      }
+      if (!nodeId) return { graph: { nodes: [], edges: [] } };
+      const answers = await Promise.all([
+        api.lineage(nodeId, depth, signal),
+        ...expanded.map((id) => api.lineage(id, 1, signal)),
+      ]);
+      return { graph: fromMarquez(...answers.map((a) => a.graph)) };
+    },
+    [nodeId, runId, depth, expanded.join("\n")],
+  );
+
+  const drifts = useMemo(() => {
+    const map = new Map<string, Drift[]>();
+    if (drift.state === "ok" && drift.data) {
+      for (const d of drift.data.drifts) {
+        const id = driftNodeId(d);
+        map.set(id, [...(map.get(id) ?? []), d]);
+      }
+    }
+    return map;
+  }, [drift]);
+
+  const update = useCallback(
+    (change: (p: URLSearchParams) => void, replace = false) => {
+      const next = new URLSearchParams(params);
+      change(next);
+      setParams(next, { replace });
+    },
+    [params, setParams],
+  );
+  const onSelect = useCallback((id: string | null) => update((p) => (id ? p.set("sel", id) : p.delete("sel")), true), [update]);
+  const onExpand = useCallback(
+    (id: string) => update((p) => !p.getAll("expand").includes(id) && p.append("expand", id)),
+    [update],
+  );
+
+  if (!nodeId && !runId)
+    return (
+      <Empty>
+        Pick a dataset or job to see its lineage: search with the box above, or open one from <Link to="/">home</Link>.
+      </Empty>
+    );
+
+  const focus = runId ? null : nodeId;
+  const focusParts = nodeId ? parseNodeId(nodeId) : null;
+  const graph = loaded.state === "ok" ? loaded.data.graph : null;
+  const selectedNode = graph?.nodes.find((n) => n.id === selected) ?? null;
+  const inView = graph ? graph.nodes.filter((n) => drifts.has(n.id)) : [];
+
+  return (
+    <div className="page lineage">
+      <div className="lineage-head">
+        <div>
+          <h1>
+            {runId ? "Lineage as of a run" : "Lineage"}{" "}
+            {focusParts && <span className="muted">of {focusParts.name}</span>}
+          </h1>
+          {loaded.state === "ok" && loaded.data.asOf && <AsOfBanner asOf={loaded.data.asOf} nodeId={nodeId} />}
+        </div>
+        <div className="controls">
+          {!runId && (
+            <label>
+              depth{" "}
+              <select value={depth} onChange={(e) => update((p) => p.set("depth", e.target.value))} aria-label="depth">
+                {DEPTHS.map((d) => (
+                  <option key={d} value={d}>
+                    {d}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          {nodeId && focusParts && <AsOfPicker nodeId={nodeId} runId={runId} />}
+          {expanded.length > 0 && !runId && (
+            <button onClick={() => update((p) => p.delete("expand"))}>collapse ({expanded.length} expanded)</button>
+          )}
+        </div>
+      </div>
+      <DriftLegend drifts={drifts} inView={inView.length} state={drift.state} hasReport={drift.state === "ok" && !!drift.data} />
+      <div className="lineage-body">
+        <div className="graph-wrap">
+          {loaded.state === "loading" && <Loading what={runId ? "the run's dataset versions" : "the lineage graph"} />}
+          {loaded.state === "error" && <ErrorBox error={loaded.error} what="the lineage graph" />}
+          {graph && graph.nodes.length === 0 && <Empty>Marquez has no lineage for {nodeId ?? runId}.</Empty>}
+          {graph && graph.nodes.length > 0 && (
+            <ReactFlowProvider>
+              <LineageGraph
+                graph={graph}
+                drifts={drifts}
+                selected={selected}
+                focus={focus}
+                onSelect={onSelect}
+                onOpen={(n) => navigate(openPage(n))}
+                onExpand={runId ? undefined : onExpand}
+              />
+            </ReactFlowProvider>
+          )}
+        </div>
+        {graph && selectedNode && (
+          <SidePanel node={selectedNode} graph={graph} drifts={drifts.get(selectedNode.id) ?? []} runMode={!!runId} depth={depth} />
+        )}
+      </div>
+    </div>
+  );
+}
+
+function AsOfBanner({ asOf, nodeId }: { asOf: { run: Run; runs: number; truncated: boolean }; nodeId: string | null }) {
+  const r = asOf.run;
+  return (
+    <p className="asof-banner" data-testid="asof-banner">
+      Dataset versions read and written by run <Link to={links.run(r.id)}>{shortId(r.id)}</Link> of{" "}
+      <b>{r.jobVersion?.name ?? "?"}</b> (partition <b>{fmtDay(nominalTime(r))}</b>, <StateBadge state={r.state} />,{" "}
+      {fmtTime(r.startedAt)}), and upstream the {asOf.runs - 1} runs that wrote them
+      {asOf.truncated ? " (stopped at 200 runs)" : ""}.{" "}
+      {nodeId && <Link to={links.lineage(nodeId)}>Back to the current lineage</Link>}
+    </p>
+  );
+}
+
+/** Pick a run (by partition) of the focused job, or of the job that produced the focused dataset's versions. */
+function AsOfPicker({ nodeId, runId }: { nodeId: string; runId: string | null }) {
+  const navigate = useNavigate();
+  const parts = parseNodeId(nodeId)!;
+  const runs = useLoad(
+    async (signal) => {
+      if (parts.type === "job") return (await api.jobRuns(parts.namespace, parts.name, 100, signal)).runs;
+      const versions = (await api.datasetVersions(parts.namespace, parts.name, 100, signal)).versions;
+      const seen = new Set<string>();
+      return versions.flatMap((v) => (v.createdByRun && !seen.has(v.createdByRun.id) && seen.add(v.createdByRun.id) ? [v.createdByRun] : []));
+    },
+    [nodeId],
+  );
+  const options = runs.state === "ok" ? runs.data : [];
+  return (
+    <label>
+      as of{" "}
+      <select
+        aria-label="as of run"
+        value={runId ?? ""}
+        disabled={runs.state !== "ok"}
+        onChange={(e) =>
+          navigate(e.target.value ? `${links.lineageAsOfRun(e.target.value)}&node=${encodeURIComponent(nodeId)}` : links.lineage(nodeId))
+        }
+      >
+        <option value="">now (current versions)</option>
+        {options.map((r) => (
+          <option key={r.id} value={r.id}>
+            partition {fmtDay(nominalTime(r))} · {r.state.toLowerCase()} · run {shortId(r.id)} · {fmtTime(r.startedAt)}
+          </option>
+        ))}
+      </select>
+      {runs.state === "error" && <span className="muted"> (runs unavailable: {runs.error.message})</span>}
+    </label>
+  );
+}
+
+function DriftLegend({ drifts, inView, state, hasReport }: { drifts: Map<string, Drift[]>; inView: number; state: string; hasReport: boolean }) {
+  if (state !== "ok") return null;
+  if (!hasReport)
+    return (
+      <p className="drift-legend muted">
+        Drift overlay off: no <code>lineage diff</code> report yet (run <code>lineage diff</code>).
+      </p>
+    );
+  const kinds = new Set<string>();
+  for (const list of drifts.values()) for (const d of list) kinds.add(d.kind);
+  return (
+    <p className="drift-legend" data-testid="drift-legend">
+      Drift overlay: {inView} node{inView === 1 ? "" : "s"} in view with drift from the last <code>lineage diff</code>.{" "}
+      {[...kinds].map((k) => (
+        <span key={k} className="legend-item">
+          <span className={`swatch drift-${k}`} /> {KIND_LABEL[k] ?? k}
+        </span>
+      ))}{" "}
+      <Link to={links.drift()}>all drift</Link>
+    </p>
+  );
+}
+
+function SidePanel({ node, graph, drifts, runMode, depth }: { node: LNode; graph: LGraph; drifts: Drift[]; runMode: boolean; depth: number }) {
+  const upstream = upstreamOf(node.id, graph.edges);
+  const sources = [...upstream.nodes].filter((id) => id !== node.id && !graph.edges.some((e) => e.target === id));
+  return (
+    <aside className="side-panel" data-testid="side-panel">
+      <div className="muted small">{node.kind}</div>
+      <h2>{node.name}</h2>
+      <div className="muted small">{node.namespace}</div>
+      {node.version && <p>version {node.version}</p>}
+      {node.runId && (
+        <p>
+          run <Link to={links.run(node.runId)}>{node.runId}</Link> {node.state && <StateBadge state={node.state} />}
+        </p>
+      )}
+      <p>
+        <Link className="button" to={openPage(node)}>
+          Open {node.kind === "job" ? (node.runId ? "run" : "job") : "dataset"} page
+        </Link>{" "}
+        {!runMode && <Link to={links.lineage(node.id, depth)}>Center the graph here</Link>}
+      </p>
+      <p>
+        Highlighted: {upstream.nodes.size - 1} node{upstream.nodes.size === 2 ? "" : "s"} upstream
+        {sources.length > 0 && (
+          <>
+            , from {sources.length} source{sources.length > 1 ? "s" : ""}:{" "}
+            {sources.map((s) => graph.nodes.find((n) => n.id === s)?.label ?? s).join(", ")}
+          </>
+        )}
+        .
+      </p>
+      {drifts.map((d, i) => (
+        <div key={i} className={`drift-card drift-${d.kind}`}>
+          <b>
+            <span className={`swatch drift-${d.kind}`} /> {KIND_LABEL[d.kind] ?? d.kind}
+          </b>{" "}
+          <span className={`badge sev-${d.severity}`}>{d.severity}</span>
+          <div>{d.message}</div>
+          <div className="fix">Fix: {d.fix}</div>
+        </div>
+      ))}
+    </aside>
+  );
+}

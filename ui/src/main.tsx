@@ -1,19 +1,20 @@
-import { StrictMode } from "react";
+import { lazy, StrictMode, Suspense } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter, Link, NavLink, Route, Routes } from "react-router-dom";
 import { SearchBox } from "./components/SearchBox";
-import { Empty } from "./components/States";
+import { Empty, Loading } from "./components/States";
 import { HomePage } from "./pages/Home";
 import { SearchPage } from "./pages/Search";
 import { DatasetPage } from "./pages/Dataset";
 import { JobPage } from "./pages/Job";
 import { RunPage } from "./pages/Run";
-import { LineagePage } from "./pages/Lineage";
 import { DriftPage } from "./pages/Drift";
-import { BenchGraphPage } from "./pages/BenchGraph";
-import "@xyflow/react/dist/style.css";
 import "./styles.css";
 
+// The graph pages carry React Flow and ELK (most of the bundle): loaded when first opened, so the
+// other pages start fast.
+const LineagePage = lazy(() => import("./pages/Lineage").then((m) => ({ default: m.LineagePage })));
+const BenchGraphPage = lazy(() => import("./pages/BenchGraph").then((m) => ({ default: m.BenchGraphPage })));
 function App() {
   return (
     <>
@@ -30,6 +31,7 @@ function App() {
         <SearchBox />
       </header>
       <main>
+        <Suspense fallback={<Loading what="the page" />}>
         <Routes>
           <Route path="/" element={<HomePage />} />
           <Route path="/search" element={<SearchPage />} />
@@ -48,6 +50,7 @@ function App() {
             }
           />
         </Routes>
+        </Suspense>
       </main>
     </>
   );

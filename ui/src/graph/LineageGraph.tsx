@@ -10,6 +10,7 @@ import {
   type Node,
   type NodeProps,
 } from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
 import type { Drift } from "../api";
 import { KIND_LABEL } from "../pages/Drift";
 import { layout, NODE_H, NODE_W } from "./layout";

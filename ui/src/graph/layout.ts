@@ -10,7 +10,7 @@ const elk = new ELK();
 const OPTIONS = {
   "elk.algorithm": "layered",
   "elk.direction": "RIGHT",
-  "elk.layered.spacing.nodeNodeBetweenLayers": "70",
+  "elk.layered.spacing.nodeNodeBetweenLayers": "50",
   "elk.spacing.nodeNode": "18",
   "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
   "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",

@@ -27,6 +27,7 @@ export function LineagePage() {
   const depth = Number(params.get("depth") ?? 20) || 20;
   const expanded = params.getAll("expand");
   const selected = params.get("sel");
+  const showTests = params.get("tests") === "1";
   const drift = useDrift();
 
   const loaded = useLoad(
@@ -70,6 +71,11 @@ export function LineagePage() {
     [update],
   );
 
+  const focus = runId ? null : nodeId;
+  const focusParts = nodeId ? parseNodeId(nodeId) : null;
+  const fullGraph = loaded.state === "ok" ? loaded.data.graph : null;
+  const testJobs = fullGraph ? fullGraph.nodes.filter(isTestJob).length : 0;
+  const graph = useMemo(() => (fullGraph && !showTests ? withoutTestJobs(fullGraph) : fullGraph), [fullGraph, showTests]);
   if (!nodeId && !runId)
     return (
       <Empty>
@@ -77,9 +83,6 @@ export function LineagePage() {
       </Empty>
     );
 
-  const focus = runId ? null : nodeId;
-  const focusParts = nodeId ? parseNodeId(nodeId) : null;
-  const graph = loaded.state === "ok" ? loaded.data.graph : null;
   const selectedNode = graph?.nodes.find((n) => n.id === selected) ?? null;
   const inView = graph ? graph.nodes.filter((n) => drifts.has(n.id)) : [];
 
@@ -107,6 +110,12 @@ export function LineagePage() {
             </label>
           )}
           {nodeId && focusParts && <AsOfPicker nodeId={nodeId} runId={runId} />}
+          {testJobs > 0 && (
+            <label title="dbt tests are jobs too: they read the model they test and write nothing">
+              <input type="checkbox" checked={showTests} onChange={(e) => update((p) => (e.target.checked ? p.set("tests", "1") : p.delete("tests")), true)} /> dbt test
+              jobs ({testJobs})
+            </label>
+          )}
           {expanded.length > 0 && !runId && (
             <button onClick={() => update((p) => p.delete("expand"))}>collapse ({expanded.length} expanded)</button>
           )}
@@ -138,6 +147,17 @@ export function LineagePage() {
       </div>
     </div>
   );
+}
+
+/** dbt-ol files every dbt test as a job (`....build.test`, `<project>.test.<name>`) reading the model it tests. */
+function isTestJob(n: LNode): boolean {
+  return n.kind === "job" && (/\.build\.test$/.test(n.name) || /\.test\.[^.]+\.[^.]+$/.test(n.name));
+}
+
+function withoutTestJobs(g: LGraph): LGraph {
+  const hidden = new Set(g.nodes.filter(isTestJob).map((n) => n.id));
+  if (hidden.size === 0) return g;
+  return { nodes: g.nodes.filter((n) => !hidden.has(n.id)), edges: g.edges.filter((e) => !hidden.has(e.source) && !hidden.has(e.target)) };
 }
 
 function AsOfBanner({ asOf, nodeId }: { asOf: { run: Run; runs: number; truncated: boolean }; nodeId: string | null }) {

@@ -35,12 +35,15 @@ def main(base: str) -> None:
         shots["drift-overlay.png"] = (f"/lineage?node={subject}&depth=3&sel={subject}", ".graph-canvas[data-ready=true]")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1440, "height": 860})
         for name, (path, ready) in shots.items():
+            # The graphs get a wide screen: the mart's lineage is 14 layers deep.
+            wide = name in ("graph.png", "drift-overlay.png")
+            page = browser.new_page(viewport={"width": 2200 if wide else 1440, "height": 1000 if wide else 860})
             page.goto(base + path)
             page.wait_for_selector(ready, timeout=60_000)
             page.wait_for_timeout(800)  # fitView's animation
             page.screenshot(path=str(HERE / name))
+            page.close()
             print(f"{name}: {base}{path}")
         browser.close()
 

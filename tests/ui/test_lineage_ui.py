@@ -173,9 +173,11 @@ def test_lineage_as_of_an_older_partition_shows_its_versions(run, page):
     expect(mart_node).to_have_attribute("data-version", old_version)
     # Upstream too: the stg version this partition's run chain read, back to the raw files.
     stg = naming.dataset_for_asset("stg_bioreactor")
-    old_inputs = {i["datasetVersionId"]["name"]: i["datasetVersionId"]["version"] for i in old_run["inputDatasetVersions"]}
-    for name, version in old_inputs.items():
-        expect(page.locator(f'[data-node-id$=":{name}"]')).to_have_attribute("data-version", version)
+    assert old_run["inputDatasetVersions"]
+    for read in old_run["inputDatasetVersions"]:
+        v = read["datasetVersionId"]
+        node = page.locator(f'[data-node-id="dataset:{v["namespace"]}:{v["name"]}"]')
+        expect(node).to_have_attribute("data-version", v["version"])
     expect(page.locator(f'[data-node-id="{node_id(stg)}"]')).to_be_visible()
     expect(page.locator(f'[data-node-id="{node_id(naming.lake_dataset())}"]')).to_be_visible()
     assert "run=" in page.url

@@ -123,7 +123,7 @@ export interface Namespace {
 }
 export interface GraphNode {
   id: string;
-  type: "DATASET" | "JOB";
+  type: "DATASET" | "JOB" | "DATASET_FIELD";
   data: any;
   inEdges: { origin: string; destination: string }[];
   outEdges: { origin: string; destination: string }[];
@@ -169,6 +169,8 @@ export const api = {
   run: (id: string, s?: AbortSignal) => getJson<Run>(`${v1}/jobs/runs/${enc(id)}`, s),
   lineage: (nodeId: string, depth: number, s?: AbortSignal) =>
     getJson<{ graph: GraphNode[] }>(`${v1}/lineage?nodeId=${enc(nodeId)}&depth=${depth}`, s),
+  columnLineage: (nodeId: string, depth: number, s?: AbortSignal) =>
+    getJson<{ graph: GraphNode[] }>(`${v1}/column-lineage?nodeId=${enc(nodeId)}&depth=${depth}`, s),
   search: (q: string, limit = 20, s?: AbortSignal) =>
     getJson<{ totalCount: number; results: SearchResult[] }>(`${v1}/search?q=${enc(q)}&limit=${limit}`, s),
   events: (after: string, before: string, limit: number, offset: number, s?: AbortSignal) =>

@@ -10,6 +10,7 @@ export const links = {
   run: (id: string) => `/run/${q(id)}`,
   lineage: (nodeId: string, depth?: number) => `/lineage?node=${q(nodeId)}${depth ? `&depth=${depth}` : ""}`,
   lineageAsOfRun: (runId: string) => `/lineage?run=${q(runId)}`,
+  columnLineage: (ns: string, dataset: string, field: string) => `/lineage?column=${q(`datasetField:${ns}:${dataset}:${field}`)}`,
   drift: () => "/drift",
   nodeId: (type: "dataset" | "job", ns: string, name: string) => `${type}:${ns}:${name}`,
 };

@@ -1,4 +1,4 @@
-import { memo, useEffect, useMemo, useState } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
   Background,
   Controls,
@@ -9,6 +9,7 @@ import {
   type Edge,
   type Node,
   type NodeProps,
+  type ReactFlowInstance,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import type { Drift } from "../api";
@@ -76,6 +77,7 @@ const LineageNode = memo(function LineageNode({ data }: NodeProps<Node<FlowData>
 });
 
 const nodeTypes = { lineage: LineageNode };
+const READABLE_ZOOM = 0.7;
 
 export function LineageGraph({
   graph,
@@ -114,6 +116,31 @@ export function LineageGraph({
       cancelled = true;
     };
   }, [graph]);
+
+  const canvas = useRef<HTMLDivElement>(null);
+  // Fit the whole graph when it stays readable; otherwise a readable zoom around the focus node,
+  // shifted so the graph fills the view (a mart at the right end shows its upstream to the left).
+  const onInit = useCallback(
+    (rf: ReactFlowInstance<Node<FlowData>, Edge>) => {
+      const box = canvas.current?.getBoundingClientRect();
+      const at = focus ? positions?.get(focus) : undefined;
+      if (!box || !positions || !at) return rf.fitView({ padding: 0.15, maxZoom: 1.2 });
+      const xs = [...positions.values()].map((p) => p.x);
+      const ys = [...positions.values()].map((p) => p.y);
+      const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs) + NODE_W, Math.min(...ys), Math.max(...ys) + NODE_H];
+      const fit = Math.min(box.width / ((maxX - minX) * 1.15), box.height / ((maxY - minY) * 1.15));
+      if (fit >= READABLE_ZOOM) return rf.fitView({ padding: 0.15, maxZoom: 1.2 });
+      const z = READABLE_ZOOM;
+      const pad = 30;
+      let x = box.width / 2 - (at.x + NODE_W / 2) * z;
+      x = Math.min(x, pad - minX * z); // no empty space left of the graph
+      x = Math.max(x, box.width - pad - maxX * z); // nor right of it
+      let y = box.height / 2 - (at.y + NODE_H / 2) * z;
+      if ((maxY - minY) * z < box.height) y = box.height / 2 - ((minY + maxY) / 2) * z;
+      rf.setViewport({ x, y, zoom: z });
+    },
+    [focus, positions],
+  );
 
   const highlight = useMemo(() => (selected ? upstreamOf(selected, graph.edges) : null), [selected, graph.edges]);
 
@@ -174,13 +201,12 @@ export function LineageGraph({
       </div>
     );
   return (
-    <div className="graph-canvas" data-ready="false" data-testid="graph">
+    <div className="graph-canvas" data-ready="false" data-testid="graph" ref={canvas}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
-        fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+        onInit={onInit}
         minZoom={0.03}
         maxZoom={2}
         nodesDraggable={false}

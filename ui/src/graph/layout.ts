@@ -2,7 +2,7 @@
 import ELK from "elkjs/lib/elk.bundled.js";
 import type { LGraph } from "./model";
 
-export const NODE_W = 230;
+export const NODE_W = 200;
 export const NODE_H = 52;
 
 const elk = new ELK();
@@ -10,7 +10,7 @@ const elk = new ELK();
 const OPTIONS = {
   "elk.algorithm": "layered",
   "elk.direction": "RIGHT",
-  "elk.layered.spacing.nodeNodeBetweenLayers": "50",
+  "elk.layered.spacing.nodeNodeBetweenLayers": "45",
   "elk.spacing.nodeNode": "18",
   "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
   "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",

@@ -12,6 +12,7 @@ export interface LNode {
   state?: string; // a job run's state (lineage as of a run)
   version?: string; // a dataset version (lineage as of a run)
   runId?: string;
+  column?: string; // column mode: the field's name
   hidden: number; // edges to nodes not drawn yet (what "expand" would add)
 }
 export interface LEdge {
@@ -42,6 +43,14 @@ export function fromMarquez(...graphs: GraphNode[][]): LGraph {
   const nodes: LNode[] = [...byId.values()].map((n) => {
     const kind = n.type === "JOB" ? "job" : "dataset";
     const data = n.data ?? {};
+    if (n.type === "DATASET_FIELD") {
+      // Column mode (/column-lineage): one node per column, labelled table.column.
+      const table = nodeLabel("dataset", data.dataset ?? "");
+      return {
+        id: n.id, kind, namespace: data.namespace ?? "", name: data.dataset ?? "", label: `${table}.${data.field}`,
+        detail: [data.fieldType, data.transformationType].filter(Boolean).join(" · ") || data.namespace, column: data.field, hidden: 0,
+      };
+    }
     const namespace: string = data.namespace ?? data.id?.namespace ?? "";
     const name: string = data.name ?? data.id?.name ?? n.id;
     const others = new Set<string>();

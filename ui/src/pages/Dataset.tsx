@@ -78,6 +78,7 @@ export function DatasetPage() {
                         <th>name</th>
                         <th>type</th>
                         <th>description</th>
+                        <th />
                       </tr>
                     </thead>
                     <tbody>
@@ -88,6 +89,11 @@ export function DatasetPage() {
                             <code>{f.type ?? "—"}</code>
                           </td>
                           <td className="muted">{f.description ?? ""}</td>
+                          <td>
+                            <Link to={links.columnLineage(dataset.namespace, dataset.name, f.name)} title="the upstream columns of this one">
+                              column lineage
+                            </Link>
+                          </td>
                         </tr>
                       ))}
                     </tbody>

@@ -14,6 +14,7 @@ import { KIND_LABEL, useDrift } from "./Drift";
 const DEPTHS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30];
 
 function openPage(node: LNode): string {
+  if (node.column) return links.dataset(node.namespace, node.name);
   if (node.kind === "job") return node.runId ? links.run(node.runId) : links.job(node.namespace, node.name);
   return links.dataset(node.namespace, node.name, node.version);
 }
@@ -24,6 +25,7 @@ export function LineagePage() {
   const navigate = useNavigate();
   const nodeId = params.get("node");
   const runId = params.get("run");
+  const columnId = params.get("column");
   const depth = Number(params.get("depth") ?? 20) || 20;
   const expanded = params.getAll("expand");
   const selected = params.get("sel");
@@ -36,6 +38,7 @@ export function LineagePage() {
         const asOf = await lineageAsOfRun(runId, signal);
         return { graph: asOf.graph, asOf };
       }
+      if (columnId) return { graph: fromMarquez((await api.columnLineage(columnId, depth, signal)).graph) };
       if (!nodeId) return { graph: { nodes: [], edges: [] } };
       const answers = await Promise.all([
         api.lineage(nodeId, depth, signal),
@@ -43,7 +46,7 @@ export function LineagePage() {
       ]);
       return { graph: fromMarquez(...answers.map((a) => a.graph)) };
     },
-    [nodeId, runId, depth, expanded.join("\n")],
+    [nodeId, runId, columnId, depth, expanded.join("\n")],
   );
 
   const drifts = useMemo(() => {
@@ -71,12 +74,12 @@ export function LineagePage() {
     [update],
   );
 
-  const focus = runId ? null : nodeId;
+  const focus = runId ? null : (columnId ?? nodeId);
   const focusParts = nodeId ? parseNodeId(nodeId) : null;
   const fullGraph = loaded.state === "ok" ? loaded.data.graph : null;
   const testJobs = fullGraph ? fullGraph.nodes.filter(isTestJob).length : 0;
   const graph = useMemo(() => (fullGraph && !showTests ? withoutTestJobs(fullGraph) : fullGraph), [fullGraph, showTests]);
-  if (!nodeId && !runId)
+  if (!nodeId && !runId && !columnId)
     return (
       <Empty>
         Pick a dataset or job to see its lineage: search with the box above, or open one from <Link to="/">home</Link>.
@@ -91,8 +94,9 @@ export function LineagePage() {
       <div className="lineage-head">
         <div>
           <h1>
-            {runId ? "Lineage as of a run" : "Lineage"}{" "}
+            {runId ? "Lineage as of a run" : columnId ? "Column lineage" : "Lineage"}{" "}
             {focusParts && <span className="muted">of {focusParts.name}</span>}
+            {columnId && <span className="muted">of {columnId.split(":").slice(-2).join(".")}</span>}
           </h1>
           {loaded.state === "ok" && loaded.data.asOf && <AsOfBanner asOf={loaded.data.asOf} nodeId={nodeId} />}
         </div>
@@ -126,7 +130,7 @@ export function LineagePage() {
         <div className="graph-wrap">
           {loaded.state === "loading" && <Loading what={runId ? "the run's dataset versions" : "the lineage graph"} />}
           {loaded.state === "error" && <ErrorBox error={loaded.error} what="the lineage graph" />}
-          {graph && graph.nodes.length === 0 && <Empty>Marquez has no lineage for {nodeId ?? runId}.</Empty>}
+          {graph && graph.nodes.length === 0 && <Empty>Marquez has no lineage for {columnId ?? nodeId ?? runId}{columnId ? " (no run reported a columnLineage facet for it)" : ""}.</Empty>}
           {graph && graph.nodes.length > 0 && (
             <ReactFlowProvider>
               <LineageGraph
@@ -239,7 +243,7 @@ function SidePanel({ node, graph, drifts, runMode, depth }: { node: LNode; graph
   return (
     <aside className="side-panel" data-testid="side-panel">
       <div className="muted small">{node.kind}</div>
-      <h2>{node.name}</h2>
+      <h2>{node.column ? `${node.name} · ${node.column}` : node.name}</h2>
       <div className="muted small">{node.namespace}</div>
       {node.version && <p>version {node.version}</p>}
       {node.runId && (
@@ -251,7 +255,7 @@ function SidePanel({ node, graph, drifts, runMode, depth }: { node: LNode; graph
         <Link className="button" to={openPage(node)}>
           Open {node.kind === "job" ? (node.runId ? "run" : "job") : "dataset"} page
         </Link>{" "}
-        {!runMode && <Link to={links.lineage(node.id, depth)}>Center the graph here</Link>}
+        {!runMode && !node.column && <Link to={links.lineage(node.id, depth)}>Center the graph here</Link>}
       </p>
       <p>
         Highlighted: {upstream.nodes.size - 1} node{upstream.nodes.size === 2 ? "" : "s"} upstream

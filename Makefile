@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python -m bench.marquez_server
 	$(BIN)/python -m bench.lineage_overhead
 	$(BIN)/python -m bench.lineage_diff
+	$(BIN)/python -m bench.ui_graph
 
 # The built-in Marquez-compatible server under the load measured on the real Marquez (about 10 minutes).
 bench-marquez: setup

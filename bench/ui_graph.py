@@ -7,14 +7,18 @@ Three measures, each the median of --repeats runs, every run in a fresh browser 
 cache, as a first visit):
 
 1. graph, synthetic: /bench/graph?n=1000 draws a layered graph of 1,000 nodes (500 jobs and 500
-   datasets, each job reading the dataset 10 and 100 steps back) with the same component as
-   /lineage. The page records the ELK layout time and the render time (layout done -> React Flow's
-   nodes committed and the browser painted) in window.__lineageUi.
+   datasets in 10 parallel chains, each job also reading the dataset 10 chain steps back) with the
+   same component as /lineage. The page records the layout time and the render time (layout done
+   -> React Flow's nodes committed and the browser painted) in window.__lineageUi. Above 250 nodes
+   the UI lays out with its own linear-time layered layout (ui/src/graph/layered.ts); the same
+   graph through ELK (what the UI uses up to 250 nodes) is measured too, --elk-repeats times.
 2. graph, from Marquez: /lineage?node=<last dataset>&depth=N against a built-in Marquez holding the
    layered load of bench/marquez_server.py (job j reads jobs j-1 and j-50). Navigation start ->
    graph painted: the /lineage call through the UI's proxy, the layout and the render.
-3. first page load: "/" against the same Marquez, navigation start -> the namespaces table shown
-   (app shell, JS bundle, then /api/v1 calls through the proxy).
+3. first page load: "/" against the same Marquez, navigation start -> the namespaces table with its
+   counts painted (app shell, JS bundle, then the /api/v1 calls through the proxy; the page marks
+   the moment with performance.mark, read back here: Playwright's own polling of a loaded machine
+   adds tens to hundreds of ms, reported too).
 The floor, measured in the same run: navigation to /healthz (a plain-text answer of the same
 server: what any page costs in this browser on this machine).
 
@@ -79,7 +83,7 @@ def _since_navigation(page) -> float:
     return page.evaluate("performance.now()")
 
 
-def measure(browser, url: str, ready_selector: str, timeout_ms: int = 60_000) -> dict:
+def measure(browser, url: str, ready_selector: str, timeout_ms: int = 60_000, mark: str | None = None) -> dict:
     """Open `url` in a fresh context; ms from navigation start until `ready_selector` shows."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
@@ -87,9 +91,13 @@ def measure(browser, url: str, ready_selector: str, timeout_ms: int = 60_000) ->
         page.goto(url, wait_until="commit")
         page.wait_for_selector(ready_selector, timeout=timeout_ms)
         ready = _since_navigation(page)
+        painted = None
+        if mark:
+            page.wait_for_function(f"() => performance.getEntriesByName({mark!r}).length > 0", timeout=timeout_ms)
+            painted = page.evaluate(f"performance.getEntriesByName({mark!r})[0].startTime")
         timings = page.evaluate("window.__lineageUi ? window.__lineageUi.graphs : []")
         nodes = page.locator(".react-flow__node").count() if "graph" in ready_selector else None
-        return {"ready_ms": ready, "graphs": timings, "rendered_nodes": nodes}
+        return {"ready_ms": ready, "painted_ms": painted, "graphs": timings, "rendered_nodes": nodes}
     finally:
         context.close()
 
@@ -100,6 +108,7 @@ def med(values: list[float]) -> float:
 
 def main(
     repeats: int = typer.Option(7, help="Runs per measure (median reported)."),
+    elk_repeats: int = typer.Option(3, help="Runs of the 1,000-node graph through ELK, for comparison."),
     nodes: int = typer.Option(1000, help="Nodes of the synthetic graph."),
     jobs: int = typer.Option(700, help="Jobs in the Marquez load (job j reads j-1 and j-50)."),
     depth: int = typer.Option(20, help="Depth of the /lineage graph drawn from the last dataset."),
@@ -124,23 +133,26 @@ def main(
         ui, ui_url = start_ui(target.url)
         from urllib.parse import quote
 
-        samples: dict[str, list[dict]] = {"floor": [], "synthetic": [], "marquez": [], "first_page": []}
+        samples: dict[str, list[dict]] = {"floor": [], "synthetic": [], "marquez": [], "first_page": [], "elk": []}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
             measure(browser, f"{ui_url}/", "[data-testid=namespaces]")  # warm the server's first answers
             for i in range(repeats):
                 samples["floor"].append(measure(browser, f"{ui_url}/healthz", "body"))
-                samples["first_page"].append(measure(browser, f"{ui_url}/", "[data-testid=namespaces]"))
+                samples["first_page"].append(measure(browser, f"{ui_url}/", "[data-testid=namespaces]", mark="lineage-ui:home"))
                 samples["synthetic"].append(measure(browser, f"{ui_url}/bench/graph?n={nodes}", ".graph-canvas[data-ready=true]"))
                 samples["marquez"].append(
                     measure(browser, f"{ui_url}/lineage?node={quote(last, safe='')}&depth={depth}", ".graph-canvas[data-ready=true]", 120_000)
                 )
                 print(
-                    f"run {i + 1}: floor {samples['floor'][-1]['ready_ms']:.0f} ms, first page {samples['first_page'][-1]['ready_ms']:.0f} ms, "
+                    f"run {i + 1}: floor {samples['floor'][-1]['ready_ms']:.0f} ms, first page {samples['first_page'][-1]['painted_ms']:.0f} ms, "
                     f"synthetic {samples['synthetic'][-1]['graphs'][-1]}, marquez {samples['marquez'][-1]['ready_ms']:.0f} ms "
                     f"{samples['marquez'][-1]['graphs'][-1]}",
                     flush=True,
                 )
+            for i in range(elk_repeats):
+                samples["elk"].append(measure(browser, f"{ui_url}/bench/graph?n={nodes}&layout=elk", ".graph-canvas[data-ready=true]", 180_000))
+                print(f"elk run {i + 1}: {samples['elk'][-1]['graphs'][-1]}", flush=True)
             version = browser.version
             browser.close()
     finally:
@@ -168,10 +180,12 @@ def main(
         "browser": f"Chromium {version} (headless, /usr/bin/chromium)",
         "repeats": repeats,
         "floor_healthz_ms": med([r["ready_ms"] for r in samples["floor"]]),
-        "first_page_ms": med([r["ready_ms"] for r in samples["first_page"]]),
-        "all_first_page_ms": [round(r["ready_ms"], 1) for r in samples["first_page"]],
+        "first_page_ms": med([r["painted_ms"] for r in samples["first_page"]]),
+        "first_page_observed_ms": med([r["ready_ms"] for r in samples["first_page"]]),
+        "all_first_page_ms": [round(r["painted_ms"], 1) for r in samples["first_page"]],
         "synthetic": graph_stats(samples["synthetic"]),
         "marquez": {**graph_stats(samples["marquez"]), "jobs": jobs, "depth": depth, "lineage_api_nodes": lineage_nodes},
+        "synthetic_elk": graph_stats(samples["elk"]) if samples["elk"] else None,
         "goals": GOALS,
         "total_s": round(time.perf_counter() - started, 1),
     }
@@ -197,13 +211,19 @@ def render(r: dict) -> list[str]:
         "",
         "| measure | median | goal | met |",
         "| --- | ---: | --- | --- |",
-        f"| synthetic graph, {s['nodes']:,} nodes / {s['edges']:,} edges: ELK layout | {s['layout_ms']:,.0f} ms |  |  |",
+        f"| synthetic graph, {s['nodes']:,} nodes / {s['edges']:,} edges: layout (layered.ts) | {s['layout_ms']:,.0f} ms |  |  |",
         f"| ... React Flow render (layout done -> painted) | {s['render_ms']:,.0f} ms |  |  |",
         f"| ... layout + render | {s['layout_render_ms']:,.0f} ms | <= 2,000 ms | {yes(r['met']['graph_1000_layout_render_ms'])} |",
         f"| ... navigation start -> graph painted (bundle, layout, render) | {s['navigation_to_graph_ms']:,.0f} ms |  |  |",
+        *(
+            [f"| the same graph laid out by ELK instead (median of {len(r['synthetic_elk']['all_layout_render_ms'])}): layout + render | {r['synthetic_elk']['layout_render_ms']:,.0f} ms |  |  |"]
+            if r.get("synthetic_elk")
+            else []
+        ),
         f"| graph from Marquez ({q['jobs']} jobs, depth {q['depth']}: {q['nodes']:,} nodes / {q['edges']:,} edges): layout + render | {q['layout_render_ms']:,.0f} ms |  |  |",
         f"| ... navigation start -> graph painted (incl. /lineage through the proxy) | {q['navigation_to_graph_ms']:,.0f} ms |  |  |",
-        f"| first page (`/`: app, namespaces with counts, recent runs), navigation start -> namespaces shown | {r['first_page_ms']:,.0f} ms | <= 1,000 ms | {yes(r['met']['first_page_ms'])} |",
+        f"| first page (`/`: app, namespaces with counts, recent runs), navigation start -> namespaces painted | {r['first_page_ms']:,.0f} ms | <= 1,000 ms | {yes(r['met']['first_page_ms'])} |",
+        f"| ... the same, as Playwright saw the table (its polling included) | {r['first_page_observed_ms']:,.0f} ms |  |  |",
         f"| floor: navigation to `/healthz` (plain text, same server and browser) | {r['floor_healthz_ms']:,.0f} ms |  |  |",
         "",
         f"First page / floor: {r['first_page_ratio_to_floor']}x. All layout + render samples (synthetic): {s['all_layout_render_ms']}; "

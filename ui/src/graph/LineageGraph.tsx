@@ -18,6 +18,7 @@ import { layout, NODE_H, NODE_W } from "./layout";
 import { upstreamOf, type LGraph, type LNode } from "./model";
 
 export interface GraphTimings {
+  engine: string;
   nodes: number;
   edges: number;
   layoutMs: number;
@@ -87,6 +88,7 @@ export function LineageGraph({
   onOpen,
   onExpand,
   focus,
+  engine = "auto",
 }: {
   graph: LGraph;
   drifts: Map<string, Drift[]>;
@@ -95,6 +97,7 @@ export function LineageGraph({
   onOpen: (node: LNode) => void;
   onExpand?: (id: string) => void;
   focus?: string | null;
+  engine?: "auto" | "elk" | "fast";
 }) {
   const [positions, setPositions] = useState<Map<string, { x: number; y: number }> | null>(null);
   const [layoutError, setLayoutError] = useState<string | null>(null);
@@ -104,7 +107,7 @@ export function LineageGraph({
     let cancelled = false;
     const t0 = performance.now();
     setLayoutError(null);
-    layout(graph).then(
+    layout(graph, engine).then(
       (p) => {
         if (cancelled) return;
         setLayoutMs(performance.now() - t0);
@@ -115,7 +118,7 @@ export function LineageGraph({
     return () => {
       cancelled = true;
     };
-  }, [graph]);
+  }, [graph, engine]);
 
   const canvas = useRef<HTMLDivElement>(null);
   // Fit the whole graph when it stays readable; otherwise a readable zoom around the focus node,
@@ -184,7 +187,7 @@ export function LineageGraph({
     const measured = layoutMs;
     requestAnimationFrame(() =>
       setTimeout(() => {
-        const timings: GraphTimings = { nodes: nodes.length, edges: edges.length, layoutMs: measured, renderMs: performance.now() - t0 };
+        const timings: GraphTimings = { engine, nodes: nodes.length, edges: edges.length, layoutMs: measured, renderMs: performance.now() - t0 };
         (window.__lineageUi ??= { graphs: [] }).graphs.push(timings);
         document.querySelector(".graph-canvas")?.setAttribute("data-ready", "true");
       }, 0),

@@ -10,6 +10,7 @@ import { edgeId, type LEdge, type LGraph, type LNode } from "../graph/model";
 export function BenchGraphPage() {
   const [params] = useSearchParams();
   const n = Math.max(2, Math.min(20_000, Number(params.get("n") ?? 1000) || 1000));
+  const engine = (params.get("layout") ?? "auto") as "auto" | "elk" | "fast";
   const width = Math.max(1, Number(params.get("width") ?? 10) || 10);
   const graph = useMemo(() => synthetic(n, width), [n, width]);
   const [selected, setSelected] = useState<string | null>(null);
@@ -19,7 +20,7 @@ export function BenchGraphPage() {
       <div className="lineage-body">
         <div className="graph-wrap">
           <ReactFlowProvider>
-            <LineageGraph graph={graph} drifts={new Map()} selected={selected} onSelect={setSelected} onOpen={() => undefined} />
+            <LineageGraph graph={graph} drifts={new Map()} selected={selected} onSelect={setSelected} onOpen={() => undefined} engine={engine} />
           </ReactFlowProvider>
         </div>
       </div>

@@ -1,3 +1,4 @@
+import { useEffect } from "react";
 import { Link } from "react-router-dom";
 import { api, nominalTime, type Job } from "../api";
 import { Empty, Show, StateBadge } from "../components/States";
@@ -38,6 +39,11 @@ export function HomePage() {
     );
   }, []);
   const jobs = useLoad((signal) => api.allJobs(1000, signal), []);
+  // When the namespaces with their counts are painted (bench/ui_graph.py reads this mark).
+  useEffect(() => {
+    if (namespaces.state === "ok" && performance.getEntriesByName("lineage-ui:home").length === 0)
+      requestAnimationFrame(() => setTimeout(() => performance.mark("lineage-ui:home"), 0));
+  }, [namespaces.state]);
 
   return (
     <div className="page home">

@@ -30,6 +30,7 @@ export function LineagePage() {
   const expanded = params.getAll("expand");
   const selected = params.get("sel");
   const showTests = params.get("tests") === "1";
+  const engine = (params.get("layout") ?? "auto") as "auto" | "elk" | "fast"; // ELK up to 250 nodes, unless asked
   const drift = useDrift();
 
   const loaded = useLoad(
@@ -141,6 +142,7 @@ export function LineagePage() {
                 onSelect={onSelect}
                 onOpen={(n) => navigate(openPage(n))}
                 onExpand={runId ? undefined : onExpand}
+                engine={engine}
               />
             </ReactFlowProvider>
           )}

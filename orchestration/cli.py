@@ -157,6 +157,9 @@ def _lineage_delivery_status() -> None:
 def _start_lineage_ui() -> None:
     try:
         _, started = lineage_ui.start(get_settings())
+    except lineage_ui.NotBuilt as exc:  # the rest of the stack is still worth starting
+        console.print(f"Lineage UI [yellow]not started[/]: {exc}")
+        return
     except (RuntimeError, ValueError) as exc:
         _fail(str(exc))
     console.print(f"Lineage UI [green]{'up' if started else 'already up'}[/]  {lineage_ui.url()}")

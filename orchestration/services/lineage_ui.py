@@ -1,6 +1,6 @@
 """The lineage UI for `lakehouse up / down / status`: `python -m lineage_ui serve` in the background.
 
-It serves the built app (ui/dist, from `make ui`) on 127.0.0.1:${LINEAGE_UI_PORT:-3002}, proxies
+It serves the built app (ui/dist, from `make ui`) on ${LINEAGE_UI_HOST:-127.0.0.1}:${LINEAGE_UI_PORT:-3002}, proxies
 /api/v1 to the Marquez `marquez.choose.resolve()` picks, and serves the last `lineage diff` report.
 Same pattern as the other services: its own process group, the pid in data/run/lineage-ui.pid,
 the log in data/logs/lineage-ui.log. It inherits the environment (MARQUEZ_URL, MARQUEZ_API_KEY,
@@ -20,8 +20,13 @@ from orchestration.services.background import log_tail, spawn, stop_group
 from orchestration.services.marquez import port_is_open
 from orchestration.settings import Settings
 
-HOST = "127.0.0.1"
-COMMAND = [sys.executable, "-m", "lineage_ui", "serve", "--host", HOST]
+COMMAND = [sys.executable, "-m", "lineage_ui", "serve"]
+
+
+def host() -> str:
+    """Where it listens (LINEAGE_UI_HOST, default 127.0.0.1), and so where to ask it."""
+    listen = os.environ.get("LINEAGE_UI_HOST") or "127.0.0.1"
+    return "127.0.0.1" if listen in ("0.0.0.0", "::", "localhost") else listen
 
 
 def port() -> int:
@@ -30,6 +35,10 @@ def port() -> int:
 
 def url() -> str:
     return f"http://localhost:{port()}"
+
+
+class NotBuilt(RuntimeError):
+    """ui/dist is missing: `make ui` was not run (`make setup` / `make demo` run it)."""
 
 
 def pid_file(settings: Settings) -> Path:
@@ -67,7 +76,7 @@ def running_pid(settings: Settings) -> int | None:
 def is_serving(timeout_s: float = 1) -> bool:
     try:
         with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-            f"http://{HOST}:{port()}/healthz", timeout=timeout_s
+            f"http://{host()}:{port()}/healthz", timeout=timeout_s
         ) as response:
             return response.status == 200
     except OSError:
@@ -80,11 +89,11 @@ def start(settings: Settings, timeout_s: float = 30) -> tuple[int, bool]:
     if pid is not None:
         return pid, False
     if not (DIST_DIR / "index.html").exists():
-        raise RuntimeError(f"the lineage UI is not built ({DIST_DIR} is empty): run `make ui` (or `make demo`)")
+        raise NotBuilt(f"the lineage UI is not built ({DIST_DIR} is empty): run `make ui` (or `make demo`)")
     listen = port()
-    if port_is_open(HOST, listen):
+    if port_is_open(host(), listen):
         raise RuntimeError(
-            f"port {listen} on {HOST} is taken by another process: stop it, or set LINEAGE_UI_PORT to a free port"
+            f"port {listen} on {host()} is taken by another process: stop it, or set LINEAGE_UI_PORT to a free port"
         )
     log_path, path = log_file(settings), pid_file(settings)
     command = [*COMMAND, "--port", str(listen)]

@@ -34,6 +34,10 @@ def pytest_configure(config: pytest.Config) -> None:
     (data_dir / "dagster_home").mkdir(parents=True)
     if not os.environ.get("LAKEHOUSE_PG_URL"):
         os.environ["LAKEHOUSE_PG_PORT"] = str(_free_port())
+    if not os.environ.get("MARQUEZ_URL"):
+        # Where the product's default Marquez would be: a free port, never :5555, so a run's
+        # end-of-run flush in a test cannot reach the Marquez of a `make demo` on this machine.
+        os.environ["MARQUEZ_PORT"] = str(_free_port())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -16,7 +16,8 @@ from lineage.diff import DiffReport
 from lineage.diff.drift import SEVERITIES, Drift, dataset_node
 from lineage.naming import DatasetId
 
-NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 240, 34, 90, 14, 20
+NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 210, 42, 56, 12, 20
+LABEL_CHARS = 27  # what fits in NODE_W at 12px monospace
 MAX_NODES = 3000  # beyond this the picture shows drifted nodes and their neighbours only
 _COLORS = {"error": "#d62728", "warning": "#e89f0c", "info": "#1f77b4", None: "#6b7a89"}
 _FILL = {"error": "#fde8e8", "warning": "#fff4dc", "info": "#e5f0fa", None: "#f6f8fa"}
@@ -138,16 +139,33 @@ def _svg(report: DiffReport) -> tuple[str, int]:
         worst = _worst(drifts)
         tip = escape(f"{node.namespace}\n{node.name}" + "".join(f"\n[{d.severity}] {d.kind}: {d.message}" for d in drifts))
         dash = ' stroke-dasharray="5 3"' if node in missing else ""
-        label = node.name if len(node.name) <= 34 else "…" + node.name[-33:]
+        label = _label(node)
         anchor = f'<a href="#{_anchor(dataset_node(node).id)}">' if drifts else "<a>"
         parts.append(
             f'<g class="node">{anchor}<title>{tip}</title>'
             f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6" fill="{_FILL[worst]}" '
             f'stroke="{_COLORS[worst]}" stroke-width="{2.5 if worst else 1}"{dash}/>'
-            f'<text x="{x + 10}" y="{y + 21}">{escape(label)}</text></a></g>'
+            f'<text x="{x + 10}" y="{y + 18}">{escape(label)}</text>'
+            f'<text class="ns" x="{x + 10}" y="{y + 33}">{escape(_where(node))}</text></a></g>'
         )
     parts.append("</svg>")
     return "".join(parts), len(pos)
+
+
+def _label(node: DatasetId) -> str:
+    """`schema.table` of a `<db>.<schema>.<table>` name, the last folder of a path: the namespace
+    and database are the same for most nodes and are in the tooltip."""
+    parts = node.name.split(".")
+    short = ".".join(parts[-2:]) if len(parts) == 3 else node.name.rstrip("/").rsplit("/", 1)[-1]
+    return short if len(short) <= LABEL_CHARS else "…" + short[-(LABEL_CHARS - 1) :]
+
+
+def _where(node: DatasetId) -> str:
+    """The system and place a dataset lives in, short: `duckdb lakehouse`, `postgres 127.0.0.1:5433`."""
+    scheme, _, rest = node.namespace.partition("://")
+    if scheme == "duckdb":
+        return f"duckdb {node.name.split('.')[0]}"
+    return f"{scheme} {rest}"[:LABEL_CHARS + 6] if rest else scheme
 
 
 def _anchor(subject: str) -> str:
@@ -190,7 +208,7 @@ def render_html(report: DiffReport) -> str:
 body{{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#1b1f24}}
 h1{{font-size:20px;margin:0 0 4px}} .meta{{color:#57606a;margin:0 0 16px}}
 .graph{{overflow:auto;border:1px solid #d0d7de;border-radius:8px;max-height:70vh;background:#fff}}
-.graph text{{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;fill:#1b1f24}}
+.graph text{{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;fill:#1b1f24}} .graph text.ns{{font:10px system-ui,sans-serif;fill:#6b7a89}}
 .legend span{{display:inline-block;margin-right:14px}} .legend i{{display:inline-block;width:12px;height:12px;border-radius:3px;margin-right:4px;vertical-align:-1px}}
 table{{border-collapse:collapse;margin-top:16px;width:100%}} th,td{{border-bottom:1px solid #d0d7de;padding:6px 8px;text-align:left;vertical-align:top}}
 .sev{{font-weight:600}} tr.error .sev{{color:{_COLORS['error']}}} tr.warning .sev{{color:{_COLORS['warning']}}} tr.info .sev{{color:{_COLORS['info']}}}

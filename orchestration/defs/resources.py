@@ -3,10 +3,9 @@
 
 import dagster as dg
 
-from orchestration.dbt_projects import DBT_EXECUTABLE, duckdb_project, postgres_project
+from orchestration.dbt_projects import DBT_EXECUTABLE, LakehouseDbtCliResource, duckdb_project, postgres_project
 from orchestration.services.postgres import ensure_postgres
 from orchestration.settings import get_settings
-from dagster_dbt import DbtCliResource
 
 
 class LakehouseResource(dg.ConfigurableResource):
@@ -25,7 +24,7 @@ def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "lakehouse": LakehouseResource(),
-            "dbt_duckdb": DbtCliResource(project_dir=duckdb_project, dbt_executable=DBT_EXECUTABLE),
-            "dbt_postgres": DbtCliResource(project_dir=postgres_project, dbt_executable=DBT_EXECUTABLE),
+            "dbt_duckdb": LakehouseDbtCliResource(project_dir=duckdb_project, dbt_executable=DBT_EXECUTABLE),
+            "dbt_postgres": LakehouseDbtCliResource(project_dir=postgres_project, dbt_executable=DBT_EXECUTABLE),
         }
     )

@@ -7,11 +7,22 @@
     - rows with a NULL, NaN or infinite value, or a NULL/blank key (batch_id, site,
       equipment_id, ts), are dropped;
     - exact duplicates (identical after this normalisation) are removed.
-    A view: every model reading it re-scans the Parquet files, so keep its readers few.
+    Incremental by partition window, like the intermediate models: a run deletes the window's
+    readings and inserts them again, so the deduplication (the DISTINCT over every reading of
+    the window, the costliest step of the pipeline) runs once per run, and the models and tests
+    reading it scan a table instead of re-reading and re-deduplicating the Parquet files.
+    Exact duplicates share their ts, so deduplicating window by window is exact.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_window('ts') }}",
+) }}
+
 with source as (
 
     select * from {{ source('raw', 'bioreactor_readings') }}
+    where {{ window_predicate('ts') }}
 
 ),
 

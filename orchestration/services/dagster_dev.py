@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from orchestration.services.background import spawn
+from orchestration.services.dagster_storage import configure_postgres_storage
 from orchestration.settings import REPO_ROOT, Settings
 
 DAGSTER_PORT = int(os.environ.get("DAGSTER_PORT", "3000"))
@@ -22,6 +23,7 @@ def prepare_dagster_home(settings: Settings) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copy(_TEMPLATE, home / "dagster.yaml")
+    configure_postgres_storage(settings, home)  # runs and events in Postgres, not SQLite
     return home
 
 

@@ -13,14 +13,22 @@ import datetime as dt
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import typer
 
+from bench.daily_run import _run_events, breakdown
 from bench.measure import machine, median, run_measured
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
+# The figures before issue 14 (same machine and data, this script's previous results; then the
+# pipeline's DuckDB file was reused between repeats and Dagster stored its events in SQLite).
+BEFORE = {
+    4999621: {"pipeline_median_s": 57.15, "floor_median_s": 7.12, "ratio": 8.029, "pipeline_peak_rss_mib": 1451},
+    49995970: {"pipeline_median_s": 242.79, "floor_median_s": 72.3, "ratio": 3.358, "pipeline_peak_rss_mib": 3645},
+}
 
 
 def _env(bench_dir: Path, raw_dir: Path, duckdb_path: Path, pg_port: int) -> dict[str, str]:
@@ -57,7 +65,8 @@ def main(
 ) -> None:
     bench_dir = REPO / "data" / "bench"
     bench_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.update({"LAKEHOUSE_DATA_DIR": str(bench_dir), "LAKEHOUSE_PG_PORT": str(pg_port)})
+    os.environ.update({"LAKEHOUSE_DATA_DIR": str(bench_dir), "LAKEHOUSE_PG_PORT": str(pg_port),
+                       "DAGSTER_HOME": str(bench_dir / "dagster_home")})  # fmt: skip
     os.environ.pop("LAKEHOUSE_PG_URL", None)
     from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
@@ -78,13 +87,24 @@ def main(
         floor_cmd = [sys.executable, "-m", "bench.floor_runner", str(raw_dir), str(bench_dir / f"floor_{rows}.duckdb"),
                      pg.url]  # fmt: skip
         runs = {"pipeline": [], "floor": []}
+        loads, breakdowns = {"pipeline": [], "floor": []}, []
         for i in range(repeats):
             for side, cmd in (("pipeline", pipeline_cmd), ("floor", floor_cmd)):
+                # Both sides build from nothing: the floor replaces its tables, the pipeline gets a
+                # fresh DuckDB file (its raw view, every model and test built for every day).
+                for path in (bench_dir / f"{side}_{rows}.duckdb", bench_dir / f"{side}_{rows}.duckdb.wal"):
+                    path.unlink(missing_ok=True)
+                loads[side].append(round(os.getloadavg()[0], 2))
+                started = time.time()
                 m = run_measured(cmd, env, str(REPO), str(bench_dir / f"{side}_{rows}_{i}.log"))
                 runs[side].append(m)
-                print(f"{rows:>11,} rows  {side:<8} run {i + 1}: {m.wall_s:7.1f} s  peak RSS {m.peak_rss_bytes / 2**20:7.0f} MiB")
+                if side == "pipeline":
+                    breakdowns.append(breakdown(started, started + m.wall_s, _run_events(Path(env["DAGSTER_HOME"]))))
+                print(f"{rows:>11,} rows  {side:<8} run {i + 1}: {m.wall_s:7.1f} s  peak RSS {m.peak_rss_bytes / 2**20:7.0f} MiB"
+                      f"  (load {loads[side][-1]})")  # fmt: skip
         pipe_s = median([m.wall_s for m in runs["pipeline"]])
         floor_s = median([m.wall_s for m in runs["floor"]])
+        mid = sorted(range(repeats), key=lambda j: runs["pipeline"][j].wall_s)[repeats // 2]
         results.append(
             {
                 "raw_rows": generated["rows"],
@@ -96,6 +116,9 @@ def main(
                 "ratio_pipeline_over_floor": round(pipe_s / floor_s, 3),
                 "pipeline_peak_rss_mib": round(max(m.peak_rss_bytes for m in runs["pipeline"]) / 2**20),
                 "floor_peak_rss_mib": round(max(m.peak_rss_bytes for m in runs["floor"]) / 2**20),
+                "load_avg_1m": loads,
+                "pipeline_breakdown_median_run": breakdowns[mid],
+                "before": BEFORE.get(generated["rows"]),
             }
         )
     report = {"date": dt.date.today().isoformat(), "machine": machine(), "repeats": repeats, "results": results}
@@ -105,16 +128,27 @@ def main(
         "# Pipeline vs floor",
         "",
         f"{report['date']}, {report['machine']['cpu_model']}, {report['machine']['cores']} cores, "
-        f"{report['machine']['memory_gib']} GiB; median of {repeats} runs each, alternating.",
+        f"{report['machine']['memory_gib']} GiB; median of {repeats} runs each, alternating; lineage on "
+        "(dbt-ol, events into the outbox). Both sides build from nothing every run.",
         "",
-        "| raw rows | pipeline median s | floor median s | ratio | pipeline peak RSS MiB | floor peak RSS MiB |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| raw rows | pipeline median s | floor median s | ratio | pipeline peak RSS MiB | floor peak RSS MiB | before: pipeline s / floor s / ratio |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in results:
+        b = r["before"] or {}
+        before = f"{b['pipeline_median_s']} / {b['floor_median_s']} / {b['ratio']}" if b else ""
         lines.append(
             f"| {r['raw_rows']:,} | {r['pipeline_median_s']} | {r['floor_median_s']} | "
-            f"{r['ratio_pipeline_over_floor']} | {r['pipeline_peak_rss_mib']} | {r['floor_peak_rss_mib']} |"
+            f"{r['ratio_pipeline_over_floor']} | {r['pipeline_peak_rss_mib']} | {r['floor_peak_rss_mib']} | {before} |"
         )
+    lines += ["", "1-minute load average at the start of each run (the 2 cores are shared with other engineers' work):"]
+    lines += [f"- {r['raw_rows']:,} rows: pipeline {r['load_avg_1m']['pipeline']}, floor {r['load_avg_1m']['floor']}" for r in results]
+    for r in results:
+        b = r["pipeline_breakdown_median_run"]
+        lines += ["", f"Where the median pipeline run's time goes at {r['raw_rows']:,} rows (seconds): before the run starts "
+                  f"{b['before_run_start_s']}, between steps {b['between_steps_s']}, after the run {b['after_run_end_s']}.", "",
+                  "| step | step s | dbt command s |", "| --- | ---: | ---: |"]  # fmt: skip
+        lines += [f"| `{k}` | {s['step_s']} | {s.get('dbt_s', '')} |" for k, s in b["steps"].items()]
     (RESULTS / "pipeline_vs_floor.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

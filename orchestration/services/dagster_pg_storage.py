@@ -3,16 +3,16 @@ orchestration/services/dagster_storage.py writes, with two changes measured in
 bench/results/daily_run.md and pipeline_vs_floor.md:
 
 - connections are pooled in every process: the stock storages open a new connection for every
-  statement (NullPool) except in the webserver, about 6 per event, 7 ms each here;
+  statement (NullPool) except in the webserver, several per event, 7-14 ms each here;
 - a single-run backfill plans each asset once with its partition range (see below).
 """
 
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
-from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
-# What the webserver does to the stock storages (optimize_for_webserver), done in every process:
-# one connection kept, a few more on demand, no statement timeout.
-_POOL = {"statement_timeout": 0, "pool_recycle": 3600, "max_overflow": 4}
+# Like the webserver's optimize_for_webserver(), in every process, but keeping 3 connections:
+# with 1, every event that needs a second one at once (most do) opened and closed an extra.
+_POOL = {"isolation_level": "AUTOCOMMIT", "pool_size": 3, "max_overflow": 4, "pool_recycle": 3600}
 
 
 class _Pooled:
@@ -20,7 +20,8 @@ class _Pooled:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.optimize_for_webserver(**_POOL)
+        self._engine.dispose()
+        self._engine = create_pg_engine(self.postgres_url, self._token_provider, **_POOL)
 
     @classmethod
     def from_config_value(cls, inst_data, config_value):

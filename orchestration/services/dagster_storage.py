@@ -12,14 +12,19 @@ the demo's) never share runs or partition status. The connection goes into the h
 run time and never written there. The storage classes are dagster-postgres's own, with pooled
 connections (orchestration/services/dagster_pg_storage.py). A home that already holds SQLite storage (made before this
 change) is left on SQLite: its runs would otherwise disappear from the UI.
+LAKEHOUSE_DAGSTER_STORAGE=sqlite keeps Dagster's default instead (e.g. a Postgres role that may
+not create databases).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
-from orchestration.services.postgres import ensure_database, ensure_postgres
+import psycopg
+
+from orchestration.services.postgres import PostgresUnavailable, ensure_database, ensure_postgres
 from orchestration.settings import PostgresConnection, Settings
 
 DEFAULT_DB = "dagster"
@@ -66,12 +71,21 @@ def configure_postgres_storage(settings: Settings, home: Path) -> PostgresConnec
     """Start (or reach) the project's Postgres, create the home's database if missing, and point
     `home/dagster.yaml` at it (the rest of the file is kept). Idempotent. Returns None, changing
     nothing, for a home that already holds SQLite storage."""
+    choice = os.environ.get("LAKEHOUSE_DAGSTER_STORAGE", "postgres").strip().lower()
+    if choice not in ("postgres", "sqlite"):
+        raise ValueError(f"LAKEHOUSE_DAGSTER_STORAGE must be postgres or sqlite, got {choice!r}")
     config_file = home / "dagster.yaml"
     text = config_file.read_text() if config_file.exists() else ""
-    if _MARKER not in text and uses_sqlite(home):
+    if choice == "sqlite" or (_MARKER not in text and uses_sqlite(home)):
         return None
     conn = ensure_postgres(settings).with_db(database_for(settings, home))
-    ensure_database(conn)
+    try:
+        ensure_database(conn)
+    except psycopg.Error as exc:
+        raise PostgresUnavailable(
+            f"cannot create the Dagster database {conn.dbname!r} on {conn.host}:{conn.port}: {exc}; create it "
+            "(owned by the lakehouse role), or set LAKEHOUSE_DAGSTER_STORAGE=sqlite"
+        ) from exc
     wanted = storage_yaml(conn)
     if wanted not in text:
         kept = text.split(_MARKER)[0].rstrip("\n")

@@ -102,25 +102,35 @@ def main(
                     breakdowns.append(breakdown(started, started + m.wall_s, _run_events(Path(env["DAGSTER_HOME"]))))
                 print(f"{rows:>11,} rows  {side:<8} run {i + 1}: {m.wall_s:7.1f} s  peak RSS {m.peak_rss_bytes / 2**20:7.0f} MiB"
                       f"  (load {loads[side][-1]})")  # fmt: skip
-        pipe_s = median([m.wall_s for m in runs["pipeline"]])
-        floor_s = median([m.wall_s for m in runs["floor"]])
-        mid = sorted(range(repeats), key=lambda j: runs["pipeline"][j].wall_s)[repeats // 2]
-        results.append(
-            {
-                "raw_rows": generated["rows"],
-                "raw_bytes": generated["bytes"],
-                "pipeline_wall_s": [round(m.wall_s, 2) for m in runs["pipeline"]],
-                "floor_wall_s": [round(m.wall_s, 2) for m in runs["floor"]],
-                "pipeline_median_s": round(pipe_s, 2),
-                "floor_median_s": round(floor_s, 2),
-                "ratio_pipeline_over_floor": round(pipe_s / floor_s, 3),
-                "pipeline_peak_rss_mib": round(max(m.peak_rss_bytes for m in runs["pipeline"]) / 2**20),
-                "floor_peak_rss_mib": round(max(m.peak_rss_bytes for m in runs["floor"]) / 2**20),
-                "load_avg_1m": loads,
-                "pipeline_breakdown_median_run": breakdowns[mid],
-                "before": BEFORE.get(generated["rows"]),
-            }
-        )
+            # Written after every repeat, so an interrupted benchmark still leaves its figures.
+            _write([*results, _result(generated, runs, loads, breakdowns)], repeats)
+        results.append(_result(generated, runs, loads, breakdowns))
+    _write(results, repeats)
+
+
+def _result(generated: dict, runs: dict, loads: dict, breakdowns: list) -> dict:
+    pipe_s = median([m.wall_s for m in runs["pipeline"]])
+    floor_s = median([m.wall_s for m in runs["floor"]])
+    done = len(runs["floor"])
+    mid = sorted(range(done), key=lambda j: runs["pipeline"][j].wall_s)[done // 2]
+    return {
+        "raw_rows": generated["rows"],
+        "raw_bytes": generated["bytes"],
+        "repeats_done": done,
+        "pipeline_wall_s": [round(m.wall_s, 2) for m in runs["pipeline"]],
+        "floor_wall_s": [round(m.wall_s, 2) for m in runs["floor"]],
+        "pipeline_median_s": round(pipe_s, 2),
+        "floor_median_s": round(floor_s, 2),
+        "ratio_pipeline_over_floor": round(pipe_s / floor_s, 3),
+        "pipeline_peak_rss_mib": round(max(m.peak_rss_bytes for m in runs["pipeline"]) / 2**20),
+        "floor_peak_rss_mib": round(max(m.peak_rss_bytes for m in runs["floor"]) / 2**20),
+        "load_avg_1m": loads,
+        "pipeline_breakdown_median_run": breakdowns[mid],
+        "before": BEFORE.get(generated["rows"]),
+    }
+
+
+def _write(results: list[dict], repeats: int) -> None:
     report = {"date": dt.date.today().isoformat(), "machine": machine(), "repeats": repeats, "results": results}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "pipeline_vs_floor.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -128,7 +138,8 @@ def main(
         "# Pipeline vs floor",
         "",
         f"{report['date']}, {report['machine']['cpu_model']}, {report['machine']['cores']} cores, "
-        f"{report['machine']['memory_gib']} GiB; median of {repeats} runs each, alternating; lineage on "
+        f"{report['machine']['memory_gib']} GiB; median of {', '.join(str(r['repeats_done']) for r in results)} "
+        f"runs each (of {repeats} planned), alternating; lineage on "
         "(dbt-ol, events into the outbox). Both sides build from nothing every run.",
         "",
         "| raw rows | pipeline median s | floor median s | ratio | pipeline peak RSS MiB | floor peak RSS MiB | before: pipeline s / floor s / ratio |",

@@ -60,13 +60,13 @@ def _run_events(dagster_home: Path) -> dict:
     for e in records:
         t = e.timestamp
         if e.dagster_event is not None:
-            kind = e.dagster_event.event_type_value
-            if kind == "RUN_START":
+            kind = e.dagster_event.event_type
+            if kind == dg.DagsterEventType.RUN_START:
                 out["run_start"] = t
-            elif kind in ("RUN_SUCCESS", "RUN_FAILURE"):
+            elif kind in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE):
                 out["run_end"] = t
-            elif kind in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE"):
-                out["steps"].setdefault(e.step_key, {})["start" if kind == "STEP_START" else "end"] = t
+            elif kind in (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+                out["steps"].setdefault(e.step_key, {})["start" if kind == dg.DagsterEventType.STEP_START else "end"] = t
         elif e.step_key and e.user_message.startswith("Running dbt command"):
             out["steps"].setdefault(e.step_key, {})["dbt_start"] = t
         elif e.step_key and e.user_message.startswith("Finished dbt command"):

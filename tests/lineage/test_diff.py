@@ -303,8 +303,8 @@ def test_html_report_is_one_page_with_the_graph_and_the_drift(marquez, tmp_path,
     html = page.read_text()
     assert html.startswith("<!doctype html>") and "<svg" in html
     assert "<script" not in html and "<link" not in html and "src=" not in html  # self-contained
-    for name in ("a", "b", "c", "scratch_copy"):
-        assert f">{ds(name).name if name != 'scratch_copy' else scratch.name}<" in html
+    for dataset in (ds("a"), ds("b"), ds("c"), scratch):  # each node: its schema.table, the full name as tooltip
+        assert ">" + ".".join(dataset.name.split(".")[-2:]) + "<" in html and dataset.name in html
     assert 'stroke="#e89f0c"' in html  # the orphan, drawn as a warning
     assert "orphan_dataset" in html
     # The report is kept as the last one, for the lineage UI.

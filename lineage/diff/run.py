@@ -75,12 +75,14 @@ def _collector_paused():
     """Building the asset graph of thousands of assets and reading their lineage allocates
     millions of objects with hardly a reference cycle; the cyclic collector's repeated passes
     over them cost as much as the diff (about 2x at 10,000 assets). Reference counting still
-    frees everything; the collector resumes afterwards."""
+    frees everything. Afterwards the survivors are frozen (left out of later collections, and
+    of the ones at interpreter exit, which took seconds) and the collector resumes."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
 

@@ -48,7 +48,9 @@ def run(settings, postgres, tmp_path_factory, marquez_factory):
 
     root = tmp_path_factory.mktemp("lineage-ui")
     marquez = marquez_factory.start()
-    with own_lake(root) as outbox:
+    # The run-end flush of the lineage sensors delivers to the test's Marquez too, never to another one.
+    with own_lake(root) as outbox, pytest.MonkeyPatch.context() as env:
+        env.setenv("MARQUEZ_URL", marquez.url)
         summary = generate_bioreactor_data(
             root / "raw", seed=11, sites=1, reactors_per_site=1, batches_per_reactor=1,
             sample_interval_s=900, start_date="2025-04-01",
@@ -242,3 +244,73 @@ def socket_closed_port():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     yield port
+
+
+def test_graph_depth_expand_and_back_button(run, page):
+    stg = node_id(naming.dataset_for_asset("stg_bioreactor"))
+    page.goto(f"{run['ui']}/lineage?node={quote(stg, safe='')}&depth=1")
+    expect(page.locator(".graph-canvas[data-ready=true]")).to_be_visible()
+    before = page.locator(".lnode").count()
+    # Depth 1 stops at the jobs next to stg: one of them has neighbours not drawn yet.
+    expand = page.locator(".lnode-expand").first
+    expect(expand).to_be_visible()
+    expand.click()
+    expect(page.locator(".graph-canvas[data-ready=true]")).to_be_visible()
+    expect(page.locator(".lnode")).not_to_have_count(before)
+    assert page.locator(".lnode").count() > before and "expand=" in page.url
+    page.get_by_label("depth").select_option("20")
+    expect(page.locator(f'[data-node-id="{node_id(naming.lake_dataset())}"]')).to_be_visible()
+    page.go_back()  # the depth change is a history entry: back to depth 1 with the node expanded
+    expect(page.get_by_label("depth")).to_have_value("1")
+    assert "expand=" in page.url
+
+
+def test_dataset_page_rows_per_partition_and_schema_difference(run, page):
+    raw = naming.dataset_for_asset("raw_bioreactor_data")
+    page.goto(f"{run['ui']}/dataset?ns={quote(raw.namespace, safe='')}&name={quote(raw.name, safe='')}")
+    versions = api(run["marquez"], f"/namespaces/{quote(raw.namespace, safe='')}/datasets/{quote(raw.name, safe='')}/versions", limit=100)["versions"]
+    written = [v for v in versions if v["createdByRun"]]
+    expect(page.get_by_test_id("versions").locator("tbody tr")).to_have_count(len(versions))
+    # One bar per partition, with the row count the producing run reported.
+    bars = page.locator("svg.rowchart rect")
+    expect(bars).to_have_count(len(run["days"]))
+    counts = {}
+    for v in written:
+        (out,) = [o for o in v["createdByRun"]["outputDatasetVersions"] if o["datasetVersionId"]["version"] == v["version"]]
+        counts[v["createdByRun"]["facets"]["nominalTime"]["nominalStartTime"][:10]] = out["facets"]["outputStatistics"]["rowCount"]
+    for day, rows in counts.items():
+        expect(page.locator("svg.rowchart title", has_text=f"{day}: {rows:,} rows")).to_have_count(1)
+    expect(page.get_by_test_id("schema-diff")).to_contain_text("Same columns and types")
+
+
+def test_a_failed_run_shows_its_error_and_stack_trace(run, page):
+    """A FAIL event with the errorMessage facet, as the pipeline sends for a failed step."""
+    run_id = str(uuid.uuid4())
+    now = dt.datetime.now(dt.timezone.utc)
+    common = {
+        "producer": "https://example.com/tests/ui",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "job": {"namespace": "ui-tests", "name": "ui_test.failing_step"},
+        "inputs": [],
+        "outputs": [],
+    }
+    error = {
+        "_producer": "https://example.com/tests/ui",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+        "message": "Division by zero in model stg_bioreactor",
+        "programmingLanguage": "python",
+        "stackTrace": "Traceback (most recent call last):\n  File \"step.py\", line 3\nZeroDivisionError: division by zero",
+    }
+    for event_type, time, facets in (("START", now - dt.timedelta(seconds=5), {}), ("FAIL", now, {"errorMessage": error})):
+        event = {**common, "eventType": event_type, "eventTime": time.isoformat(), "run": {"runId": run_id, "facets": facets}}
+        response = requests.post(f"{run['marquez']}/api/v1/lineage", json=event, timeout=30)
+        assert response.status_code in (200, 201), response.text
+    page.goto(run["ui"] + "/")
+    # Failures first among the recent runs.
+    first = page.get_by_test_id("recent-runs").locator("tbody tr").first
+    expect(first).to_contain_text("FAILED")
+    expect(first).to_contain_text("ui_test.failing_step")
+    first.get_by_role("link", name="FAILED").click()
+    expect(page.get_by_test_id("run-id")).to_have_text(run_id)
+    expect(page.get_by_test_id("run-error")).to_contain_text("Division by zero in model stg_bioreactor")
+    expect(page.get_by_test_id("run-error")).to_contain_text("ZeroDivisionError: division by zero")

@@ -1,7 +1,7 @@
 // Lineage as of a run: the dataset versions a run read and wrote, and upstream, the runs that wrote
 // those versions and what they read, back to the sources. Marquez's /lineage shows only each job's
 // current version (Marquez #2543); a run's recorded input/output versions do not change afterwards.
-import { api, nominalTime, type Run } from "../api";
+import { ApiError, api, nominalTime, type Run } from "../api";
 import { fmtDay, nodeLabel, shortId } from "../format";
 import { edgeId, type LEdge, type LGraph, type LNode } from "./model";
 
@@ -10,6 +10,26 @@ export interface AsOf {
   graph: LGraph;
   runs: number;
   truncated: boolean;
+}
+
+/** The run that wrote a dataset version, by the version id a run's inputs name. Where a server's
+ * single-version endpoint knows only the ids of its versions list, the list is searched instead:
+ * a run names its outputs with the same ids its readers do. */
+async function producerOf(v: { namespace: string; name: string; version: string }, signal: AbortSignal): Promise<string | null> {
+  try {
+    return (await api.datasetVersion(v.namespace, v.name, v.version, signal)).createdByRun?.id ?? null;
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 404) return null;
+  }
+  try {
+    const { versions } = await api.datasetVersions(v.namespace, v.name, 100, signal);
+    const hit = versions.find((dv) =>
+      dv.createdByRun?.outputDatasetVersions?.some((o) => o.datasetVersionId.name === v.name && o.datasetVersionId.version === v.version),
+    );
+    return hit?.createdByRun?.id ?? null;
+  } catch {
+    return null;
+  }
 }
 
 export async function lineageAsOfRun(runId: string, signal: AbortSignal, maxRuns = 200): Promise<AsOf> {
@@ -47,7 +67,10 @@ export async function lineageAsOfRun(runId: string, signal: AbortSignal, maxRuns
       });
       for (const out of run.outputDatasetVersions ?? []) {
         const v = out.datasetVersionId;
-        addEdge(jobId, datasetNode(v.namespace, v.name, v.version));
+        const id = datasetNode(v.namespace, v.name, v.version);
+        // A run's START and COMPLETE may each have recorded a version: the last one is what it wrote.
+        if (run.id === root.id) Object.assign(nodes.get(id)!, { version: v.version, detail: `version ${shortId(v.version)}` });
+        addEdge(jobId, id);
       }
       const inputs = run.inputDatasetVersions ?? [];
       for (const inp of inputs) {
@@ -55,13 +78,7 @@ export async function lineageAsOfRun(runId: string, signal: AbortSignal, maxRuns
         addEdge(datasetNode(v.namespace, v.name, v.version), jobId);
       }
       // Who wrote each version this run read (createdByRun), to walk on upstream.
-      const producers = await Promise.all(
-        inputs.map((inp) =>
-          api
-            .datasetVersion(inp.datasetVersionId.namespace, inp.datasetVersionId.name, inp.datasetVersionId.version, signal)
-            .then((dv) => dv.createdByRun?.id ?? null, () => null),
-        ),
-      );
+      const producers = await Promise.all(inputs.map((inp) => producerOf(inp.datasetVersionId, signal)));
       for (const id of producers) if (id && !seenRuns.has(id)) next.push(id);
     }
     const fresh = [...new Set(next)].filter((id) => !seenRuns.has(id));

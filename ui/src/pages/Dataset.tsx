@@ -17,12 +17,19 @@ function assertionsOf(facets: Record<string, any> | undefined): Assertion[] {
   return facets?.dataQualityAssertions?.assertions ?? [];
 }
 
+/** This dataset among the outputs of the run that produced version `v`. Matched by name: Marquez
+ * gives a run's outputs other version ids than the versions list does (both are stable). */
+function producedOutput(v: DatasetVersion) {
+  const outs = (v.createdByRun?.outputDatasetVersions ?? []).filter(
+    (o) => o.datasetVersionId.name === v.name && o.datasetVersionId.namespace === v.namespace,
+  );
+  // A run's START and COMPLETE may each record a version: the one with statistics is the written one.
+  return outs.find((o) => o.facets?.outputStatistics) ?? outs[outs.length - 1];
+}
+
 /** Rows the producing run wrote into this version (its outputStatistics facet), if it says. */
 function rowCountOf(v: DatasetVersion): number | null {
-  const out = v.createdByRun?.outputDatasetVersions?.find(
-    (o) => o.datasetVersionId.version === v.version && o.datasetVersionId.name === v.name,
-  );
-  const n = out?.facets?.outputStatistics?.rowCount;
+  const n = producedOutput(v)?.facets?.outputStatistics?.rowCount;
   return typeof n === "number" ? n : null;
 }
 
@@ -229,7 +236,10 @@ function Versions({ versions, total }: { versions: DatasetVersion[]; total: numb
                 const as = assertionsOf(v.facets);
                 const failed = as.filter((x) => !x.success).length;
                 return (
-                  <tr key={v.version} className={v.version === highlight ? "highlight" : ""}>
+                  <tr
+                    key={v.version}
+                    className={highlight && (v.version === highlight || producedOutput(v)?.datasetVersionId.version === highlight) ? "highlight" : ""}
+                  >
                     <td>
                       <code title={v.version}>{shortId(v.version)}</code>
                     </td>

@@ -148,7 +148,14 @@ export function LineagePage() {
           )}
         </div>
         {graph && selectedNode && (
-          <SidePanel node={selectedNode} graph={graph} drifts={drifts.get(selectedNode.id) ?? []} runMode={!!runId} depth={depth} />
+          <SidePanel
+            node={selectedNode}
+            graph={graph}
+            drifts={drifts.get(selectedNode.id) ?? []}
+            runMode={!!runId}
+            depth={depth}
+            onExpand={runId || columnId || expanded.includes(selectedNode.id) ? undefined : onExpand}
+          />
         )}
       </div>
     </div>
@@ -239,7 +246,21 @@ function DriftLegend({ drifts, inView, state, hasReport }: { drifts: Map<string,
   );
 }
 
-function SidePanel({ node, graph, drifts, runMode, depth }: { node: LNode; graph: LGraph; drifts: Drift[]; runMode: boolean; depth: number }) {
+function SidePanel({
+  node,
+  graph,
+  drifts,
+  runMode,
+  depth,
+  onExpand,
+}: {
+  node: LNode;
+  graph: LGraph;
+  drifts: Drift[];
+  runMode: boolean;
+  depth: number;
+  onExpand?: (id: string) => void;
+}) {
   const upstream = upstreamOf(node.id, graph.edges);
   const sources = [...upstream.nodes].filter((id) => id !== node.id && !graph.edges.some((e) => e.target === id));
   return (
@@ -259,6 +280,13 @@ function SidePanel({ node, graph, drifts, runMode, depth }: { node: LNode; graph
         </Link>{" "}
         {!runMode && !node.column && <Link to={links.lineage(node.id, depth)}>Center the graph here</Link>}
       </p>
+      {onExpand && (
+        <p>
+          <button onClick={() => onExpand(node.id)} title="add this node's inputs and outputs (Marquez /lineage at depth 1 around it)">
+            Expand: show its neighbours
+          </button>
+        </p>
+      )}
       <p>
         Highlighted: {upstream.nodes.size - 1} node{upstream.nodes.size === 2 ? "" : "s"} upstream
         {sources.length > 0 && (

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from lineage.delivery import DeliveryResult, deliver_once, follow
+from lineage.delivery import BACKOFF_MAX_S, DeliveryResult, deliver_once, follow
 from lineage.diff.command import diff_command
 from lineage.outbox import REJECTED, Outbox
 from lineage.sender import LineageSender
@@ -144,6 +144,9 @@ def deliver(
     url: MarquezUrl = None,
     one_by_one: OneByOne = False,
     outbox: OutboxPath = None,
+    max_backoff: Annotated[
+        float, typer.Option("--max-backoff", min=0.1, help="With --follow: longest wait between retries, in seconds.")
+    ] = BACKOFF_MAX_S,
 ) -> None:
     """Deliver the events owed to Marquez, in order (once, or continuously with --follow)."""
     target = _target(url)
@@ -155,7 +158,7 @@ def deliver(
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())  # finish the request in flight, then leave
-    follow(box, target, stop=stop, batch=batch)
+    follow(box, target, stop=stop, batch=batch, backoff_max_s=max_backoff)
 
 
 @app.command()

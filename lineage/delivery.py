@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -268,4 +269,65 @@ def flush(
         problems.append(f"{result.rejected} events refused by Marquez were set aside (see `lineage status`)")
     if problems:
         log.warning("lineage: %s", "; ".join(problems))
+    return result
+
+
+# --- strict mode ------------------------------------------------------------------------------
+
+STRICT_ENV = "LAKEHOUSE_LINEAGE_STRICT_S"
+
+
+class LineageNotDelivered(RuntimeError):
+    """Strict mode: events emitted so far were not all acknowledged by Marquez within the deadline."""
+
+
+def strict_deadline_s(environ: dict[str, str] | None = None) -> float | None:
+    """Seconds a run may wait for its lineage to be delivered (LAKEHOUSE_LINEAGE_STRICT_S), or
+    None when strict mode is off (unset, empty, 0 or `off`). A value that is not a number is a
+    configuration error, said at once rather than silently turning strict mode off."""
+    raw = (os.environ if environ is None else environ).get(STRICT_ENV, "").strip().lower()
+    if raw in ("", "0", "off", "false", "no"):
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"{STRICT_ENV}={raw!r}: expected a number of seconds (or unset / 0 to turn strict mode off)") from None
+    if seconds < 0:
+        raise ValueError(f"{STRICT_ENV}={raw!r}: expected a positive number of seconds")
+    return seconds
+
+
+def require_delivered(
+    deadline_s: float, *, outbox: Outbox | None = None, target: MarquezTarget | None = None
+) -> DeliveryResult:
+    """Strict mode: deliver every event emitted up to now within `deadline_s`, or raise
+    LineageNotDelivered saying how many are owed and why. Shares the outbox with the delivery
+    loop (whichever holds the lock delivers; this waits and checks again)."""
+    outbox = outbox or Outbox()
+    target = target or resolve()
+    head = outbox.last_seq()
+    deadline = time.monotonic() + deadline_s
+    sender = LineageSender(target)
+    result, owed = DeliveryResult(), outbox.owed_through(head)
+    try:
+        while owed:
+            if time.monotonic() >= deadline:
+                break
+            step = deliver_once(outbox, target, sender=sender, deadline=deadline, lock_wait_s=min(0.5, deadline_s))
+            result.delivered += step.delivered
+            result.rejected += step.rejected
+            result.error = step.error or result.error
+            owed = outbox.owed_through(head)
+            if owed and step.error is not None:
+                time.sleep(min(0.5, max(deadline - time.monotonic(), 0)))
+    finally:
+        sender.close()
+    result.remaining = owed
+    if owed:
+        last = outbox.last_error()
+        why = result.error or (last.last_error if last else None) or "no acknowledgement in time"
+        raise LineageNotDelivered(
+            f"strict lineage ({STRICT_ENV}={deadline_s:g}): {owed} events emitted so far are not in Marquez at "
+            f"{target.url} after {deadline_s:g}s: {why}. They wait in the outbox {outbox.path}."
+        )
     return result

@@ -249,6 +249,18 @@ class Outbox:
                 (reason, _now(), seq),
             )
 
+    def last_seq(self) -> int:
+        """The sequence number of the newest event (0 for an empty outbox)."""
+        with self._connect() as con:
+            (seq,) = con.execute("select coalesce(max(seq), 0) from events").fetchone()
+        return int(seq)
+
+    def owed_through(self, seq: int) -> int:
+        """How many events up to `seq` are still owed (pending or failed)."""
+        with self._connect() as con:
+            (n,) = con.execute(f"select count(*) from events where {_OWED} and seq <= ?", (seq,)).fetchone()
+        return int(n)
+
     def counts(self) -> OutboxCounts:
         with self._connect() as con:
             by_status = dict(con.execute("select status, count(*) from events group by status").fetchall())

@@ -5,6 +5,11 @@ reads the Parquet files at query time, so no rows are duplicated. Which files ar
 kept in the table `raw.validated_files`, updated one partition window at a time, and the
 view lists those files explicitly, so a file that lands after validation is never read
 unchecked.
+
+Readings quarantined row by row (`raw_rows`) are left out by the view through an anti-join on
+(file, row number), only for the files that have any: clean files are read as they are.
+The registry keeps each file's content hash, so a file rewritten after it was loaded is told
+apart from one merely touched.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+
+from orchestration.ingest.raw_rows import QUARANTINE_DDL, QUARANTINE_TABLE, find_bad_rows, store_bad_rows
 
 RAW_SCHEMA = "raw"
 RAW_VIEW = "bioreactor_readings"
@@ -37,24 +44,59 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def raw_view_sql(files: list[str]) -> str:
-    if not files:
-        body = _EMPTY
-    else:
-        paths = ", ".join(_sql_string(p) for p in files)
-        body = f"select {_COLUMNS}\n    from read_parquet([{paths}], hive_partitioning = false)"
+def raw_view_sql(files: list[str], with_bad_rows: set[str] = frozenset()) -> str:
+    """The view over `files`; those in `with_bad_rows` are read minus their quarantined rows."""
+    clean = [p for p in files if p not in with_bad_rows]
+    dirty = [p for p in files if p in with_bad_rows]
+    parts = []
+    if clean:
+        paths = ", ".join(_sql_string(p) for p in clean)
+        parts.append(f"select {_COLUMNS}\n    from read_parquet([{paths}], hive_partitioning = false)")
+    if dirty:
+        paths = ", ".join(_sql_string(p) for p in dirty)
+        parts.append(
+            f"select {_COLUMNS}\n    from read_parquet([{paths}], hive_partitioning = false, filename = true, "
+            "file_row_number = true) r\n    where not exists (select 1 from "
+            f"{QUARANTINE_TABLE} q where q.path = r.filename and q.row_number = r.file_row_number)"
+        )
+    body = "\n    union all\n    ".join(parts) if parts else _EMPTY
     return f"create or replace view {RAW_SCHEMA}.{RAW_VIEW} as {body}"
 
 
+def registered_hashes(duckdb_path: Path, paths: list[Path]) -> dict[str, str]:
+    """Resolved path -> content hash recorded when it was loaded (files loaded before hashes
+    were recorded have none)."""
+    if not duckdb_path.exists() or not paths:
+        return {}
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        has = con.execute(
+            "select count(*) from information_schema.columns where table_schema = ? and table_name = ? "
+            "and column_name = 'content_hash'",
+            [RAW_SCHEMA, REGISTRY.split(".")[1]],
+        ).fetchone()[0]
+        if not has:
+            return {}
+        rows = con.execute(
+            f"select path, content_hash from {REGISTRY} where content_hash is not null and path in (select unnest(?::varchar[]))",
+            [[str(p.resolve()) for p in paths]],
+        ).fetchall()
+    return dict(rows)
+
+
 def register_window(
-    duckdb_path: Path, days: list[str], files: list[tuple[str, Path, int, int]]
+    duckdb_path: Path,
+    days: list[str],
+    files: list[tuple[str, Path, int, int]],
+    hashes: dict[Path, str] | None = None,
 ) -> list[str]:
-    """Replace the window's entries in the registry with `files` ((day, path, rows, bytes)),
-    then rebuild the view over every registered file, in one transaction.
+    """Replace the window's entries in the registry with `files` ((day, path, rows, bytes), with
+    their content `hashes`) and its quarantined readings with the bad rows found in them, then
+    rebuild the view over every registered file, in one transaction.
 
     Registered files that no longer exist (moved or deleted since) are dropped from the
     registry and returned, so the caller can say so.
     """
+    hashes = hashes or {}
     duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.timezone.utc)
     with duckdb.connect(str(duckdb_path)) as con:
@@ -65,33 +107,39 @@ def register_window(
             f"create table if not exists {REGISTRY} (measurement_date date not null, path varchar primary key, "
             "rows bigint not null, bytes bigint not null, validated_at timestamptz not null)"
         )
+        con.execute(f"alter table {REGISTRY} add column if not exists content_hash varchar")
+        con.execute(QUARANTINE_DDL)
+        find_bad_rows(con, [(day, path) for day, path, _, _ in files], now)
+        store_bad_rows(con, days, now)
         if days:
             con.execute(f"delete from {REGISTRY} where measurement_date in (select unnest(?::date[]))", [days])
         con.executemany(
-            f"insert into {REGISTRY} values (?, ?, ?, ?, ?)",
-            [(day, str(path.resolve()), rows, size, now) for day, path, rows, size in files],
+            f"insert into {REGISTRY} (measurement_date, path, rows, bytes, validated_at, content_hash) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [(day, str(path.resolve()), rows, size, now, hashes.get(path)) for day, path, rows, size in files],
         )
         registered = [row[0] for row in con.execute(f"select path from {REGISTRY} order by path").fetchall()]
         missing = [p for p in registered if not Path(p).exists()]
         if missing:
             con.execute(f"delete from {REGISTRY} where path in (select unnest(?::varchar[]))", [missing])
-        con.execute(raw_view_sql([p for p in registered if p not in set(missing)]))
+        dirty = {r[0] for r in con.execute(f"select distinct path from {QUARANTINE_TABLE}").fetchall()}
+        con.execute(raw_view_sql([p for p in registered if p not in set(missing)], dirty))
         con.execute("commit")
     return missing
 
 
 def window_row_count(duckdb_path: Path, days: list[str]) -> int:
-    """Rows DuckDB reads through the view for the window's files (from Parquet footers, no scan)."""
+    """Rows dbt reads through the view for the window's days: counted through the view itself
+    (every reading it shows is on its folder's day; the rest is quarantined)."""
+    if not days:
+        return 0
+    first = dt.datetime.fromisoformat(min(days)).replace(tzinfo=dt.timezone.utc)
+    end = dt.datetime.fromisoformat(max(days)).replace(tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        paths = [
-            r[0]
-            for r in con.execute(
-                f"select path from {REGISTRY} where measurement_date in (select unnest(?::date[]))", [days]
-            ).fetchall()
-        ]
-        if not paths:
-            return 0
-        return con.execute("select count(*) from read_parquet(?)", [paths]).fetchone()[0]
+        con.execute("set TimeZone = 'UTC'")
+        return con.execute(
+            f"select count(*) from {RAW_SCHEMA}.{RAW_VIEW} where ts >= ? and ts < ?", [first, end]
+        ).fetchone()[0]
 
 
 def raw_view_columns(duckdb_path: Path) -> list[tuple[str, str]]:

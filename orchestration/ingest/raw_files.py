@@ -1,14 +1,19 @@
 """Validate raw bioreactor Parquet files from their footers, without reading rows into Python.
 
 A file is checked for what can make a whole file unusable: unreadable or truncated bytes,
-no rows, missing columns, or columns of the wrong type. Bad files are moved to the
-quarantine area with a machine-readable reason next to them; good files flow on.
+no rows, missing columns, columns of the wrong type, bigger than the configured limit
+(LAKEHOUSE_RAW_MAX_FILE_BYTES), or every reading outside the day its folder names (a file
+filed under the wrong day). Bad files are moved to the quarantine area with a reason next to
+them: `reasons` holds machine-readable codes (REASONS), `problems` the same in words. Good
+files flow on; bad rows inside good files are the business of `raw_rows`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +33,36 @@ REQUIRED_COLUMNS: dict[str, tuple[str, object]] = {
 }
 
 
+# Machine-readable reasons a whole file is quarantined.
+REASONS = (
+    "unreadable", "empty", "missing_column", "wrong_type", "oversized", "wrong_day", "rewritten_after_load",
+)  # fmt: skip
+MAX_FILE_BYTES_ENV = "LAKEHOUSE_RAW_MAX_FILE_BYTES"
+DEFAULT_MAX_FILE_BYTES = 1024**3  # a day of one site's historian export is megabytes
+
+
+def max_file_bytes() -> int:
+    raw = os.environ.get(MAX_FILE_BYTES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_FILE_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{MAX_FILE_BYTES_ENV}={raw!r}: expected a number of bytes") from None
+    if value <= 0:
+        raise ValueError(f"{MAX_FILE_BYTES_ENV}={raw!r}: expected a positive number of bytes")
+    return value
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of the file's bytes: what `loaded` means, to tell a rewrite from a touch."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class UnsafePathError(ValueError):
     """A path resolves outside the lake (`..`, or a symlink pointing out)."""
 
@@ -40,10 +75,16 @@ class FileCheck:
     ts_min: dt.datetime | None = None
     ts_max: dt.datetime | None = None
     problems: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # codes from REASONS, one per problem
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def fail(self, reason: str, problem: str) -> None:
+        assert reason in REASONS, reason
+        self.reasons.append(reason)
+        self.problems.append(problem)
 
 
 def is_within(path: Path, root: Path) -> bool:
@@ -80,29 +121,47 @@ def _ts_range(meta: pq.FileMetaData, column_index: int) -> tuple[dt.datetime | N
     return (min(lows), max(highs)) if lows else (None, None)
 
 
-def check_file(path: Path) -> FileCheck:
+def check_file(path: Path, day: str | None = None, max_bytes: int | None = None) -> FileCheck:
+    """`day`: the `YYYY-MM-DD` its folder names; a file none of whose readings fall on that day
+    (from the footer's ts statistics) is filed under the wrong day."""
     check = FileCheck(path=path, bytes=path.stat().st_size)
+    limit = max_bytes if max_bytes is not None else max_file_bytes()
+    if check.bytes > limit:  # refused before reading anything: it could exhaust memory or disk
+        check.fail("oversized", f"file of {check.bytes} bytes is over the limit of {limit} bytes ({MAX_FILE_BYTES_ENV})")
+        return check
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for corrupt footers
-        check.problems.append(f"unreadable Parquet ({type(exc).__name__}: {exc})")
+        check.fail("unreadable", f"unreadable Parquet ({type(exc).__name__}: {exc})")
         return check
     schema = parquet.schema_arrow
     meta = parquet.metadata
     check.rows = meta.num_rows
     if meta.num_rows == 0:
-        check.problems.append("empty file: no rows")
+        check.fail("empty", "empty file: no rows")
     for name, (family, predicate) in REQUIRED_COLUMNS.items():
         if name not in schema.names:
-            check.problems.append(f"missing column {name!r}")
+            check.fail("missing_column", f"missing column {name!r}")
             continue
         actual = schema.field(name).type
         ok = _string_type(actual) if family == "string" else predicate(actual)
         if not ok:
-            check.problems.append(f"column {name!r} has type {actual}, expected {family}")
+            check.fail("wrong_type", f"column {name!r} has type {actual}, expected {family}")
     if check.ok:
         check.ts_min, check.ts_max = _ts_range(meta, schema.get_field_index("ts"))
+        if day is not None and check.ts_min is not None and check.ts_max is not None:
+            first = dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
+            low, high = _utc(check.ts_min), _utc(check.ts_max)
+            if high < first or low >= first + dt.timedelta(days=1):
+                check.fail(
+                    "wrong_day",
+                    f"filed under date={day} but every reading is from {low.date()}..{high.date()} (UTC)",
+                )
     return check
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
 def quarantine(check: FileCheck, raw_dir: Path, quarantine_dir: Path) -> Path:
@@ -110,10 +169,14 @@ def quarantine(check: FileCheck, raw_dir: Path, quarantine_dir: Path) -> Path:
     relative = check.path.resolve().relative_to(raw_dir.resolve())
     target = quarantine_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # an earlier bad version of the same file is kept, not overwritten
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        target = target.with_name(f"{target.stem}.{stamp}{target.suffix}")
     shutil.move(str(check.path), target)
     reason = {
         "file": str(relative),
         "quarantined_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "reasons": check.reasons,
         "problems": check.problems,
         "rows_in_footer": check.rows,
         "bytes": check.bytes,
@@ -149,11 +212,13 @@ class IntakeReport:
             "bytes_loaded": self.bytes_loaded,
             "ts_min": min(ts).isoformat() if ts else None,
             "ts_max": max(ts).isoformat() if ts else None,
-            "quarantined": [{"file": str(c.path), "problems": c.problems} for c in self.bad],
+            "quarantined": [{"file": str(c.path), "reasons": c.reasons, "problems": c.problems} for c in self.bad],
         }
 
 
-def check_files(files: list[Path]) -> IntakeReport:
-    checks = [check_file(p) for p in files]
+def check_files(files: list[Path], days: dict[Path, str] | None = None) -> IntakeReport:
+    """Check each file; `days` maps a file to the day its folder names (for `wrong_day`)."""
+    limit = max_file_bytes()
+    checks = [check_file(p, (days or {}).get(p), limit) for p in files]
     return IntakeReport(good=[c for c in checks if c.ok], bad=[c for c in checks if not c.ok])
 

@@ -6,7 +6,8 @@ row, its file, its row number and why) and the view `raw.bioreactor_readings` le
 
 - `unknown_tag`: the tag is not in the catalogue (the dbt seed `tag_specs`), even after the
   trim / case folding staging applies to historian spellings;
-- `non_finite_value`: NaN or +-infinity (a NULL value is a sensor dropout, not garbage: kept);
+- `non_finite_value`: +-infinity. NaN is not garbage here: it is how the historian marks a lost
+  sample (a dropout), like NULL; both are loaded and staging drops them, as before;
 - `future_timestamp`: later than the moment of the check (plus FUTURE_SLACK);
 - `timestamp_outside_day`: not on the day its folder (`date=YYYY-MM-DD`, the partition) names;
 - `duplicate_reading`: the same reading (batch, equipment, instant, tag, value) already
@@ -87,7 +88,7 @@ def find_bad_rows(con: duckdb.DuckDBPyConnection, files: list[tuple[str, Path]],
         judged as (
             select *, case
                 when tag_key is null or not list_contains(?::varchar[], tag_key) then 'unknown_tag'
-                when value is not null and not isfinite(value) then 'non_finite_value'
+                when value is not null and isinf(value) then 'non_finite_value'
                 when ts > ?::timestamptz then 'future_timestamp'
                 when ts < day::timestamptz or ts >= day::timestamptz + interval 1 day then 'timestamp_outside_day'
             end as reason

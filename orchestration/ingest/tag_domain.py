@@ -82,7 +82,9 @@ def check_window(duckdb_path: Path, days: list[str]) -> dict[str, TagDomain]:
         con.execute("create temp table catalogue (tag_key varchar, tag varchar, low double, high double)")
         con.executemany("insert into catalogue values (?, ?, ?, ?)", catalogue)
         con.execute(
-            "create temp table w as select trim(r.batch_id) as batch_id, r.ts, c.tag, r.value, c.low, c.high "
+            # NaN marks a lost sample, like NULL: neither a value nor a reading.
+            "create temp table w as select trim(r.batch_id) as batch_id, r.ts, c.tag, "
+            "case when isnan(r.value) then null else r.value end as value, c.low, c.high "
             "from raw.bioreactor_readings r join catalogue c on lower(trim(r.tag)) = c.tag_key "
             "where r.ts >= ? and r.ts < ?",
             [first, end],

@@ -154,8 +154,27 @@ def embedded_server(settings: Settings) -> EmbeddedPostgres:
 
 
 def ensure_postgres(settings: Settings) -> PostgresConnection:
-    """Return a reachable Postgres: the external one if configured, else start the embedded one."""
+    """Return a reachable Postgres: the external one if configured, else start the embedded one.
+    With LAKEHOUSE_BI_PASSWORD set, the read-only BI role is created / kept up to date too."""
     if settings.external_pg_url:
         check_connection(settings.pg)
-        return settings.pg
-    return embedded_server(settings).start()
+        conn, data_dir = settings.pg, None
+    else:
+        conn, data_dir = embedded_server(settings).start(), settings.pg_data_dir
+    _ensure_bi_role(conn, data_dir)
+    return conn
+
+
+def _ensure_bi_role(conn: PostgresConnection, data_dir: Path | None) -> None:
+    from orchestration.services.bi_role import bi_credentials, ensure_bi_reader
+
+    credentials = bi_credentials()
+    if credentials is None:
+        return
+    try:
+        ensure_bi_reader(conn, *credentials, pg_data_dir=data_dir)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise PostgresUnavailable(
+            f"cannot set up the BI role {credentials[0]!r} (LAKEHOUSE_BI_PASSWORD is set) as {conn.user}: {exc}; "
+            "give that user CREATEROLE, or unset LAKEHOUSE_BI_PASSWORD and manage the role yourself"
+        ) from exc

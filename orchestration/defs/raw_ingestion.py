@@ -91,7 +91,7 @@ def _ingest(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, lin
         context.log.error(f"quarantined {bad.path}: {'; '.join(bad.problems)} (moved to {target})")
 
     good = [(folder_day[c.path], c.path, c.rows, c.bytes) for c in report.good]
-    for missing in register_window(settings.duckdb_path, days, good, hashes):
+    for missing in register_window(settings.duckdb_path, days, good, hashes, {c.path: c for c in report.good}):
         context.log.warning(f"{missing} was validated earlier but is gone from the lake; dropped from the view")
     bad_rows = quarantined_rows(settings.duckdb_path, days)
     for reason, n in sorted(bad_rows.items()):
@@ -163,7 +163,7 @@ def _ingest(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, lin
                 "min_value": result.min_value,
                 "max_value": result.max_value,
                 "worst_completeness": result.worst_completeness,
-                "longest_gap_s": result.longest_gap_s,
-                "usual_interval_s": result.usual_interval_s,
+                "mean_interval_s": result.mean_interval_s,
+                "empty_hours": result.empty_hours,
             },
         )

@@ -88,6 +88,7 @@ def register_window(
     days: list[str],
     files: list[tuple[str, Path, int, int]],
     hashes: dict[Path, str] | None = None,
+    checks: dict | None = None,
 ) -> list[str]:
     """Replace the window's entries in the registry with `files` ((day, path, rows, bytes), with
     their content `hashes`) and its quarantined readings with the bad rows found in them, then
@@ -101,6 +102,7 @@ def register_window(
     now = dt.datetime.now(dt.timezone.utc)
     with duckdb.connect(str(duckdb_path)) as con:
         con.execute("set TimeZone = 'UTC'")
+        con.execute("set enable_progress_bar = false")
         con.execute("begin transaction")
         con.execute(f"create schema if not exists {RAW_SCHEMA}")
         con.execute(
@@ -109,7 +111,7 @@ def register_window(
         )
         con.execute(f"alter table {REGISTRY} add column if not exists content_hash varchar")
         con.execute(QUARANTINE_DDL)
-        find_bad_rows(con, [(day, path) for day, path, _, _ in files], now)
+        find_bad_rows(con, [(day, path) for day, path, _, _ in files], now, checks)
         store_bad_rows(con, days, now)
         if days:
             con.execute(f"delete from {REGISTRY} where measurement_date in (select unnest(?::date[]))", [days])

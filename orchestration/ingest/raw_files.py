@@ -74,6 +74,12 @@ class FileCheck:
     bytes: int = 0
     ts_min: dt.datetime | None = None
     ts_max: dt.datetime | None = None
+    # Footer statistics (None when the writer left them out): let the row checks skip files
+    # that cannot hold a bad reading (raw_rows).
+    value_min: float | None = None
+    value_max: float | None = None
+    batch_min: str | None = None
+    batch_max: str | None = None
     problems: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # codes from REASONS, one per problem
 
@@ -110,7 +116,8 @@ def _string_type(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
-def _ts_range(meta: pq.FileMetaData, column_index: int) -> tuple[dt.datetime | None, dt.datetime | None]:
+def _ts_range(meta: pq.FileMetaData, column_index: int) -> tuple:
+    """(min, max) of a column over all row groups, from the footer; (None, None) if any lacks them."""
     lows, highs = [], []
     for rg in range(meta.num_row_groups):
         stats = meta.row_group(rg).column(column_index).statistics
@@ -149,6 +156,8 @@ def check_file(path: Path, day: str | None = None, max_bytes: int | None = None)
             check.fail("wrong_type", f"column {name!r} has type {actual}, expected {family}")
     if check.ok:
         check.ts_min, check.ts_max = _ts_range(meta, schema.get_field_index("ts"))
+        check.value_min, check.value_max = _ts_range(meta, schema.get_field_index("value"))
+        check.batch_min, check.batch_max = _ts_range(meta, schema.get_field_index("batch_id"))
         if day is not None and check.ts_min is not None and check.ts_max is not None:
             first = dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
             low, high = _utc(check.ts_min), _utc(check.ts_max)

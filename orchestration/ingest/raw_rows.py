@@ -11,16 +11,21 @@ row, its file, its row number and why) and the view `raw.bioreactor_readings` le
 - `future_timestamp`: later than the moment of the check (plus FUTURE_SLACK);
 - `timestamp_outside_day`: not on the day its folder (`date=YYYY-MM-DD`, the partition) names;
 - `duplicate_reading`: the same reading (batch, equipment, instant, tag, value) already
-  delivered in another file (a re-sent export); the first file's copy is kept. Repeats inside
-  one file are a known historian artefact that staging's DISTINCT collapses; they stay;
-- `conflicting_reading`: one sensor, one instant, different values: no way to tell which is
-  right, so every version is set aside.
+  delivered in another file (a re-sent export); the first file's copy is kept;
+- `conflicting_reading`: one sensor, one instant, different values in different files: no way
+  to tell which is right, so every version is set aside.
+
+Repeats inside one file are the historian's known artefact (exact repeats, which staging's
+DISTINCT collapses); they are not looked for, because finding them costs a hash aggregate over
+every reading (seconds per million rows), while readings from several files of one batch,
+reactor and day are found from a few groups and compared only there.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -60,60 +65,105 @@ def _sql_list(values: list[str]) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def find_bad_rows(con: duckdb.DuckDBPyConnection, files: list[tuple[str, Path]], now: dt.datetime) -> int:
+def _may_hold_bad_rows(day: str, checks: list, future: dt.datetime) -> bool:
+    """From the files' footer statistics: can any reading of this day be out of its day, in the
+    future or infinite, or arrive in two files (batch ranges overlapping)? Unknown tags are
+    looked for separately (no statistics say which strings a column holds)."""
+    start = dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
+    for c in checks:
+        if c is None or None in (c.ts_min, c.ts_max, c.value_min, c.value_max, c.batch_min, c.batch_max):
+            return True
+        low, high = (t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t for t in (c.ts_min, c.ts_max))
+        if low < start or high >= start + dt.timedelta(days=1) or high > future:
+            return True
+        if math.isinf(c.value_min) or math.isinf(c.value_max):
+            return True
+    ranges = sorted((c.batch_min, c.batch_max) for c in checks)
+    return any(later[0] <= earlier[1] for earlier, later in zip(ranges, ranges[1:]))
+
+
+def find_bad_rows(
+    con: duckdb.DuckDBPyConnection, files: list[tuple[str, Path]], now: dt.datetime, checks: dict | None = None
+) -> int:
     """Fill the temp table `bad_rows` with the quarantined readings of `files` ((day, path));
-    returns how many. `con` must have TimeZone UTC."""
+    returns how many. `con` must have TimeZone UTC. `checks` (path -> raw_files.FileCheck)
+    lets days whose footers rule every kind out skip the scan; without them every day is scanned."""
     con.execute(
         "create or replace temp table bad_rows (measurement_date date, path varchar, row_number bigint, reason varchar, "
         "batch_id varchar, site varchar, equipment_id varchar, ts timestamptz, tag varchar, value double, unit varchar)"
     )
     if not files:
         return 0
-    con.execute("create or replace temp table window_files (path varchar, day date)")
-    con.executemany("insert into window_files values (?, ?)", [(str(p.resolve()), day) for day, p in files])
-    paths = _sql_list([str(p.resolve()) for _, p in files])
+    by_day: dict[str, list[str]] = {}
+    for day, path in files:
+        by_day.setdefault(day, []).append(str(path.resolve()))
+    tags = [t.lower() for t in known_tags()]
+    # One pass over the tag column of the whole window (few distinct strings: cheap).
+    unknown_in = {
+        row[0]
+        for row in con.execute(
+            f"select distinct filename from read_parquet({_sql_list([p for ps in by_day.values() for p in ps])}, "
+            "filename = true, hive_partitioning = false) where tag is null or not list_contains($tags, lower(trim(tag)))",
+            {"tags": tags},
+        ).fetchall()
+    }
+    future = now + FUTURE_SLACK
+    by_path = {str(Path(k).resolve()): v for k, v in (checks or {}).items()}
+    for day, day_files in sorted(by_day.items()):  # one day at a time: duplicates never cross days
+        if checks is not None and not unknown_in.intersection(day_files):
+            if not _may_hold_bad_rows(day, [by_path.get(p) for p in day_files], future):
+                continue
+        _find_in_day(con, day, day_files, tags, future)
+    return con.execute("select count(*) from bad_rows").fetchone()[0]
+
+
+def _find_in_day(con: duckdb.DuckDBPyConnection, day: str, paths: list[str], tags: list[str], future: dt.datetime) -> None:
     columns = "batch_id, site, equipment_id, ts, tag, value, unit"
     con.execute(
         f"""
         insert into bad_rows
         with r as (
-            select f.day, r.filename as path, r.file_row_number as row_number,
+            select r.filename as path, r.file_row_number as row_number,
                    cast(r.batch_id as varchar) as batch_id, cast(r.site as varchar) as site,
                    cast(r.equipment_id as varchar) as equipment_id, cast(r.ts as timestamptz) as ts,
                    cast(r.tag as varchar) as tag, cast(r.value as double) as value, cast(r.unit as varchar) as unit,
                    lower(trim(r.tag)) as tag_key
-            from read_parquet({paths}, filename = true, file_row_number = true, hive_partitioning = false) r
-            join window_files f on f.path = r.filename
+            from read_parquet({_sql_list(paths)}, filename = true, file_row_number = true, hive_partitioning = false) r
         ),
         judged as (
             select *, case
-                when tag_key is null or not list_contains(?::varchar[], tag_key) then 'unknown_tag'
+                when tag_key is null or not list_contains($tags, tag_key) then 'unknown_tag'
                 when value is not null and isinf(value) then 'non_finite_value'
-                when ts > ?::timestamptz then 'future_timestamp'
-                when ts < day::timestamptz or ts >= day::timestamptz + interval 1 day then 'timestamp_outside_day'
+                when ts > $future then 'future_timestamp'
+                when ts < $day or ts >= $day + interval 1 day then 'timestamp_outside_day'
             end as reason
             from r
         ),
         fine as (select * from judged where reason is null),
+        -- Readings of one batch on one reactor on one day normally come in one file; only where
+        -- they come in several can a reading arrive twice (cheap to find: few groups).
+        shared as (
+            select batch_id, equipment_id from fine group by all having min(path) <> max(path)
+        ),
+        candidates as (select f.* from fine f semi join shared s using (batch_id, equipment_id)),
         repeated as (
-            select trim(batch_id) as b, trim(equipment_id) as e, ts, tag_key,
-                   count(distinct value) as values_seen, count(distinct path) as files_seen, min(path) as first_path
-            from fine
+            select batch_id, equipment_id, ts, tag_key,
+                   min(value) <> max(value) as conflicting, min(path) as first_path
+            from candidates
             group by all
-            having count(*) > 1 and (count(distinct value) > 1 or count(distinct path) > 1)
+            having min(path) <> max(path)
         )
-        select day, path, row_number, reason, {columns} from judged where reason is not null
+        select $day::date, path, row_number, reason, {columns} from judged where reason is not null
         union all
-        select f.day, f.path, f.row_number,
-               case when d.values_seen > 1 then 'conflicting_reading' else 'duplicate_reading' end,
-               {", ".join("f." + c for c in columns.split(", "))}
-        from fine f
-        join repeated d on trim(f.batch_id) = d.b and trim(f.equipment_id) = d.e and f.ts = d.ts and f.tag_key = d.tag_key
-        where d.values_seen > 1 or f.path <> d.first_path
+        select $day::date, c.path, c.row_number,
+               case when d.conflicting then 'conflicting_reading' else 'duplicate_reading' end,
+               {", ".join("c." + c for c in columns.split(", "))}
+        from candidates c
+        join repeated d using (batch_id, equipment_id, ts, tag_key)
+        where d.conflicting or c.path <> d.first_path
         """,
-        [[t.lower() for t in known_tags()], now + FUTURE_SLACK],
+        {"tags": tags, "future": future, "day": dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)},
     )
-    return con.execute("select count(*) from bad_rows").fetchone()[0]
 
 
 def store_bad_rows(con: duckdb.DuckDBPyConnection, days: list[str], now: dt.datetime) -> None:

@@ -146,6 +146,16 @@ def test_two_runs_started_at_once_both_succeed_in_turn(tmp_path, postgres):
     with own_lake(tmp_path) as _:
         days, files = _generate(tmp_path / "raw", "2025-08-01", seed=31)
         assert len(days) >= 2
+        # The instance exists before the runs (as under `lakehouse up`): two processes creating
+        # a fresh SQLite run storage at the same moment both stamp its schema version.
+        import dagster as dg
+
+        from orchestration.services.dagster_dev import prepare_dagster_home
+        from orchestration.settings import get_settings
+
+        prepare_dagster_home(get_settings())
+        with dg.DagsterInstance.get():
+            pass
         began = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             runs = [pool.submit(dagster_materialize, "*", day) for day in days[:2]]

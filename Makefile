@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 -include .env
 export
 
-.PHONY: setup ui demo test down status bench bench-marquez bench-lineage bench-diff bench-ui bench-daily clean
+.PHONY: setup ui demo test down status bench bench-marquez bench-lineage bench-diff bench-ui bench-daily bench-outbox clean
 
 setup: $(VENV)/.synced ui
 
@@ -54,6 +54,8 @@ bench: setup
 	$(BIN)/python -m bench.lineage_overhead
 	$(BIN)/python -m bench.lineage_diff
 	$(BIN)/python -m bench.ui_graph
+	$(BIN)/python -m bench.outbox_replay
+	$(BIN)/python -m bench.outbox_overhead
 
 # The built-in Marquez-compatible server under the load measured on the real Marquez (about 10 minutes).
 bench-marquez: setup
@@ -74,6 +76,11 @@ bench-ui: setup
 # One new day through Dagster vs the same dbt commands run directly, and after 365 days vs 1 (about 15 minutes).
 bench-daily: setup
 	$(BIN)/python -m bench.daily_run
+
+# The outbox: replaying a 10,000-event backlog, and its overhead on a run against sending directly (about 15 minutes).
+bench-outbox: setup
+	$(BIN)/python -m bench.outbox_replay
+	$(BIN)/python -m bench.outbox_overhead
 
 clean: down
 	rm -rf data dbt/target dbt/logs ui/dist

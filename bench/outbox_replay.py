@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -85,15 +86,17 @@ def replay(builtin: BuiltIn, events: int, batch: bool, label: str, work: Path) -
 def main(
     events: int = typer.Option(10_000, help="Backlog size (even)."),
     repeats: int = typer.Option(3, help="Runs of each side, alternating."),
+    one_by_one_events: int = typer.Option(2_000, help="Backlog for the one-by-one side (its rate, not its size, is compared)."),
     pg_port: int = typer.Option(5437, help="Port of the bench's embedded Postgres."),
 ) -> None:
+    load_at_start = [round(x, 1) for x in os.getloadavg()]
     builtin = BuiltIn(pg_port, {})
     runs: dict[str, list[dict]] = {"batch": [], "one_by_one": []}
     try:
         with tempfile.TemporaryDirectory(prefix="outbox-replay-") as tmp:
             for i in range(repeats):
-                for side, batch in (("batch", True), ("one_by_one", False)):
-                    run = replay(builtin, events, batch, f"replay_{side}_{i}", Path(tmp))
+                for side, batch, n in (("batch", True, events), ("one_by_one", False, one_by_one_events)):
+                    run = replay(builtin, n, batch, f"replay_{side}_{i}", Path(tmp))
                     runs[side].append(run)
                     print(json.dumps(run))
     finally:
@@ -108,9 +111,11 @@ def main(
     }
     report = {
         "benchmark": "outbox_replay",
+        "load_average": load_at_start,
         "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "events": events,
+        "one_by_one_events": one_by_one_events,
         "repeats": repeats,
         "goal": f">= {GOAL_EVENTS_PER_S:g} events/s with the batch endpoint",
         "summary": summary,
@@ -130,8 +135,9 @@ def render(report: dict) -> list[str]:
         "# Replaying a lineage backlog into the built-in Marquez (`bench/outbox_replay.py`)",
         "",
         f"{report['when']}, {report['machine']}. Backlog of {report['events']:,} events "
-        f"(START + COMPLETE of {report['events'] // 2:,} runs, 12-column schema facets), median of {report['repeats']}, "
-        "each run on a fresh database with its own server.",
+        f"(START + COMPLETE of {report['events'] // 2:,} runs, 12-column schema facets; {report['one_by_one_events']:,} "
+        f"for the one-by-one side), median of {report['repeats']}, each run on a fresh database with its own server, "
+        f"load average {report['load_average']} at the start.",
         "",
         "| delivery | events/s acknowledged | backlog delivered in | projector done after delivery |",
         "| --- | --- | --- | --- |",

@@ -64,6 +64,7 @@ def marquez(postgres, tmp_path):
     server.close()
 
 
+@pytest.mark.timeout(1800)
 def test_marquez_stopped_for_the_whole_run(tmp_path, marquez, caplog, monkeypatch):
     monkeypatch.setenv("MARQUEZ_URL", marquez.url)  # where the run-end flush delivers
     with own_lake(tmp_path) as outbox:
@@ -84,6 +85,7 @@ def test_marquez_stopped_for_the_whole_run(tmp_path, marquez, caplog, monkeypatc
     assert figures["stored"] == figures["emitted"]
 
 
+@pytest.mark.timeout(1800)
 def test_marquez_killed_in_the_middle_of_the_run(tmp_path, marquez, caplog, monkeypatch):
     monkeypatch.setenv("MARQUEZ_URL", marquez.url)
     marquez.start()
@@ -112,6 +114,7 @@ def test_marquez_killed_in_the_middle_of_the_run(tmp_path, marquez, caplog, monk
     assert figures["stored"] == figures["emitted"]
 
 
+@pytest.mark.timeout(1800)
 def test_marquez_answering_503_for_a_while(tmp_path, marquez, caplog, monkeypatch):
     marquez.start()
     proxy = FaultProxy(marquez.url)

@@ -41,11 +41,15 @@ DBT_COMMANDS = [
 
 def dbt_env(day: str) -> dict[str, str]:
     start = dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
+    bin_dir = str(Path(sys.executable).parent)  # an activated venv: dbt-ol starts `dbt` from PATH
     return {
         **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         **get_settings().dbt_env(),
         "LAKEHOUSE_WINDOW_START": start.isoformat(),
         "LAKEHOUSE_WINDOW_END": (start + dt.timedelta(days=1)).isoformat(),
+        # As dagster-dbt starts dbt (the project's dbt_project.yml says the same).
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         # dbt-ol as the Dagster steps run it (lineage/events.py dbt_ol_env), minus the parent run.
         "OPENLINEAGE_CONFIG": os.environ.get("OPENLINEAGE_CONFIG") or str(REPO_ROOT / "openlineage.yml"),
         "OPENLINEAGE_DBT_JOB_NAME": "dbt-run-bioreactor",

@@ -1,12 +1,18 @@
 """Daily partitions against real DuckDB, dbt and Postgres: a 3-day backfill materializes exactly
-those days, and rerunning one day leaves every other day untouched and its own rows identical."""
+those days, and rerunning one day leaves every other day untouched and its own rows identical;
+a day's dbt tests check that day."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.settings import DBT_PROJECT_DIR
 from tests.integration.test_pipeline_e2e import dagster_materialize
 
 pytestmark = pytest.mark.integration
@@ -70,3 +76,58 @@ def test_three_day_backfill_then_single_day_rerun(partitioned_lake):
     after = _days_in(duckdb_path, "int_bioreactor_downsample_5m", "bucket_start")
     assert after == before  # other days untouched, the rerun day identical (no duplicates)
     assert _days_in(duckdb_path, "int_bioreactor_batch_tag_daily", "day_start") == daily_before
+    # The staging table holds exactly the deduplicated readings of the days run, once each.
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        days = con.execute("select distinct cast(ts as date)::varchar from staging.stg_bioreactor order by 1").fetchall()
+        dupes = con.execute(
+            "select count(*) from (select * from staging.stg_bioreactor group by all having count(*) > 1)"
+        ).fetchone()[0]
+    assert [d[0] for d in days] == window
+    assert dupes == 0
+
+
+def _dbt_test(duckdb_path, window_day: str | None) -> subprocess.CompletedProcess:
+    """`dbt test` of the downsample model as a user runs it, with or without a partition window."""
+    env = {**os.environ, "LAKEHOUSE_DUCKDB_PATH": str(duckdb_path)}
+    env.pop("LAKEHOUSE_WINDOW_START", None)
+    env.pop("LAKEHOUSE_WINDOW_END", None)
+    if window_day:
+        start = dt.datetime.fromisoformat(window_day).replace(tzinfo=dt.timezone.utc)
+        env["LAKEHOUSE_WINDOW_START"] = start.isoformat()
+        env["LAKEHOUSE_WINDOW_END"] = (start + dt.timedelta(days=1)).isoformat()
+    dbt = Path(sys.executable).parent / "dbt"
+    return subprocess.run(
+        [str(dbt), "test", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target", "duckdb", "--target-path", str(Path(duckdb_path).parent / "dbt-target"),
+         "--select", "int_bioreactor_downsample_5m,test_name:not_null"],  # fmt: skip
+        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_a_daily_run_tests_its_own_window(partitioned_lake):
+    """dbt tests of the window-incremental models check the run's window only: a bad row in
+    another day fails a plain `dbt test` and a test of its own day, but not another day's run."""
+    days = partitioned_lake["days"]
+    duckdb_path = partitioned_lake["root"] / "lakehouse.duckdb"
+    with dg.DagsterInstance.get() as instance:  # the runs are recorded in Postgres
+        assert type(instance.event_log_storage).__name__ == "PooledPostgresEventLogStorage"
+    bad_day, other_day = days[1], days[3]
+    with duckdb.connect(str(duckdb_path)) as con:
+        # A bucket without its site: caught by a row-level test (not_null), and by nothing that
+        # reads other layers (the reading counts still reconcile).
+        con.execute(
+            "update intermediate.int_bioreactor_downsample_5m set site = null "
+            "where bucket_start = (select min(bucket_start) from intermediate.int_bioreactor_downsample_5m "
+            f"where cast(bucket_start as date) = '{bad_day}')"
+        )
+        assert con.execute("select count(*) from intermediate.int_bioreactor_downsample_5m where site is null").fetchone()[0] > 0
+    try:
+        assert _dbt_test(duckdb_path, None).returncode != 0  # no window: every row is checked
+        assert _dbt_test(duckdb_path, bad_day).returncode != 0
+        other = _dbt_test(duckdb_path, other_day)
+        assert other.returncode == 0, other.stdout[-3000:]
+        run = dagster_materialize("*", other_day)
+        assert run.returncode == 0, run.stderr[-5000:]
+    finally:
+        assert dagster_materialize("*", bad_day).returncode == 0  # rebuilds the bad day
+    assert _dbt_test(duckdb_path, None).returncode == 0

@@ -56,7 +56,10 @@ def _dbt_build(dbt: DbtCliResource, project: DbtProject, context: dg.AssetExecut
 def _invocation_target(project: DbtProject):
     """A target folder of this invocation's own: dbt-ol reads run_results.json from it after dbt
     exits, so another run's dbt (a concurrent Dagster run, a second instance) must not rewrite it
-    meanwhile. dbt's partial-parse cache is copied in, so nothing is parsed again."""
+    meanwhile. dbt's partial-parse cache is copied in, so nothing is parsed again, and the
+    invocation's cache is copied back: dbt parses everything again when the profile changed since
+    the cache was written (another DuckDB file or Postgres port than at `dbt parse` time; ~5 s
+    per dbt step), so the next run starts from a cache made with the settings runs use now."""
     shared = project.project_dir / project.target_path
     target = shared / "invocations" / uuid.uuid4().hex
     target.mkdir(parents=True)
@@ -65,6 +68,11 @@ def _invocation_target(project: DbtProject):
         shutil.copy2(cache, target / cache.name)
     try:
         yield target
+        fresh = target / cache.name
+        if fresh.exists():
+            staged = shared / f".{cache.name}.{target.name}"
+            shutil.copy2(fresh, staged)
+            os.replace(staged, cache)  # atomic: a concurrent step reads the old cache or the new one
     finally:
         shutil.rmtree(target, ignore_errors=True)
 

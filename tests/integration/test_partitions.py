@@ -88,7 +88,7 @@ def test_three_day_backfill_then_single_day_rerun(partitioned_lake):
 
 def _dbt_test(duckdb_path, window_day: str | None) -> subprocess.CompletedProcess:
     """`dbt test` of the downsample model as a user runs it, with or without a partition window."""
-    env = {**os.environ, "LAKEHOUSE_DUCKDB_PATH": str(duckdb_path)}
+    env = {**os.environ, "LAKEHOUSE_DUCKDB_PATH": str(duckdb_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env.pop("LAKEHOUSE_WINDOW_START", None)
     env.pop("LAKEHOUSE_WINDOW_END", None)
     if window_day:

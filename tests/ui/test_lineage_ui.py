@@ -322,3 +322,16 @@ def test_a_failed_run_shows_its_error_and_stack_trace(run, page):
     expect(page.get_by_test_id("run-id")).to_have_text(run_id)
     expect(page.get_by_test_id("run-error")).to_contain_text("Division by zero in model stg_bioreactor")
     expect(page.get_by_test_id("run-error")).to_contain_text("ZeroDivisionError: division by zero")
+
+
+def test_column_mode_shows_a_columns_upstream_columns(run, page):
+    """The publish step's identity column lineage: the Postgres copy's batch_id comes from DuckDB's."""
+    copy = naming.dataset_for_asset(("postgres", "dim_batch"))
+    source = naming.dataset_for_asset("dim_batch")
+    page.goto(f"{run['ui']}/dataset?ns={quote(copy.namespace, safe='')}&name={quote(copy.name, safe='')}")
+    row = page.get_by_test_id("fields").locator("tr", has=page.locator("td.field-name", has_text=re.compile(r"^batch_id$")))
+    row.get_by_role("link", name="column lineage").click()
+    expect(page.locator(".graph-canvas[data-ready=true]")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Column lineage")
+    expect(page.locator(f'[data-node-id="datasetField:{copy.namespace}:{copy.name}:batch_id"]')).to_have_count(1)
+    expect(page.locator(f'[data-node-id="datasetField:{source.namespace}:{source.name}:batch_id"]')).to_have_count(1)

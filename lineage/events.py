@@ -117,7 +117,7 @@ def dbt_ol_env(dagster_run: DagsterRun, project: str) -> dict[str, str]:
     return {
         "OPENLINEAGE_CONTEXT": dagster_run.openlineage_context(),
         "OPENLINEAGE_DBT_JOB_NAME": dbt_wrapper_job_name(project),
-        "OPENLINEAGE_CONFIG": os.environ.get("OPENLINEAGE_CONFIG") or str(REPO_ROOT / "openlineage.yml"),
+        "OPENLINEAGE_CONFIG": project_config(),
         "OPENLINEAGE_NAMESPACE": job_namespace(),
         "OPENLINEAGE_DBT_LOGGING": "WARNING",
     }
@@ -240,13 +240,26 @@ class JobRun:
         )
 
 
+def project_config() -> str:
+    """The OpenLineage configuration every emitter uses: OPENLINEAGE_CONFIG, else the project's
+    openlineage.yml (the outbox transport)."""
+    return os.environ.get("OPENLINEAGE_CONFIG") or str(REPO_ROOT / "openlineage.yml")
+
+
+def _client() -> OpenLineageClient:
+    # OpenLineageClient() looks for ./openlineage.yml in the working directory only: a Dagster
+    # started from another folder would fall back to the console transport and lose every event.
+    os.environ.setdefault("OPENLINEAGE_CONFIG", project_config())
+    return OpenLineageClient()
+
+
 def emit(event: RunEvent, client: OpenLineageClient | None = None) -> bool:
     """Send one event through the configured transport; never raises into the caller's run.
     With lineage switched off (LAKEHOUSE_LINEAGE=off) nothing is sent."""
     if not get_settings().lineage_enabled:
         return False
     try:
-        (client or OpenLineageClient()).emit(event)
+        (client or _client()).emit(event)
     except Exception as exc:
         log.warning("OpenLineage %s event for %s not emitted: %s", event.eventType, event.job.name, exc, exc_info=True)
         return False

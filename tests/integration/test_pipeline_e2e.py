@@ -14,7 +14,6 @@ import duckdb
 import psycopg
 import pytest
 
-from orchestration.settings import REPO_ROOT
 from tests.integration.reference_metrics import mart_rows
 
 pytestmark = pytest.mark.integration
@@ -41,7 +40,9 @@ def dagster_materialize(selection: str, partitions: str | None = None) -> subpro
     return subprocess.run(
         [str(dagster), "asset", "materialize", "-m", "orchestration.definitions", "--select", selection,
          flag, partitions],  # fmt: skip
-        cwd=REPO_ROOT,
+        # Not the repo root: the Dagster CLI loads ./.env over the environment, and a developer's
+        # .env would send the test's run to their own Postgres. (The project is installed in the venv.)
+        cwd=settings.data_dir,
         env=os.environ.copy(),
         capture_output=True,
         text=True,

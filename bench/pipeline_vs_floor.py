@@ -152,6 +152,9 @@ def _write(results: list[dict], repeats: int) -> None:
             f"| {r['raw_rows']:,} | {r['pipeline_median_s']} | {r['floor_median_s']} | "
             f"{r['ratio_pipeline_over_floor']} | {r['pipeline_peak_rss_mib']} | {r['floor_peak_rss_mib']} | {before} |"
         )
+    lines += ["", "Each repeat's pair (pipeline s / floor s = ratio), run side by side:"]
+    lines += [f"- {r['raw_rows']:,} rows: " + "; ".join(f"{p} / {f} = {p / f:.2f}" for p, f in zip(r["pipeline_wall_s"], r["floor_wall_s"]))
+              for r in results]  # fmt: skip
     lines += ["", "1-minute load average at the start of each run (the 2 cores are shared with other engineers' work):"]
     lines += [f"- {r['raw_rows']:,} rows: pipeline {r['load_avg_1m']['pipeline']}, floor {r['load_avg_1m']['floor']}" for r in results]
     for r in results:

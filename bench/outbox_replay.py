@@ -39,12 +39,16 @@ GOAL_EVENTS_PER_S = 1000.0
 
 
 def fill(outbox: Outbox, events: int) -> float:
-    """Append `events` events; returns the seconds it took (durable appends, one per event)."""
+    """The backlog, in one transaction (setup, not measured); returns the seconds one durable
+    append per event (what emitters do) takes, from the first 200 appended that way."""
+    bodies = [json.dumps(e) for j in range(events // 2) for e in job_events(j, "bench")]
+    sample = min(200, len(bodies))
     began = time.perf_counter()
-    for j in range(events // 2):
-        for event in job_events(j, "bench"):
-            outbox.append(json.dumps(event))
-    return time.perf_counter() - began
+    for body in bodies[:sample]:
+        outbox.append(body)
+    per_event = (time.perf_counter() - began) / sample
+    outbox.append_many(bodies[sample:])
+    return per_event * events
 
 
 def applied_after(url: str, timeout_s: float = 900) -> float:
@@ -57,7 +61,7 @@ def applied_after(url: str, timeout_s: float = 900) -> float:
     return float("nan")
 
 
-def replay(builtin: BuiltIn, events: int, batch: bool, label: str, work: Path) -> dict:
+def replay(builtin: BuiltIn, events: int, batch: bool, label: str, work: Path, wait_projector: bool) -> dict:
     outbox = Outbox(work / f"{label}.sqlite3")
     append_s = fill(outbox, events)
     target = builtin.start(label)
@@ -65,7 +69,7 @@ def replay(builtin: BuiltIn, events: int, batch: bool, label: str, work: Path) -
         began = time.perf_counter()
         result = deliver_once(outbox, MarquezTarget(target.url, "external"), batch=batch)
         wall = time.perf_counter() - began
-        applied = applied_after(target.url)
+        applied = applied_after(target.url) if wait_projector else float("nan")
         stored = requests.get(f"{target.url}/api/v1/events/lineage", params={"limit": 1}, timeout=60).json()["totalCount"]
     finally:
         builtin.stop(target)
@@ -87,6 +91,7 @@ def main(
     events: int = typer.Option(10_000, help="Backlog size (even)."),
     repeats: int = typer.Option(3, help="Runs of each side, alternating."),
     one_by_one_events: int = typer.Option(2_000, help="Backlog for the one-by-one side (its rate, not its size, is compared)."),
+    wait_projector: bool = typer.Option(False, help="Also time the server's projector applying the backlog (minutes)."),
     pg_port: int = typer.Option(5437, help="Port of the bench's embedded Postgres."),
 ) -> None:
     load_at_start = [round(x, 1) for x in os.getloadavg()]
@@ -96,7 +101,7 @@ def main(
         with tempfile.TemporaryDirectory(prefix="outbox-replay-") as tmp:
             for i in range(repeats):
                 for side, batch, n in (("batch", True, events), ("one_by_one", False, one_by_one_events)):
-                    run = replay(builtin, n, batch, f"replay_{side}_{i}", Path(tmp))
+                    run = replay(builtin, n, batch, f"replay_{side}_{i}", Path(tmp), wait_projector)
                     runs[side].append(run)
                     print(json.dumps(run))
     finally:
@@ -139,18 +144,19 @@ def render(report: dict) -> list[str]:
         f"for the one-by-one side), median of {report['repeats']}, each run on a fresh database with its own server, "
         f"load average {report['load_average']} at the start.",
         "",
-        "| delivery | events/s acknowledged | backlog delivered in | projector done after delivery |",
+        "| delivery | events/s acknowledged (stored durably) | backlog delivered in | projector done after delivery |",
         "| --- | --- | --- | --- |",
     ]
     for side, name in (("batch", "batch endpoint (`lineage replay`)"), ("one_by_one", "one event per request (`--one-by-one`, real Marquez)")):
         behind = statistics.median(r["projector_behind_s"] for r in report["runs"][side])
-        lines.append(f"| {name} | {s[side]['events_per_s_median']:,.0f} | {s[side]['deliver_s_median']:.2f} s | {behind:.2f} s |")
+        behind_text = "not timed" if behind != behind else f"{behind:.2f} s"
+        lines.append(f"| {name} | {s[side]['events_per_s_median']:,.0f} | {s[side]['deliver_s_median']:.2f} s | {behind_text} |")
     lines += [
         "",
         f"Goal {report['goal']}: **{'met' if report['met'] else 'NOT met'}** "
         f"({s['batch']['events_per_s_median']:,.0f} events/s; {report['batch_vs_one_by_one']}x one by one).",
-        f"Writing the backlog into the outbox (durable appends, synchronous=FULL): "
-        f"{s['batch']['append_per_event_ms_median']:.2f} ms per event.",
+        f"One durable outbox append (what an emitter pays per event, synchronous=FULL): "
+        f"{s['batch']['append_per_event_ms_median']:.2f} ms.",
     ]
     return lines
 

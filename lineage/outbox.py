@@ -182,6 +182,32 @@ class Outbox:
             )
             return int(cursor.lastrowid)
 
+    def append_many(self, events_json: Iterable[str]) -> int:
+        """Store many serialized events as `pending` in one transaction (one fsync); returns how
+        many. For importing a backlog; emitters append one event at a time."""
+        rows = []
+        now = _now()
+        for event_json in events_json:
+            event = json.loads(event_json)
+            if not isinstance(event, dict) or not event.get("eventTime"):
+                raise ValueError("not an OpenLineage event: no eventTime")
+            run, job = event.get("run") or {}, event.get("job") or {}
+            rows.append((run.get("runId"), event.get("eventType"), event["eventTime"], job.get("namespace"),
+                         job.get("name"), event_json, now))  # fmt: skip
+        with self._connect() as con:
+            con.execute("begin immediate")
+            try:
+                con.executemany(
+                    "insert into events (run_id, event_type, event_time, job_namespace, job_name, body, created_at) "
+                    "values (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+        return len(rows)
+
     def pending(self, limit: int = 100) -> list[OutboxEvent]:
         """Events still owed to the receiver (`pending` and `failed`), oldest first."""
         return self._select(f"where {_OWED} order by seq limit ?", (limit,))

@@ -106,6 +106,9 @@ dbt_curated_models = _duckdb_models("dbt_curated_models", "tag:int tag:curated")
     select="tag:mart",
     name="dbt_postgres_marts",
     dagster_dbt_translator=TRANSLATOR,
+    # The mart is rebuilt whole: two runs' mart steps side by side collide on the new table
+    # ("relation already exists"). A pool of its own (limit 1, dagster.yaml) makes them take turns.
+    pool="postgres_marts",
     **_PARTITIONED,
 )
 def dbt_postgres_marts(context: dg.AssetExecutionContext, dbt_postgres: DbtCliResource, lakehouse: LakehouseResource):

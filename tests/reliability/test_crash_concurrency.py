@@ -159,13 +159,6 @@ def _duckdb_step_spans() -> list[tuple[str, str, float, float]]:
 
 
 @pytest.mark.timeout(2400)
-@pytest.mark.xfail(
-    reason="KNOWN BUG, not done: the dbt_postgres_marts step is in no pool, so two runs' mart steps can "
-    "rebuild marts.mart_bioreactor_overview side by side and one fails with 'relation ... already exists'. "
-    "Fix (orchestration/defs/dbt_models.py, owned by the speed work): give that @dbt_assets a pool, e.g. "
-    "pool='duckdb_writer' or its own 'postgres_marts' (limit 1); then remove this mark.",
-    strict=False,
-)
 def test_two_runs_started_at_once_both_succeed_in_turn(tmp_path, postgres):
     with own_lake(tmp_path) as _:
         days, files = _generate(tmp_path / "raw", "2025-08-01", seed=31)

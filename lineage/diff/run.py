@@ -48,8 +48,11 @@ def dagster_instance(home: str | None):
         return None, f"no Dagster instance at {home}: stale lineage not checked (set DAGSTER_HOME)"
     try:
         return DagsterInstance.from_config(home), f"Dagster instance {home}"
-    except Exception as exc:  # a broken dagster.yaml is the user's configuration problem
-        raise ConfigurationError(f"cannot open the Dagster instance at {home}: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # a broken dagster.yaml, or its storage down: the user's to fix
+        raise ConfigurationError(
+            f"cannot open the Dagster instance at {home}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}; "
+            "start its storage (`lakehouse up`) or pass --no-instance"
+        ) from exc
 
 
 def run_diff(
@@ -108,8 +111,14 @@ def _run_diff(module, url, use_instance, instance, read_tables, dagster_home, sa
     elif use_instance:
         instance, note = dagster_instance(dagster_home)
         if instance is not None:
-            with instance:
-                expected.materialized = last_materializations(instance, expected.assets)
+            try:
+                with instance:
+                    expected.materialized = last_materializations(instance, expected.assets)
+            except Exception as exc:  # its storage (the project's Postgres) is down or unreadable
+                raise ConfigurationError(
+                    f"cannot read the Dagster instance ({note}): {type(exc).__name__}: {str(exc).splitlines()[0][:300]}; "
+                    "start its storage (`lakehouse up`) or pass --no-instance"
+                ) from exc
     clock.lap("dagster_instance")
     if read_tables:
         expected.tables = read_real_tables(a.dataset for a in expected.assets.values())

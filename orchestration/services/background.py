@@ -35,6 +35,27 @@ def spawn(command: list[str], env: dict[str, str], log_path: Path, pid_file: Pat
     return proc, offset
 
 
+def running_pid(pid_file: Path, *marks: bytes) -> int | None:
+    """The pid in `pid_file` if that process is alive and its command line holds every one of
+    `marks` (e.g. b"marquez", b"serve"): a stale pid file never names a stranger."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or alive but another user's
+        return None
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.parent.exists():  # no /proc (macOS): trust the pid file
+        return pid
+    try:
+        args = cmdline.read_bytes().split(b"\0")
+    except OSError:
+        return None
+    return pid if all(mark in args for mark in marks) else None  # a zombie has an empty cmdline
+
+
 def group_gone(pid: int) -> bool:
     try:
         os.waitpid(pid, os.WNOHANG)  # reap it if this process started it, or it lingers as a zombie

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from orchestration.services.background import log_tail, spawn, stop_group
+from orchestration.services.background import running_pid as background_running_pid
 from orchestration.settings import Settings
 
 COMMAND = [sys.executable, "-m", "lineage.cli", "deliver", "--follow"]
@@ -29,28 +30,8 @@ def log_file(settings: Settings) -> Path:
     return settings.log_dir / "lineage-delivery.log"
 
 
-def _is_ours(pid: int) -> bool:
-    """The pid is alive and is `lineage.cli deliver --follow` (a stale pid file never kills a stranger)."""
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if not cmdline.parent.exists():  # no /proc (macOS): trust the pid file
-        return True
-    try:
-        args = cmdline.read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"lineage.cli" in args and b"deliver" in args and b"--follow" in args  # a zombie has none
-
-
 def running_pid(settings: Settings) -> int | None:
-    try:
-        pid = int(pid_file(settings).read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    return pid if _is_ours(pid) else None
+    return background_running_pid(pid_file(settings), b"lineage.cli", b"deliver", b"--follow")
 
 
 def start(settings: Settings, settle_s: float = 1.0) -> tuple[int, bool]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lineage_ui.config import DIST_DIR, port_from_env
 from orchestration.services.background import log_tail, spawn, stop_group
+from orchestration.services.background import running_pid as background_running_pid
 from orchestration.services.marquez import port_is_open
 from orchestration.settings import Settings
 
@@ -49,28 +50,8 @@ def log_file(settings: Settings) -> Path:
     return settings.log_dir / "lineage-ui.log"
 
 
-def _is_ours(pid: int) -> bool:
-    """The pid is alive and is `lineage_ui serve` (a stale pid file never kills a stranger)."""
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if not cmdline.parent.exists():  # no /proc (macOS): trust the pid file
-        return True
-    try:
-        args = cmdline.read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"lineage_ui" in args and b"serve" in args
-
-
 def running_pid(settings: Settings) -> int | None:
-    try:
-        pid = int(pid_file(settings).read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    return pid if _is_ours(pid) else None
+    return background_running_pid(pid_file(settings), b"lineage_ui", b"serve")
 
 
 def is_serving(timeout_s: float = 1) -> bool:

@@ -25,6 +25,7 @@ from psycopg import sql
 from marquez.choose import BUILTIN_HOST, MarquezTarget, healthcheck, resolve
 from orchestration.services.postgres import ensure_postgres
 from orchestration.services.background import log_tail, spawn, stop_group
+from orchestration.services.background import running_pid as background_running_pid
 from orchestration.settings import PostgresConnection, Settings
 
 MARQUEZ_ROLE = "marquez"
@@ -129,32 +130,9 @@ def port_is_open(host: str, port: int) -> bool:
         return False
 
 
-def _is_our_server(pid: int) -> bool:
-    """The pid is alive and is a `marquez serve` (so a stale pid file never kills a stranger)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return False  # alive, but another user's: not ours
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if not cmdline.parent.exists():  # no /proc (macOS): trust the pid file
-        return True
-    try:
-        args = cmdline.read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"marquez" in args and b"serve" in args  # a zombie has an empty cmdline
-
-
 def running_pid(settings: Settings) -> int | None:
     """The pid of the built-in server that `start` launched, if it still runs."""
-    path = pid_file(settings)
-    try:
-        pid = int(path.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    return pid if _is_our_server(pid) else None
+    return background_running_pid(pid_file(settings), b"marquez", b"serve")
 
 
 def is_running(settings: Settings) -> bool:
@@ -179,7 +157,7 @@ def start(settings: Settings, target: MarquezTarget, db_url: str, timeout_s: flo
     port = target.port
     pid = running_pid(settings)
     if pid is not None:  # ours, already starting or running: wait for it instead of starting a second one
-        return _wait_until_healthy(settings, target, pid, lambda: _is_our_server(pid), 0, timeout_s)
+        return _wait_until_healthy(settings, target, pid, lambda: running_pid(settings) == pid, 0, timeout_s)
     if port_is_open(BUILTIN_HOST, port):
         what = "a Marquez that `lakehouse` did not start" if healthcheck(target.url, 2, target.api_key) else "another process"
         raise MarquezUnavailable(

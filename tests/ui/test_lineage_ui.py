@@ -134,16 +134,16 @@ def test_job_page_shows_its_runs(run, page):
     rows = page.get_by_test_id("runs").locator("tbody tr")
     expect(rows).to_have_count(2)
     for r in runs:
-        expect(page.get_by_test_id("runs")).to_contain_text(r["id"][:8])
+        expect(page.get_by_test_id("runs")).to_contain_text(r["id"][-8:])
     for day in run["days"]:
         expect(page.get_by_test_id("runs")).to_contain_text(day)
     # A run page: partition, and the child runs of the Dagster run (the asset's run under it).
-    page.get_by_role("link", name=runs[-1]["id"][:8]).click()
+    page.get_by_role("link", name=runs[-1]["id"][-8:]).click()
     expect(page.get_by_test_id("run-id")).to_have_text(runs[-1]["id"])
     parent = runs[-1]["facets"]["parent"]["run"]["runId"]
-    page.get_by_role("link", name=parent[:8]).click()
+    page.get_by_role("link", name=parent[-8:]).click()
     expect(page.get_by_test_id("run-id")).to_have_text(parent)
-    expect(page.get_by_test_id("child-runs")).to_contain_text(runs[-1]["id"][:8])
+    expect(page.get_by_test_id("child-runs")).to_contain_text(runs[-1]["id"][-8:])
 
 
 def test_lineage_as_of_an_older_partition_shows_its_versions(run, page):
@@ -169,7 +169,7 @@ def test_lineage_as_of_an_older_partition_shows_its_versions(run, page):
     picker = page.get_by_label("as of run")
     expect(picker.locator("option")).to_have_count(3)  # now + the two runs
     picker.select_option(old_run["id"])
-    expect(page.get_by_test_id("asof-banner")).to_contain_text(old_run["id"][:8])
+    expect(page.get_by_test_id("asof-banner")).to_contain_text(old_run["id"][-8:])
     expect(page.locator(".graph-canvas[data-ready=true]")).to_be_visible()
     mart_node = page.locator(f'[data-node-id="{node_id(mart)}"]')
     expect(mart_node).to_have_attribute("data-version", old_version)

@@ -20,8 +20,11 @@ export function fmtDuration(ms: number | null | undefined): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+/** A run or version id, short: its last 8 characters. OpenLineage run ids are UUIDv7, whose
+ *  first characters are a timestamp shared by runs started within the same minute; the tail
+ *  is random (and for name-based version ids, hash), so it tells them apart. */
 export function shortId(id: string | null | undefined): string {
-  return id ? id.slice(0, 8) : "—";
+  return id ? id.slice(-8) : "—";
 }
 
 /** The last dotted part of a long name, for compact graph labels. */

@@ -35,7 +35,7 @@ PH, DO, TEMP, AGITATION, GLUCOSE, OD600, AIRFLOW, PRESSURE = (
 N_TAGS = len(TAGS)
 
 SPIKE_RATE = 0.0005  # share of readings that are a single wild value
-DROPOUT_RATE = 0.002  # share of readings lost (half stored as NaN, half as null)
+DROPOUT_RATE = 0.002  # share of readings lost, stored as null (the historian's mark for a lost sample)
 
 DO_SETPOINT = 40.0  # %
 AGITATION_MIN = 200.0  # rpm
@@ -239,8 +239,9 @@ class BatchProcess:
         return values
 
     def readings(self, t_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """What the sensors report: (samples, tags) values with NaN dropouts, and the flat
-        positions of the dropouts to store as null rather than NaN."""
+        """What the sensors report: (samples, tags) values, NaN where a sample was lost, and the
+        flat positions of those dropouts, which the historian stores as null (NaN in a file is
+        garbage, quarantined at intake)."""
         rng = self.rng
         values = self.true_values(t_h)
         values += rng.standard_normal(values.shape) * (_NOISE_ABS + _NOISE_REL * np.abs(values))
@@ -253,4 +254,4 @@ class BatchProcess:
         values = np.rint(values * _SCALE) / _SCALE
         dropped = rng.integers(0, flat.size, rng.binomial(flat.size, DROPOUT_RATE))
         values.reshape(-1)[dropped] = np.nan
-        return values, dropped[::2]
+        return values, dropped

@@ -6,8 +6,8 @@ row, its file, its row number and why) and the view `raw.bioreactor_readings` le
 
 - `unknown_tag`: the tag is not in the catalogue (the dbt seed `tag_specs`), even after the
   trim / case folding staging applies to historian spellings;
-- `non_finite_value`: +-infinity. NaN is not garbage here: it is how the historian marks a lost
-  sample (a dropout), like NULL; both are loaded and staging drops them, as before;
+- `non_finite_value`: NaN or +-infinity: no sensor reads that, so it is garbage. The historian
+  marks a lost sample (a dropout) with NULL, which is loaded and dropped by staging;
 - `future_timestamp`: later than the moment of the check (plus FUTURE_SLACK);
 - `timestamp_outside_day`: not on the day its folder (`date=YYYY-MM-DD`, the partition) names;
 - `duplicate_reading`: the same reading (batch, equipment, instant, tag, value) already
@@ -67,8 +67,9 @@ def _sql_list(values: list[str]) -> str:
 
 def _may_hold_bad_rows(day: str, checks: list, future: dt.datetime) -> bool:
     """From the files' footer statistics: can any reading of this day be out of its day, in the
-    future or infinite, or arrive in two files (batch ranges overlapping)? Unknown tags are
-    looked for separately (no statistics say which strings a column holds)."""
+    future or infinite, or arrive in two files (batch ranges overlapping)? Unknown tags and NaN
+    are looked for separately (no statistics say which strings a column holds, and Parquet
+    writers leave NaN out of min/max)."""
     start = dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
     for c in checks:
         if c is None or None in (c.ts_min, c.ts_max, c.value_min, c.value_max, c.batch_min, c.batch_max):
@@ -98,19 +99,21 @@ def find_bad_rows(
     for day, path in files:
         by_day.setdefault(day, []).append(str(path.resolve()))
     tags = [t.lower() for t in known_tags()]
-    # One pass over the tag column of the whole window (few distinct strings: cheap).
-    unknown_in = {
+    # One pass over the tag and value columns of the whole window (cheap: no statistics rule
+    # out an unknown tag or a NaN, so every reading is looked at, but only these two columns).
+    suspect = {
         row[0]
         for row in con.execute(
             f"select distinct filename from read_parquet({_sql_list([p for ps in by_day.values() for p in ps])}, "
-            "filename = true, hive_partitioning = false) where tag is null or not list_contains($tags, lower(trim(tag)))",
+            "filename = true, hive_partitioning = false) "
+            "where tag is null or not list_contains($tags, lower(trim(tag))) or isnan(value)",
             {"tags": tags},
         ).fetchall()
     }
     future = now + FUTURE_SLACK
     by_path = {str(Path(k).resolve()): v for k, v in (checks or {}).items()}
     for day, day_files in sorted(by_day.items()):  # one day at a time: duplicates never cross days
-        if checks is not None and not unknown_in.intersection(day_files):
+        if checks is not None and not suspect.intersection(day_files):
             if not _may_hold_bad_rows(day, [by_path.get(p) for p in day_files], future):
                 continue
         _find_in_day(con, day, day_files, tags, future)
@@ -133,7 +136,7 @@ def _find_in_day(con: duckdb.DuckDBPyConnection, day: str, paths: list[str], tag
         judged as (
             select *, case
                 when tag_key is null or not list_contains($tags, tag_key) then 'unknown_tag'
-                when value is not null and isinf(value) then 'non_finite_value'
+                when value is not null and not isfinite(value) then 'non_finite_value'
                 when ts > $future then 'future_timestamp'
                 when ts < $day or ts >= $day + interval 1 day then 'timestamp_outside_day'
             end as reason

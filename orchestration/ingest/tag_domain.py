@@ -39,7 +39,7 @@ MAX_INTERVAL_FOR_GAPS_S = GAP_BUCKET_S / 2
 @dataclass
 class TagDomain:
     tag: str
-    readings: int = 0  # with a value (NULL and NaN are dropouts)
+    readings: int = 0  # with a value (NULL is a dropout)
     out_of_range: int = 0
     min_value: float | None = None
     max_value: float | None = None
@@ -94,7 +94,7 @@ def check_window(duckdb_path: Path, days: list[str]) -> dict[str, TagDomain]:
                        count(*) as n, count(v) as valid, min(v) as lo, max(v) as hi,
                        min(e) filter (where v is not null) as t0, max(e) filter (where v is not null) as t1
                 from (select tag, batch_id, epoch_us(ts) as e,
-                             case when isnan(value) then null else value end as v  -- NaN: a dropout
+                             value as v  -- NaN never gets here: quarantined (raw_rows.py)
                       from raw.bioreactor_readings where ts >= $first and ts < $end)
                 group by all
             ),

@@ -77,13 +77,14 @@ def test_every_kind_of_bad_input(tmp_path, monkeypatch, postgres, marquez_factor
         good = [(*extra, midnight + dt.timedelta(hours=1, minutes=15 * i), tag, 7.0 if tag == "pH" else 1.0, unit)
                 for i in range(3) for tag, unit in UNITS.items()]  # fmt: skip
         good[0] = (*good[0][:5], 25.0, "pH")
-        # NaN is the historian's mark for a lost sample (like NULL): a dropout, loaded, not garbage.
-        good.append((*extra, midnight + dt.timedelta(hours=1, minutes=45), "Temp", math.nan, "degC"))
+        # NULL is the historian's mark for a lost sample: a dropout, loaded (staging drops it).
+        good.append((*extra, midnight + dt.timedelta(hours=1, minutes=45), "Temp", None, "degC"))
         bad = {
             "unknown_tag": [(*extra, midnight + dt.timedelta(hours=2), "Foam", 1.0, "-"),
                             (*extra, midnight + dt.timedelta(hours=2), "", 1.0, "-")],
             "non_finite_value": [(*extra, midnight + dt.timedelta(hours=2), "pH", -math.inf, "pH"),
-                                 (*extra, midnight + dt.timedelta(hours=2, minutes=15), "DO", math.inf, "%")],
+                                 (*extra, midnight + dt.timedelta(hours=2, minutes=15), "DO", math.inf, "%"),
+                                 (*extra, midnight + dt.timedelta(hours=2, minutes=30), "Temp", math.nan, "degC")],
             "future_timestamp": [(*extra, dt.datetime(2099, 1, 1, tzinfo=UTC), "pH", 7.0, "pH")],
             "timestamp_outside_day": [(*extra, midnight - dt.timedelta(minutes=30), "pH", 7.0, "pH")],
         }  # fmt: skip

@@ -68,7 +68,8 @@ def test_the_footer_shortcut_finds_exactly_what_a_full_scan_finds(lake):
     dirty = _write(folder / "c-dirty.parquet", [
         ("B1", "LON", "R1", T0 + dt.timedelta(hours=7), "Foam", 1.0, "-"),
         ("B1", "LON", "R1", T0 + dt.timedelta(hours=7), "pH", math.inf, "pH"),
-        ("B1", "LON", "R1", T0 + dt.timedelta(hours=7), "Temp", math.nan, "degC"),  # a dropout: kept
+        ("B1", "LON", "R1", T0 + dt.timedelta(hours=7), "Temp", math.nan, "degC"),  # garbage, like infinity
+        ("B1", "LON", "R1", T0 + dt.timedelta(hours=7), "DO", None, "%"),  # a dropout: kept
         ("B1", "LON", "R1", T0 - dt.timedelta(hours=1), "pH", 7.0, "pH"),
         ("B1", "LON", "R1", T0 + dt.timedelta(minutes=10), "pH", 7.0, "pH"),  # re-sent: a duplicate
         ("B1", "LON", "R1", T0 + dt.timedelta(minutes=20), "DO", 51.0, "%"),  # a different value: conflict
@@ -78,10 +79,22 @@ def test_the_footer_shortcut_finds_exactly_what_a_full_scan_finds(lake):
     fast = _bad(files, {c.path: c for c in report.good})
     assert fast == _bad(files, None)
     reasons = sorted(reason for _, _, reason in fast)
-    assert reasons == sorted(["unknown_tag", "non_finite_value", "timestamp_outside_day", "duplicate_reading",
-                              "conflicting_reading", "conflicting_reading"])  # fmt: skip
+    assert reasons == sorted(["unknown_tag", "non_finite_value", "non_finite_value", "timestamp_outside_day",
+                              "duplicate_reading", "conflicting_reading", "conflicting_reading"])  # fmt: skip
     conflict = [(Path(p).name, r) for p, r, reason in fast if reason == "conflicting_reading"]
     assert {name for name, _ in conflict} == {"a-clean.parquet", "c-dirty.parquet"}  # both versions
+
+
+def test_a_nan_hidden_from_the_footers_is_still_found(lake):
+    """Parquet writers leave NaN out of min/max: a file whose footers look clean may hold one."""
+    _, folder, clean, other = lake
+    rows = _rows("B3", range(0, 6))
+    rows[5] = (*rows[5][:5], math.nan, rows[5][6])
+    nan_file = _write(folder / "c-nan.parquet", rows)
+    files = [clean, other, nan_file]
+    report = check_files(files, {f: DAY for f in files})
+    fast = _bad(files, {c.path: c for c in report.good})
+    assert fast == _bad(files, None) == [(str(nan_file.resolve()), 5, "non_finite_value")]
 
 
 def test_view_leaves_quarantined_rows_out_and_rows_add_up(lake, tmp_path):

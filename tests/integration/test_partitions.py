@@ -56,10 +56,13 @@ def _materialized_partitions(asset: str) -> set[str]:
         return set(instance.get_materialized_partitions(dg.AssetKey.from_user_string(asset)))
 
 
-def test_three_day_backfill_then_single_day_rerun(partitioned_lake):
+def test_three_day_backfill_then_single_day_rerun(partitioned_lake, monkeypatch):
     days = partitioned_lake["days"]
     assert len(days) >= 6
     window = days[1:4]
+    # Slices of 2 days (macros/partition_window.sql): the backfill's window is built in two
+    # slices, whose rows must equal what the one-day rerun builds.
+    monkeypatch.setenv("LAKEHOUSE_WINDOW_SLICE_DAYS", "2")
     result = dagster_materialize("*", f"{window[0]}...{window[-1]}")
     assert result.returncode == 0, result.stderr[-5000:]
 
@@ -131,3 +134,37 @@ def test_a_daily_run_tests_its_own_window(partitioned_lake):
     finally:
         assert dagster_materialize("*", bad_day).returncode == 0  # rebuilds the bad day
     assert _dbt_test(duckdb_path, None).returncode == 0
+
+
+def test_a_long_window_is_built_slice_by_slice(tmp_path):
+    """A backfill's window is cut into slices of LAKEHOUSE_WINDOW_SLICE_DAYS days (macros/
+    partition_window.sql), each aggregated on its own: 65 days in 30-day slices are three
+    contiguous slices from the window's start to its end; a day is one slice."""
+    import re
+
+    def compiled(days: int, slice_days: str) -> str:
+        start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+        env = {**os.environ, "LAKEHOUSE_DUCKDB_PATH": str(tmp_path / "compile.duckdb"),
+               "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "LAKEHOUSE_WINDOW_SLICE_DAYS": slice_days,
+               "LAKEHOUSE_WINDOW_START": start.isoformat(),
+               "LAKEHOUSE_WINDOW_END": (start + dt.timedelta(days=days)).isoformat()}  # fmt: skip
+        target = tmp_path / f"target-{days}-{slice_days}"
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), "compile", "--project-dir", str(DBT_PROJECT_DIR),
+             "--profiles-dir", str(DBT_PROJECT_DIR), "--target", "duckdb", "--target-path", str(target),
+             "--select", "int_bioreactor_downsample_5m"],  # fmt: skip
+            cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600,
+        )
+        assert result.returncode == 0, result.stdout[-3000:]
+        (sql,) = target.rglob("int_bioreactor_downsample_5m.sql")
+        return sql.read_text()
+
+    def slices(sql: str) -> list[tuple[str, str]]:
+        return re.findall(r"ts >= cast\('([^']+)' as timestamptz\)\s+and ts < cast\('([^']+)' as timestamptz\)", sql)
+
+    assert slices(compiled(65, "30")) == [
+        ("2025-01-01T00:00:00+00:00", "2025-01-31T00:00:00+00:00"),
+        ("2025-01-31T00:00:00+00:00", "2025-03-02T00:00:00+00:00"),
+        ("2025-03-02T00:00:00+00:00", "2025-03-07T00:00:00+00:00"),
+    ]
+    assert slices(compiled(1, "30")) == [("2025-01-01T00:00:00+00:00", "2025-01-02T00:00:00+00:00")]

@@ -5,7 +5,8 @@
 
     Incremental by partition window: a run deletes the window's buckets and inserts them
     again from the window's readings, so a rerun of a day gives the same rows and leaves
-    other days alone. Day boundaries are bucket boundaries, so no bucket straddles windows.
+    other days alone. Day boundaries are bucket boundaries, so no bucket straddles windows,
+    nor the window's slices (a long window is aggregated slice by slice: window_slices()).
 #}
 {{ config(
     materialized='incremental',
@@ -13,23 +14,30 @@
     pre_hook="{{ delete_window('bucket_start') }}",
 ) }}
 
-with readings as (
+{% for slice in window_slices() %}
+{% if not loop.first %}
+union all
+{% endif %}
+(
+    with readings as (
 
-    select * from {{ ref('stg_bioreactor') }}
-    where {{ window_predicate('ts') }}
+        select * from {{ ref('stg_bioreactor') }}
+        where {{ slice_predicate('ts', slice) }}
 
+    )
+
+    select
+        batch_id,
+        min(site) as site,
+        equipment_id,
+        tag,
+        time_bucket(interval '5 minutes', ts, 'UTC') as bucket_start,
+        avg(value) as avg_value,
+        min(value) as min_value,
+        max(value) as max_value,
+        stddev_samp(value) as stddev_value,
+        count(*) as reading_count
+    from readings
+    group by batch_id, equipment_id, tag, bucket_start
 )
-
-select
-    batch_id,
-    min(site) as site,
-    equipment_id,
-    tag,
-    time_bucket(interval '5 minutes', ts, 'UTC') as bucket_start,
-    avg(value) as avg_value,
-    min(value) as min_value,
-    max(value) as max_value,
-    stddev_samp(value) as stddev_value,
-    count(*) as reading_count
-from readings
-group by batch_id, equipment_id, tag, bucket_start
+{% endfor %}

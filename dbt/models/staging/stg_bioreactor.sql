@@ -11,7 +11,8 @@
     readings and inserts them again, so the deduplication (the DISTINCT over every reading of
     the window, the costliest step of the pipeline) runs once per run, and the models and tests
     reading it scan a table instead of re-reading and re-deduplicating the Parquet files.
-    Exact duplicates share their ts, so deduplicating window by window is exact.
+    Exact duplicates share their ts, so deduplicating window by window, and a long window
+    slice by slice (window_slices(): a backfill's DISTINCT fits in memory), is exact.
 #}
 {{ config(
     materialized='incremental',
@@ -19,48 +20,55 @@
     pre_hook="{{ delete_window('ts') }}",
 ) }}
 
-with source as (
+{% for slice in window_slices() %}
+{% if not loop.first %}
+union all
+{% endif %}
+(
+    with source as (
 
-    select * from {{ source('raw', 'bioreactor_readings') }}
-    where {{ window_predicate('ts') }}
+        select * from {{ source('raw', 'bioreactor_readings') }}
+        where {{ slice_predicate('ts', slice) }}
 
-),
+    ),
 
-tag_catalogue as (
+    tag_catalogue as (
 
-    select tag, lower(tag) as tag_key from {{ ref('tag_specs') }}
+        select tag, lower(tag) as tag_key from {{ ref('tag_specs') }}
 
-),
+    ),
 
-normalised as (
+    normalised as (
 
-    select
-        trim(source.batch_id) as batch_id,
-        trim(source.site) as site,
-        trim(source.equipment_id) as equipment_id,
-        cast(source.ts as timestamptz) as ts,
-        tag_catalogue.tag as tag,
-        cast(source.value as double) as value,
-        trim(source.unit) as unit
-    from source
-    inner join tag_catalogue
-        on lower(trim(source.tag)) = tag_catalogue.tag_key
+        select
+            trim(source.batch_id) as batch_id,
+            trim(source.site) as site,
+            trim(source.equipment_id) as equipment_id,
+            cast(source.ts as timestamptz) as ts,
+            tag_catalogue.tag as tag,
+            cast(source.value as double) as value,
+            trim(source.unit) as unit
+        from source
+        inner join tag_catalogue
+            on lower(trim(source.tag)) = tag_catalogue.tag_key
 
+    )
+
+    select distinct
+        batch_id,
+        site,
+        equipment_id,
+        ts,
+        tag,
+        value,
+        unit
+    from normalised
+    where value is not null
+      and not isnan(value)
+      and isfinite(value)
+      and ts is not null
+      and coalesce(batch_id, '') <> ''
+      and coalesce(site, '') <> ''
+      and coalesce(equipment_id, '') <> ''
 )
-
-select distinct
-    batch_id,
-    site,
-    equipment_id,
-    ts,
-    tag,
-    value,
-    unit
-from normalised
-where value is not null
-  and not isnan(value)
-  and isfinite(value)
-  and ts is not null
-  and coalesce(batch_id, '') <> ''
-  and coalesce(site, '') <> ''
-  and coalesce(equipment_id, '') <> ''
+{% endfor %}

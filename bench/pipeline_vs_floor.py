@@ -64,7 +64,8 @@ PROGRESS = [
     "2026-11-27, load 5-12 on the shared cores: 783.64 / 264.57 = 2.96 (Dagster storage on Postgres, staging deduplicated once per run)",
     "2026-12-04, quiet machine, 1 run, before this session's changes: 99.79 / 49.39 = 2.02",
     "2026-12-04, per-partition materializations stored in batches, planned checks in one insert: 76.77 / 46.97 = 1.63",
-    "2026-12-04, window-incremental models built in 30-day slices: the table above",
+    "2026-12-04, window-incremental models built in 30-day slices: 52.87 / 43.90 = 1.20",
+    "2026-12-04, per-connection dbt parse cache, definitions out of the garbage collector's sight: the table above",
 ]
 
 

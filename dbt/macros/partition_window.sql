@@ -20,12 +20,7 @@
 {%- endmacro %}
 
 {% macro window_predicate(column) -%}
-    {%- if has_window() -%}
-        {{ column }} >= cast('{{ window_start() }}' as timestamptz)
-        and {{ column }} < cast('{{ window_end() }}' as timestamptz)
-    {%- else -%}
-        true
-    {%- endif -%}
+    {{ slice_predicate(column, (window_start(), window_end()) if has_window() else none) }}
 {%- endmacro %}
 
 {# pre_hook of a window-incremental model: replace exactly the window (idempotent reruns). #}
@@ -70,7 +65,7 @@
     {{ return(slices if slices else [(window_start(), window_end())]) }}
 {%- endmacro %}
 
-{# `column` within one slice of window_slices(). #}
+{# `column` within a (start, end) slice of the window (window_slices()), or anywhere for none. #}
 {% macro slice_predicate(column, slice) -%}
     {%- if slice is none -%}
         true

@@ -56,6 +56,10 @@ def _dbt_build(dbt: DbtCliResource, project: DbtProject, context: dg.AssetExecut
         yield from dbt.cli(["build"], context=context, target_path=target).stream()
 
 
+PARSE_CACHE = "partial_parse.msgpack"
+KEPT_PARSE_CACHES = 8
+
+
 @contextmanager
 def _invocation_target(project: DbtProject):
     """A target folder of this invocation's own: dbt-ol reads run_results.json from it after dbt
@@ -73,9 +77,11 @@ def _invocation_target(project: DbtProject):
     seed = shared / PARSE_CACHE
     cache = shared / _parse_cache_name()
     for source in (cache, seed):
-        if source.exists():
+        try:
             shutil.copy2(source, target / PARSE_CACHE)
             break
+        except FileNotFoundError:  # never written, or just forgotten by another step
+            continue
     try:
         yield target
         fresh = target / PARSE_CACHE
@@ -86,10 +92,6 @@ def _invocation_target(project: DbtProject):
             _forget_old_caches(shared)
     finally:
         shutil.rmtree(target, ignore_errors=True)
-
-
-PARSE_CACHE = "partial_parse.msgpack"
-KEPT_PARSE_CACHES = 8
 
 
 def _parse_cache_name() -> str:
@@ -103,8 +105,13 @@ def _parse_cache_name() -> str:
 
 def _forget_old_caches(shared: Path) -> None:
     """Keep the most recently used connections' caches only (tests make a DuckDB file each)."""
-    caches = sorted(shared.glob("partial_parse.*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in caches[KEPT_PARSE_CACHES:]:
+    caches = []
+    for path in shared.glob("partial_parse.*.msgpack"):
+        try:
+            caches.append((path.stat().st_mtime, path))
+        except FileNotFoundError:  # forgotten by a concurrent step meanwhile
+            continue
+    for _, old in sorted(caches, reverse=True)[KEPT_PARSE_CACHES:]:
         old.unlink(missing_ok=True)
 
 

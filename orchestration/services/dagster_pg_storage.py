@@ -5,6 +5,7 @@ bench/results/daily_run.md and pipeline_vs_floor.md:
 - connections are pooled in every process: the stock storages open a new connection for every
   statement (NullPool) except in the webserver, several per event, 7-14 ms each here;
 - the catalog is not asked whether a table exists for every event stored;
+- two runs that initialize a pool's limit at the same moment both start (see below);
 - a single-run backfill plans each asset once with its partition range (see below), records
   its planned checks with one serialization and one batched insert, and stores the per-partition
   materializations of each asset in batches (see below).
@@ -12,6 +13,7 @@ bench/results/daily_run.md and pipeline_vs_floor.md:
 
 import os
 
+import sqlalchemy as db
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._serdes import serialize_value
@@ -65,6 +67,18 @@ class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
         if table_name not in tables and super().has_table(table_name):
             tables.add(table_name)
         return table_name in tables
+
+    def initialize_concurrency_limit_to_default(self, concurrency_key: str) -> bool:
+        # Two runs starting at once both find a pool (duckdb_writer) without its limit and both
+        # insert it. The stock method catches the loser's duplicate and updates instead, but on
+        # Postgres that UPDATE runs in the transaction the duplicate aborted, and the loser's run
+        # fails. By then the winner has committed the same default limit and its slots.
+        try:
+            return super().initialize_concurrency_limit_to_default(concurrency_key)
+        except db.exc.DBAPIError:
+            if self.get_concurrency_info(concurrency_key).slot_count > 0:
+                return True
+            raise
 
     def _store_asset_check_evaluation_planned(self, event, event_id) -> None:
         # The stock method writes one row per partition (right: the UI shows each day's check),

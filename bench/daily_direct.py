@@ -1,7 +1,8 @@
 """One daily partition without an orchestrator: the work a Dagster daily run does, done by hand.
 
 What a user without Dagster runs for a new day, with lineage on (dbt through dbt-ol, events into
-the outbox): validate and register the day's raw files (the same functions the raw asset calls),
+the outbox): validate, quarantine and register the day's raw files (`ingest_window`, which the raw
+asset calls too),
 the same three dbt commands the Dagster steps run, with the same window, and the publish to
 Postgres in between. Timed by bench/daily_run.py against `dagster asset materialize`.
 
@@ -21,9 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from orchestration.ingest.duckdb_raw import register_window
-from orchestration.ingest.lake_scan import day_of_folder
-from orchestration.ingest.raw_files import check_files, list_raw_files
+from orchestration.ingest.window import ingest_window
 from orchestration.publish.postgres import publish_tables
 from orchestration.services.postgres import ensure_postgres
 from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
@@ -73,10 +72,9 @@ def main(day: str, targets: str) -> None:
     settings = get_settings()
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    files = list_raw_files(settings.raw_dir / f"date={day}", root=settings.raw_dir)
-    report = check_files(files)
-    good = [(day_of_folder(c.path.parent.name), c.path, c.rows, c.bytes) for c in report.good]
-    register_window(settings.duckdb_path, [day], good)
+    intake = ingest_window(settings, [day])
+    if not (intake.files_valid and intake.rows_add_up):
+        raise SystemExit(f"the raw files of {day} did not pass their checks")
     timings["raw"] = time.perf_counter() - start
     env = dbt_env(day)
     dbt_ol = str(Path(sys.executable).parent / "dbt-ol")

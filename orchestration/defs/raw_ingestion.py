@@ -6,17 +6,9 @@ from lineage.dagster import AssetLineage, asset_lineage
 from lineage.events import OutputFacts
 from lineage.naming import dataset_for_asset
 from orchestration.defs.resources import LakehouseResource
-from orchestration.ingest.duckdb_raw import (
-    RAW_SCHEMA,
-    RAW_VIEW,
-    raw_view_columns,
-    register_window,
-    registered_hashes,
-    window_row_count,
-)
-from orchestration.ingest.raw_files import check_files, content_hash, list_raw_files, quarantine
-from orchestration.ingest.raw_rows import ROW_REASONS, known_tags, quarantined_rows
-from orchestration.ingest.tag_domain import check_window
+from orchestration.ingest.duckdb_raw import RAW_SCHEMA, RAW_VIEW
+from orchestration.ingest.raw_rows import ROW_REASONS, known_tags
+from orchestration.ingest.window import ingest_window
 from orchestration.partitions import daily_partitions, single_run, window_days
 
 RAW_ASSET_KEY = dg.AssetKey("raw_bioreactor_data")
@@ -67,59 +59,32 @@ def raw_bioreactor_data(context: dg.AssetExecutionContext, lakehouse: LakehouseR
 def _ingest(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, lineage: AssetLineage):
     settings = lakehouse.settings()
     days = window_days(context)
-    folder_day = {
-        f: day for day in days for f in list_raw_files(settings.raw_dir / f"date={day}", root=settings.raw_dir)
-    }
-    files = list(folder_day)
-    report = check_files(files, folder_day)
-    # A file loaded before whose bytes differ now was rewritten after load: what dbt built on is
-    # gone, and the new content is not trusted silently. (Moved back from quarantine, it is new.)
-    loaded = registered_hashes(settings.duckdb_path, [c.path for c in report.good])
-    hashes = {c.path: content_hash(c.path) for c in report.good}
-    for check in list(report.good):
-        before = loaded.get(str(check.path.resolve()))
-        if before is not None and before != hashes[check.path]:
-            check.fail(
-                "rewritten_after_load",
-                f"content changed after it was loaded (sha256 {before[:12]}... then, {hashes[check.path][:12]}... now)",
-            )
-            report.good.remove(check)
-            report.bad.append(check)
-    rows_found = sum(c.rows for c in report.good + report.bad)
-    for bad in report.bad:
-        target = quarantine(bad, settings.raw_dir, settings.quarantine_dir)
+    intake = ingest_window(settings, days)
+    for bad, target in intake.quarantined_files:
         context.log.error(f"quarantined {bad.path}: {'; '.join(bad.problems)} (moved to {target})")
-
-    good = [(folder_day[c.path], c.path, c.rows, c.bytes) for c in report.good]
-    for missing in register_window(settings.duckdb_path, days, good, hashes, {c.path: c for c in report.good}):
+    for missing in intake.missing:
         context.log.warning(f"{missing} was validated earlier but is gone from the lake; dropped from the view")
-    bad_rows = quarantined_rows(settings.duckdb_path, days)
-    for reason, n in sorted(bad_rows.items()):
+    for reason, n in sorted(intake.bad_rows.items()):
         context.log.warning(f"quarantined {n} readings: {reason} (table raw.quarantined_readings)")
-    rows_visible = window_row_count(settings.duckdb_path, days)
-    domain = check_window(settings.duckdb_path, days)
-    summary = report.summary()
-    if not files:
+    if not intake.files:
         context.log.warning(f"no raw files for {days[0]}..{days[-1]} under {settings.raw_dir}")
-    columns = raw_view_columns(settings.duckdb_path)
-    rows_quarantined = report.rows_quarantined + sum(bad_rows.values())
-    files_valid = not report.bad and not bad_rows
-    rows_add_up = rows_found == rows_visible + rows_quarantined
+    summary = intake.report.summary()
+    readings_quarantined = dg.MetadataValue.json(dict(sorted(intake.bad_rows.items())))
     lineage.facts = [
         OutputFacts(
             dataset_for_asset(RAW_ASSET_KEY),
-            columns=columns,
-            row_count=rows_visible,
+            columns=intake.columns,
+            row_count=intake.rows_visible,
             size_bytes=summary["bytes_loaded"],
-            assertions=[("raw_files_valid", files_valid, None), ("row_accounting", rows_add_up, None)],
+            assertions=[("raw_files_valid", intake.files_valid, None), ("row_accounting", intake.rows_add_up, None)],
         )
     ]
     yield dg.MaterializeResult(
         metadata={
-            "dagster/row_count": rows_visible,
+            "dagster/row_count": intake.rows_visible,
             "dagster/table_name": f"{settings.duckdb_path.stem}.{RAW_SCHEMA}.{RAW_VIEW}",
             "dagster/column_schema": dg.TableSchema(
-                columns=[dg.TableColumn(name=n, type=t) for n, t in columns]
+                columns=[dg.TableColumn(name=n, type=t) for n, t in intake.columns]
             ),
             "lake_dir": dg.MetadataValue.path(str(settings.raw_dir)),
             "file_count": summary["files_loaded"],
@@ -127,31 +92,31 @@ def _ingest(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, lin
             "ts_min": summary["ts_min"] or "",
             "ts_max": summary["ts_max"] or "",
             "files_quarantined": summary["files_quarantined"],
-            "rows_in": rows_found,
-            "rows_quarantined": rows_quarantined,
-            "rows_in_quarantined_files": report.rows_quarantined,
-            "readings_quarantined": dg.MetadataValue.json(dict(sorted(bad_rows.items()))),
+            "rows_in": intake.rows_found,
+            "rows_quarantined": intake.rows_quarantined,
+            "rows_in_quarantined_files": intake.report.rows_quarantined,
+            "readings_quarantined": readings_quarantined,
         }
     )
     yield dg.AssetCheckResult(
         check_name="raw_files_valid",
-        passed=files_valid,
+        passed=intake.files_valid,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "quarantined_files": dg.MetadataValue.json(summary["quarantined"]),
-            "quarantined_readings": dg.MetadataValue.json(dict(sorted(bad_rows.items()))),
+            "quarantined_readings": readings_quarantined,
         },
     )
     yield dg.AssetCheckResult(
         check_name="row_accounting",
-        passed=rows_add_up,
+        passed=intake.rows_add_up,
         metadata={
-            "rows_in": rows_found,
-            "rows_loaded": rows_visible,
-            "rows_quarantined": rows_quarantined,
+            "rows_in": intake.rows_found,
+            "rows_loaded": intake.rows_visible,
+            "rows_quarantined": intake.rows_quarantined,
         },
     )
-    for tag, result in domain.items():
+    for tag, result in intake.domain.items():
         yield dg.AssetCheckResult(
             check_name=f"tag_domain_{tag}",
             passed=result.passed,

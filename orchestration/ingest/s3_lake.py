@@ -18,15 +18,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple
-
-import boto3
-from botocore.client import BaseClient
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from typing import TYPE_CHECKING, NamedTuple
 
 from orchestration.ingest.lake_scan import day_of_folder
 from orchestration.ingest.raw_files import UnsafePathError, is_within
+
+# boto3 is imported where S3 is used: every Dagster process loads this module (the sensor's
+# definition), and most never talk to S3 (~45 ms of imports).
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 ENDPOINT_ENV = "AWS_S3_ENDPOINT"
 BUCKET_ENV = "LAKEHOUSE_S3_BUCKET"
@@ -93,6 +93,9 @@ class S3LakeConfig:
         return f"s3://{self.bucket}/{self.prefix} at {self.endpoint or f'AWS S3 ({self.region})'}"
 
     def client(self) -> BaseClient:
+        import boto3
+        from botocore.config import Config as BotoConfig
+
         # A fresh session per call: credentials changed in the environment are picked up.
         return boto3.session.Session().client(
             "s3",
@@ -257,6 +260,8 @@ def download_to_lake(client: BaseClient, bucket: str, key: str, raw_dir: Path) -
 @contextmanager
 def _explained(config: S3LakeConfig, action: str) -> Iterator[None]:
     """Turn botocore errors into one line naming the endpoint, the bucket and the likely fix."""
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
     try:
         yield
     except NoCredentialsError:

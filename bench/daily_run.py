@@ -2,8 +2,8 @@
 directly, and against history.
 
 1. One new day through Dagster (`dagster asset materialize --select '*' --partition DAY`)
-   vs the same work without an orchestrator (bench/daily_direct.py: the raw files registered by
-   the same functions, the same three dbt-ol commands with the same window, the same publish),
+   vs the same work without an orchestrator (bench/daily_direct.py: the same window intake as the
+   raw asset, the same three dbt-ol commands with the same window, the same publish),
    on a lakehouse holding 1 day of history (goal: ratio <= 1.3), with the fixed overhead
    broken down from the Dagster run's own event log.
 2. One new day after 365 days of history vs the same new day (its files copied) after 1 day,

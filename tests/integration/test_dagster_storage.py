@@ -45,3 +45,33 @@ def _call(fn, *args):
         return fn(*args)
     except Exception as exc:  # the thread reports what the run would have died of
         return exc
+
+
+def test_schema_probes_ask_the_catalog_until_it_says_yes(postgres, tmp_path, monkeypatch):
+    """A migration probe (table, column) that said yes is not asked again; one that said no is."""
+    from sqlalchemy import event
+
+    from orchestration.services.dagster_dev import prepare_dagster_home
+    from orchestration.settings import get_settings
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    prepare_dagster_home(get_settings())
+    with dg.DagsterInstance.get() as instance:
+        runs, events = instance.run_storage, instance.event_log_storage
+        statements: list[str] = []
+        for storage in (runs, events):
+            event.listen(storage._engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+        def asked(probe) -> tuple[bool, int]:
+            before = len(statements)
+            return probe(), len(statements) - before
+
+        assert asked(runs.has_run_stats_index_cols)[0] is True
+        assert asked(runs.has_run_stats_index_cols) == (True, 0)
+        assert asked(events.has_asset_key_index_cols)[0] is True
+        assert asked(events.has_asset_key_index_cols) == (True, 0)
+        assert asked(lambda: events.has_table("asset_check_executions"))[0] is True
+        assert asked(lambda: events.has_table("asset_check_executions")) == (True, 0)
+        # A table that is not there is asked about every time (a migration may add it).
+        assert asked(lambda: events.has_table("no_such_table"))[0] is False
+        assert asked(lambda: events.has_table("no_such_table")) == (False, 1)

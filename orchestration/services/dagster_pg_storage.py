@@ -53,7 +53,7 @@ class _Pooled:
 
 class _RemembersSchema:
     """Dagster asks the catalog whether its migrations have run (a table, a column) before many
-    statements, a catalog query or a column reflection each time: ~40 per daily run (dagster-postgres
+    statements, a catalog query or a column reflection each time: ~30 per daily run (dagster-postgres
     already remembers built indexes). Migrations only ever add, so a probe that once said yes is
     remembered; a no is asked again."""
 

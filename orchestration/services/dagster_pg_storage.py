@@ -6,13 +6,16 @@ bench/results/daily_run.md and pipeline_vs_floor.md:
   statement (NullPool) except in the webserver, several per event, 7-14 ms each here;
 - the catalog is not asked, again and again, whether a table or column exists (for every event
   stored, every run created or listed);
-- two runs that initialize a pool's limit at the same moment both start (see below);
+- two runs that initialize a pool's limit at the same moment both start, and two runs that
+  claim a pool's last slot at the same moment do not both get it (see below);
 - a single-run backfill plans each asset once with its partition range (see below), records
   its planned checks with one serialization and one batched insert, and stores the per-partition
   materializations of each asset in batches (see below).
 """
 
 import os
+import threading
+from contextlib import contextmanager
 
 import sqlalchemy as db
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
@@ -85,7 +88,56 @@ class PooledPostgresScheduleStorage(_Pooled, PostgresScheduleStorage):
     pass
 
 
-class PooledPostgresEventLogStorage(_RemembersSchema, _Pooled, PostgresEventLogStorage):
+# Any 64-bit number no other application takes an advisory lock on in the lakehouse database.
+_POOL_BOOKKEEPING_LOCK = 0x6C616B65_706F6F6C  # "lakepool"
+
+
+class _SerializesPoolBookkeeping:
+    """Pool slots are claimed and freed in several autocommitted statements (is a slot free?
+    queue the step; pick a free slot FOR UPDATE; take it): the row lock ends with the SELECT, so
+    two runs claiming the last slot at the same moment could both take it and both write the
+    DuckDB file. Claims, frees and limit changes take turns on a transaction-scoped advisory
+    lock (released by the transaction's end whatever happens, or by a dead process's
+    disconnect); a few ms per step, uncontended."""
+
+    @contextmanager
+    def _pool_bookkeeping(self):
+        held = self.__dict__.setdefault("_pool_lock_held", threading.local())
+        if getattr(held, "depth", 0):  # re-entered (a free that assigns, a claim that initializes)
+            held.depth += 1
+            try:
+                yield
+            finally:
+                held.depth -= 1
+            return
+        with self._engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="READ COMMITTED")
+            with conn.begin():
+                conn.execute(db.text("select pg_advisory_xact_lock(:key)"), {"key": _POOL_BOOKKEEPING_LOCK})
+                held.depth = 1
+                try:
+                    yield
+                finally:
+                    held.depth = 0
+
+    def claim_concurrency_slot(self, concurrency_key, run_id, step_key, priority=None):
+        with self._pool_bookkeeping():
+            return super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
+
+    def free_concurrency_slot_for_step(self, run_id: str, step_key: str) -> None:
+        with self._pool_bookkeeping():
+            super().free_concurrency_slot_for_step(run_id, step_key)
+
+    def free_concurrency_slots_for_run(self, run_id: str) -> None:
+        with self._pool_bookkeeping():
+            super().free_concurrency_slots_for_run(run_id)
+
+    def set_concurrency_slots(self, concurrency_key: str, num: int) -> None:
+        with self._pool_bookkeeping():
+            super().set_concurrency_slots(concurrency_key, num)
+
+
+class PooledPostgresEventLogStorage(_SerializesPoolBookkeeping, _RemembersSchema, _Pooled, PostgresEventLogStorage):
     def has_table(self, table_name: str) -> bool:
         # Asked for every stored event (asset_event_tags, asset_check_executions, ...): a catalog
         # query each time, a quarter of an event's storage cost.
@@ -104,7 +156,8 @@ class PooledPostgresEventLogStorage(_RemembersSchema, _Pooled, PostgresEventLogS
         # Postgres that UPDATE runs in the transaction the duplicate aborted, and the loser's run
         # fails. By then the winner has committed the same default limit and its slots.
         try:
-            return super().initialize_concurrency_limit_to_default(concurrency_key)
+            with self._pool_bookkeeping():
+                return super().initialize_concurrency_limit_to_default(concurrency_key)
         except db.exc.DBAPIError:
             if self.get_concurrency_info(concurrency_key).slot_count > 0:
                 return True

@@ -40,6 +40,70 @@ def test_a_pool_initialized_by_two_runs_at_once_starts_both(postgres, tmp_path, 
         assert storage.get_concurrency_info(key).slot_count == 1
 
 
+def test_two_runs_claiming_the_last_slot_at_once_do_not_both_get_it(postgres, tmp_path, monkeypatch):
+    """Two processes (two instances) claim a pool's only slot in lockstep: both see a free slot,
+    both queue their step as assigned, and the first picks the free slot row but has not taken
+    it when the second picks the same row (the autocommitted FOR UPDATE lock is gone). Stock
+    Dagster gives both the slot: two steps writing DuckDB side by side."""
+    from sqlalchemy import event
+
+    from orchestration.services.dagster_dev import prepare_dagster_home
+    from orchestration.settings import get_settings
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    prepare_dagster_home(get_settings())
+    key = "lockstep_pool"
+    with dg.DagsterInstance.get() as first_instance, dg.DagsterInstance.get() as second_instance:
+        first, second = first_instance.event_log_storage, second_instance.event_log_storage
+        assert first is not second and first._engine is not second._engine
+        first.set_concurrency_slots(key, 1)
+        both_looked = threading.Barrier(2, timeout=3)
+        second_done = threading.Event()
+
+        def in_lockstep(storage):
+            looked = storage.has_unassigned_slots
+
+            def has_unassigned_slots(concurrency_key):
+                free = looked(concurrency_key)
+                try:
+                    both_looked.wait()  # with the fix the other waits on the lock: the barrier breaks
+                except threading.BrokenBarrierError:
+                    pass
+                return free
+
+            monkeypatch.setattr(storage, "has_unassigned_slots", has_unassigned_slots)
+
+        in_lockstep(first)
+        in_lockstep(second)
+
+        def after_picking_a_slot(conn, cursor, statement, *args):
+            if threading.current_thread().name == "first" and "FOR UPDATE SKIP LOCKED" in statement:
+                second_done.wait(3)
+
+        event.listen(first._engine, "after_cursor_execute", after_picking_a_slot)
+        outcome: dict = {}
+
+        def claim(name, storage):
+            outcome[name] = _call(storage.claim_concurrency_slot, key, f"run_{name}", "raw_bioreactor_data")
+            if name == "second":
+                second_done.set()
+
+        threads = [threading.Thread(target=claim, args=(n, s), name=n) for n, s in (("first", first), ("second", second))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        claimed = [name for name, status in outcome.items() if getattr(status, "is_claimed", False)]
+        assert set(outcome) == {"first", "second"}, outcome
+        assert len(claimed) == 1, outcome
+        info = first.get_concurrency_info(key)
+        assert [slot.run_id for slot in info.claimed_slots] == [f"run_{claimed[0]}"]
+        # The loser gets the slot once the winner's step frees it.
+        loser = "second" if claimed == ["first"] else "first"
+        first.free_concurrency_slot_for_step(f"run_{claimed[0]}", "raw_bioreactor_data")
+        assert second.claim_concurrency_slot(key, f"run_{loser}", "raw_bioreactor_data").is_claimed
+
+
 def _call(fn, *args):
     try:
         return fn(*args)

@@ -84,7 +84,16 @@ def pipeline(settings, postgres):
 
     result = dagster_materialize("*")
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return {"good_files": good_files, "rows_generated": summary.rows, "log": result.stdout + result.stderr}
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs(limit=1)
+    return {
+        "good_files": good_files,
+        "rows_generated": summary.rows,
+        "log": result.stdout + result.stderr,
+        "run_id": run.run_id,
+    }
 
 
 def test_mart_matches_an_independent_computation_from_the_raw_files(pipeline, postgres):
@@ -118,6 +127,35 @@ def test_bad_files_are_quarantined_with_their_reason_and_rows_add_up(pipeline, s
     assert metadata["rows_quarantined"] == 1  # the wrong-schema file's one row; unreadable bytes have none
     assert metadata["files_quarantined"] == 2
     assert metadata["file_count"] == len(pipeline["good_files"])
+
+
+def test_every_day_of_the_run_shows_each_check_result(pipeline, settings):
+    """The UI's per-day check status: each check (ours and dbt's tests) planned for every day of
+    the range run holds that run's result on every day, none left PLANNED, none without a day."""
+    import dagster as dg
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus as Status
+
+    from orchestration.definitions import defs
+    from orchestration.ingest.lake_scan import lake_days
+
+    graph = defs().resolve_asset_graph()
+    check_keys = [key for key in graph.asset_check_keys if graph.get(key.asset_key).partitions_def is not None]
+    assert len(check_keys) > 20  # ours on the raw asset and dbt's tests
+    days = set(lake_days(settings.raw_dir))
+    with dg.DagsterInstance.get() as instance:
+        run_id = pipeline["run_id"]
+        infos = instance.event_log_storage.get_asset_check_partition_info(check_keys)
+        by_check: dict = {}
+        for info in infos:
+            if info.latest_planned_run_id == run_id:
+                by_check.setdefault(info.check_key, {})[info.partition_key] = info.latest_execution_status
+    assert set(by_check) == set(check_keys)
+    for key, statuses in by_check.items():
+        assert set(statuses) == days, key
+        assert Status.PLANNED not in statuses.values(), (key, statuses)
+    raw = dg.AssetKey("raw_bioreactor_data")
+    assert set(by_check[dg.AssetCheckKey(raw, "raw_files_valid")].values()) == {Status.FAILED}  # two bad uploads
+    assert set(by_check[dg.AssetCheckKey(raw, "row_accounting")].values()) == {Status.SUCCEEDED}
 
 
 def test_duckdb_layers_exist_where_dbt_put_them(pipeline, settings):

@@ -104,22 +104,20 @@ class _SerializesPoolBookkeeping:
     @contextmanager
     def _pool_bookkeeping(self):
         held = self.__dict__.setdefault("_pool_lock_held", threading.local())
-        if getattr(held, "depth", 0):  # re-entered (a free that assigns, a claim that initializes)
-            held.depth += 1
-            try:
-                yield
-            finally:
-                held.depth -= 1
+        if getattr(held, "active", False):
+            # None of the wrapped methods calls another today; if one did, a second connection
+            # would wait on this thread's own lock forever.
+            yield
             return
         with self._engine.connect() as conn:
             conn = conn.execution_options(isolation_level="READ COMMITTED")
             with conn.begin():
                 conn.execute(db.text("select pg_advisory_xact_lock(:key)"), {"key": _POOL_BOOKKEEPING_LOCK})
-                held.depth = 1
+                held.active = True
                 try:
                     yield
                 finally:
-                    held.depth = 0
+                    held.active = False
 
     def claim_concurrency_slot(self, concurrency_key, run_id, step_key, priority=None):
         with self._pool_bookkeeping():

@@ -25,7 +25,7 @@ from pathlib import Path
 from orchestration.ingest.window import ingest_window
 from orchestration.publish.postgres import publish_tables
 from orchestration.services.postgres import ensure_postgres
-from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
+from lakehouse_core.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
 
 # What the publish asset copies (orchestration/defs/publish.py; not imported: that pulls in Dagster,
 # which a user without an orchestrator does not start).

@@ -118,7 +118,7 @@ def main(repeats: int = typer.Option(3), pg_port: int = typer.Option(5434)) -> N
     from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
     from orchestration.services.postgres import ensure_postgres
-    from orchestration.settings import get_settings
+    from lakehouse_core.settings import get_settings
 
     ensure_postgres(get_settings())
     bin_dir = Path(sys.executable).parent

@@ -235,7 +235,7 @@ class BuiltIn:
         os.environ.update({"LAKEHOUSE_DATA_DIR": str(REPO / "data" / "bench"), "LAKEHOUSE_PG_PORT": str(pg_port)})
         os.environ.pop("LAKEHOUSE_PG_URL", None)
         from orchestration.services.postgres import ensure_postgres
-        from orchestration.settings import get_settings
+        from lakehouse_core.settings import get_settings
 
         from orchestration.services.postgres import embedded_server
 

@@ -31,7 +31,7 @@ from bench.marquez_server import BuiltIn, job_events
 from bench.measure import machine
 from lineage.delivery import deliver_once
 from lineage.outbox import Outbox
-from marquez.choose import MarquezTarget
+from lakehouse_core.marquez import MarquezTarget
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"

@@ -83,7 +83,7 @@ def main(
     from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
     from orchestration.services.postgres import ensure_postgres
-    from orchestration.settings import get_settings
+    from lakehouse_core.settings import get_settings
 
     settings = get_settings()
     pg = ensure_postgres(settings)

@@ -15,7 +15,6 @@ be reached or the configuration is wrong.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -24,14 +23,20 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
+from lakehouse_core.marquez import MarquezTarget, resolve
 from lineage.delivery import BACKOFF_MAX_S, DeliveryResult, deliver_once, follow
 from lineage.diff.command import diff_command
 from lineage.outbox import REJECTED, Outbox
 from lineage.sender import LineageSender
-from marquez.choose import MarquezTarget, resolve
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console()
@@ -113,7 +118,7 @@ def events(
 
 def _target(url: str | None) -> MarquezTarget:
     try:
-        return resolve({**os.environ, "MARQUEZ_URL": url} if url else None)
+        return resolve(url)
     except ValueError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(UNREACHABLE) from None

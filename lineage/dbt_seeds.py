@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from functools import lru_cache
 from pathlib import Path
 
+from lakehouse_core.settings import get_settings
 from lineage.naming import duckdb_dataset, postgres_dataset
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def _manifest_path() -> Path | None:
     dagster-dbt sets), else `target/` under the working directory."""
     argv = sys.argv
     target = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--target-path"), None)
-    target = target or os.environ.get("DBT_TARGET_PATH") or "target"
+    target = target or get_settings().dbt_target_path
     path = Path(target) / "manifest.json"
     return path if path.is_file() else None
 

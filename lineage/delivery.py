@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +26,8 @@ from pathlib import Path
 
 from lineage.outbox import Outbox, OutboxEvent
 from lineage.sender import LineageSender
-from marquez.choose import MarquezTarget, resolve
+from lakehouse_core.marquez import MarquezTarget, resolve
+from lakehouse_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -274,27 +274,18 @@ def flush(
 
 # --- strict mode ------------------------------------------------------------------------------
 
-STRICT_ENV = "LAKEHOUSE_LINEAGE_STRICT_S"
 
 
 class LineageNotDelivered(RuntimeError):
     """Strict mode: events emitted so far were not all acknowledged by Marquez within the deadline."""
 
 
-def strict_deadline_s(environ: dict[str, str] | None = None) -> float | None:
+def strict_deadline_s() -> float | None:
     """Seconds a run may wait for its lineage to be delivered (LAKEHOUSE_LINEAGE_STRICT_S), or
     None when strict mode is off (unset, empty, 0 or `off`). A value that is not a number is a
-    configuration error, said at once rather than silently turning strict mode off."""
-    raw = (os.environ if environ is None else environ).get(STRICT_ENV, "").strip().lower()
-    if raw in ("", "0", "off", "false", "no"):
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        raise ValueError(f"{STRICT_ENV}={raw!r}: expected a number of seconds (or unset / 0 to turn strict mode off)") from None
-    if seconds < 0:
-        raise ValueError(f"{STRICT_ENV}={raw!r}: expected a positive number of seconds")
-    return seconds
+    configuration error (ValueError from the settings), said at once rather than silently
+    turning strict mode off."""
+    return get_settings().lineage_strict_s
 
 
 def require_delivered(
@@ -327,7 +318,7 @@ def require_delivered(
         last = outbox.last_error()
         why = result.error or (last.last_error if last else None) or "no acknowledgement in time"
         raise LineageNotDelivered(
-            f"strict lineage ({STRICT_ENV}={deadline_s:g}): {owed} events emitted so far are not in Marquez at "
+            f"strict lineage (LAKEHOUSE_LINEAGE_STRICT_S={deadline_s:g}): {owed} events emitted so far are not in Marquez at "
             f"{target.url} after {deadline_s:g}s: {why}. They wait in the outbox {outbox.path}."
         )
     return result

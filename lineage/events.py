@@ -17,22 +17,29 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import traceback
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
+from pathlib import Path
 
 from openlineage.client import OpenLineageClient
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.event_v2 import (
+    InputDataset,
+    Job,
+    OutputDataset,
+    Run,
+    RunEvent,
+    RunState,
+)
 from openlineage.client.facet_v2 import (
     DatasetFacet,
-    column_lineage_dataset,
-    data_quality_assertions_dataset,
     JobFacet,
     OutputDatasetFacet,
     RunFacet,
+    column_lineage_dataset,
+    data_quality_assertions_dataset,
     error_message_run,
     job_type_job,
     nominal_time_run,
@@ -43,17 +50,17 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.uuid import generate_new_uuid
 
+from lakehouse_core.settings import get_settings
 from lineage.naming import (
     AssetKeyLike,
     DatasetId,
     asset_job_name,
     dagster_run_job_name,
-    dbt_wrapper_job_name,
     dataset_for_asset,
+    dbt_wrapper_job_name,
     external_inputs,
     job_namespace,
 )
-from orchestration.settings import REPO_ROOT, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -243,14 +250,17 @@ class JobRun:
 def project_config() -> str:
     """The OpenLineage configuration every emitter uses: OPENLINEAGE_CONFIG, else the project's
     openlineage.yml (the outbox transport)."""
-    return os.environ.get("OPENLINEAGE_CONFIG") or str(REPO_ROOT / "openlineage.yml")
+    return str(get_settings().openlineage_config)
 
 
 def _client() -> OpenLineageClient:
     # OpenLineageClient() looks for ./openlineage.yml in the working directory only: a Dagster
     # started from another folder would fall back to the console transport and lose every event.
-    os.environ.setdefault("OPENLINEAGE_CONFIG", project_config())
-    return OpenLineageClient()
+    # So the configuration is handed over explicitly.
+    import yaml  # a dependency of dbt-core and openlineage-python
+
+    config = yaml.safe_load(Path(project_config()).read_text()) or {}
+    return OpenLineageClient(config=config)
 
 
 def emit(event: RunEvent, client: OpenLineageClient | None = None) -> bool:

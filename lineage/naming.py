@@ -39,16 +39,14 @@ No dbt-ol job name and no asset name can collide: assets carry the `asset.` infi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from openlineage.client.naming.dataset import LocalFileSystem, Postgres
 
-from orchestration.settings import get_settings
+from lakehouse_core.settings import get_settings
 
-DEFAULT_NAMESPACE = "lakehouse"
 
 
 class _HasPath(Protocol):
@@ -66,7 +64,7 @@ class DatasetId(NamedTuple):
 
 
 def job_namespace() -> str:
-    return os.environ.get("OPENLINEAGE_NAMESPACE") or DEFAULT_NAMESPACE
+    return get_settings().openlineage_namespace
 
 
 DAGSTER_RUN_JOB = "dagster"

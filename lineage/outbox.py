@@ -26,14 +26,13 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.settings import get_settings
+from lakehouse_core.settings import get_settings
 
 PENDING, DELIVERED, FAILED, REJECTED = "pending", "delivered", "failed", "rejected"
 SCHEMA_VERSION = 2
@@ -82,11 +81,11 @@ def default_path() -> Path:
     openlineage.yml that `OPENLINEAGE_CONFIG` names, else `<data dir>/lineage/outbox.sqlite3`.
     Readers (delivery, status) must find the same file the writers use."""
     configured = _configured_path()
-    return configured if configured is not None else get_settings().data_dir / "lineage" / "outbox.sqlite3"
+    return configured if configured is not None else get_settings().outbox_default_path
 
 
 def _configured_path() -> Path | None:
-    config = os.environ.get("OPENLINEAGE_CONFIG")
+    config = get_settings().openlineage_config_setting
     if not config or not Path(config).is_file():
         return None
     import yaml  # a dependency of dbt-core and openlineage-python

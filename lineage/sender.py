@@ -22,21 +22,15 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
-from marquez.choose import MarquezTarget
+from lakehouse_core.marquez import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, MarquezHttp, MarquezTarget
 
-# Short: a run's final flush has a budget of seconds, and the delivery loop would rather retry.
-CONNECT_TIMEOUT_S = 3.0
-READ_TIMEOUT_S = 10.0
 # A bad event fails the same way however often it is sent; these statuses judge the event itself.
 EVENT_ERRORS = frozenset({400, 413, 422})
 # Answers about us or the server's state (auth, timeouts, overload), not about what we asked.
 NOT_NOW = frozenset({401, 403, 407, 408, 425, 429})
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 Status = Literal["delivered", "rejected", "failed"]
 
@@ -70,22 +64,10 @@ class LineageSender:
         """`batch`: None asks the server once; True/False forces the batch or the one-by-one path."""
         self.target = target
         self.batch = batch
-        self.session = requests.Session()
-        # Our own retry loop decides when to try again; urllib3 must not retry behind our back.
-        self.session.mount("http://", HTTPAdapter(max_retries=0))
-        self.session.mount("https://", HTTPAdapter(max_retries=0))
-        # A local server is never reached through a proxy from the environment (as marquez.choose does).
-        self.session.trust_env = urlsplit(target.url).hostname not in _LOOPBACK
-        self.session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
-        if target.api_key:
-            self.session.headers["Authorization"] = f"Bearer {target.api_key}"
-
-    @property
-    def lineage_url(self) -> str:
-        return f"{self.target.url}/api/v1/lineage"
+        self.http = MarquezHttp(target, user_agent="lakehouse-lineage-delivery")
 
     def close(self) -> None:
-        self.session.close()
+        self.http.close()
 
     def send(self, bodies: list[str], deadline: float | None = None) -> SendOutcome:
         """Post the events in order; verdicts for the leading events that got an answer.
@@ -114,7 +96,7 @@ class LineageSender:
         A 5xx or an auth/overload answer decides nothing (asked again next time); any other
         answer without results means there is no batch endpoint (real Marquez: 404).
         """
-        response = self._post(f"{self.lineage_url}/batch", "[]", deadline)
+        response = self._post("/api/v1/lineage/batch", "[]", deadline)
         body = _json(response)
         if response.status_code == 200 and isinstance(body, dict) and "results" in body:
             return True
@@ -124,7 +106,7 @@ class LineageSender:
 
     def _send_batch(self, bodies: list[str], deadline: float | None, outcome: SendOutcome) -> bool:
         """True when the batch was answered as a batch; False to send these events one by one."""
-        response = self._post(f"{self.lineage_url}/batch", "[" + ",".join(bodies) + "]", deadline)
+        response = self._post("/api/v1/lineage/batch", "[" + ",".join(bodies) + "]", deadline)
         if response.status_code in (404, 405):  # the server changed under us: no batch endpoint any more
             self.batch = False
             return False
@@ -153,7 +135,7 @@ class LineageSender:
         for index in range(len(outcome.verdicts), len(bodies)):
             if deadline is not None and time.monotonic() >= deadline:
                 return
-            response = self._post(self.lineage_url, bodies[index], deadline)
+            response = self._post("/api/v1/lineage", bodies[index], deadline)
             if response.ok:
                 outcome.verdicts.append(Verdict(index, "delivered"))
             elif response.status_code in EVENT_ERRORS:
@@ -165,13 +147,13 @@ class LineageSender:
 
     # --- HTTP -----------------------------------------------------------------------------
 
-    def _post(self, url: str, body: str, deadline: float | None) -> requests.Response:
+    def _post(self, path: str, body: str, deadline: float | None) -> requests.Response:
         connect, read = CONNECT_TIMEOUT_S, READ_TIMEOUT_S
         if deadline is not None:
             left = max(deadline - time.monotonic(), 0.05)
             connect, read = min(connect, left), min(read, left)
         try:
-            return self.session.post(url, data=body.encode(), timeout=(connect, read))
+            return self.http.post(path, body.encode(), timeout=(connect, read))
         except requests.Timeout as exc:
             raise Unreachable(f"no answer from Marquez at {self.target.url} within {max(connect, read):.1f}s") from exc
         except requests.RequestException as exc:  # refused, reset, DNS, TLS

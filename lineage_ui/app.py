@@ -11,8 +11,6 @@ configured Marquez (read-only), and the last `lineage diff` report.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
 from starlette.applications import Starlette
@@ -21,19 +19,15 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from lakehouse_core.marquez import MarquezHttp
 from lineage_ui.config import UiConfig
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Headers of Marquez's answer worth passing on; hop-by-hop ones and lengths are recomputed.
 _PASS_HEADERS = ("content-type", "cache-control", "etag", "last-modified")
 
 
 def create_app(config: UiConfig) -> Starlette:
-    session = requests.Session()
-    # A local Marquez is never reached through a proxy from the environment.
-    session.trust_env = urlsplit(config.marquez.url).hostname not in _LOOPBACK
-    if config.marquez.api_key:
-        session.headers["Authorization"] = f"Bearer {config.marquez.api_key}"
+    http = MarquezHttp(config.marquez, user_agent="lakehouse-lineage-ui", timeout=(3, 120))
     dist = config.dist_dir
     index = dist / "index.html"
 
@@ -41,9 +35,8 @@ def create_app(config: UiConfig) -> Starlette:
         # The raw path keeps names' %2F and %3A encoded, as Marquez expects them.
         raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
         query = request.url.query
-        url = config.marquez.url + raw_path + (f"?{query}" if query else "")
         try:
-            upstream = session.get(url, headers={"Accept": "application/json"}, timeout=(3, 120))
+            upstream = http.get(raw_path + (f"?{query}" if query else ""))
         except requests.RequestException as exc:
             return JSONResponse(
                 {

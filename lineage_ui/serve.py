@@ -23,7 +23,7 @@ def cli(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, help="port (default 3002; LINEAGE_UI_PORT)")
     args = parser.parse_args(argv)
     try:
-        config = UiConfig.from_env(host=args.host, port=args.port)
+        config = UiConfig.from_settings(host=args.host, port=args.port)
     except ValueError as exc:
         sys.exit(f"error: {exc}")
     if not (config.dist_dir / "index.html").exists():

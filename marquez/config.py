@@ -1,12 +1,17 @@
-"""Server settings: command-line flags win over the environment, which wins over defaults."""
+"""Server settings: command-line flags win over the environment, which wins over defaults.
+
+The environment is read by the project's one settings module (`lakehouse_core.settings`, the
+ground floor every package may import); this server imports nothing else of the project.
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
+from lakehouse_core.settings import MARQUEZ_DEFAULT_PORT, get_settings
+
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5555
+DEFAULT_PORT = MARQUEZ_DEFAULT_PORT
 # Marquez itself accepts large events; 16 MiB covers dbt's biggest (full SQL + column lineage).
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -31,14 +36,14 @@ class ServerConfig:
 
     @classmethod
     def from_env(cls, **overrides) -> "ServerConfig":
+        settings = get_settings()
         values = {
-            "db_url": os.environ.get("MARQUEZ_DB_URL"),
-            "host": os.environ.get("MARQUEZ_HOST", DEFAULT_HOST),
-            "port": int(os.environ.get("MARQUEZ_PORT", DEFAULT_PORT)),
-            "api_key": os.environ.get("MARQUEZ_API_KEY") or None,
-            "max_body_bytes": int(os.environ.get("MARQUEZ_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
-            "synchronous_commit": os.environ.get("MARQUEZ_SYNCHRONOUS_COMMIT", "on").strip().lower()
-            not in ("off", "false", "0", "no"),
+            "db_url": settings.marquez_db_url,
+            "host": settings.marquez_host,
+            "port": settings.builtin_marquez_port,
+            "api_key": settings.marquez_api_key,
+            "max_body_bytes": settings.marquez_max_body_bytes,
+            "synchronous_commit": settings.marquez_synchronous_commit,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if not values["db_url"]:

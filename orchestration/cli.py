@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,15 +18,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from marquez.choose import healthcheck as marquez_answers
-from marquez.choose import resolve as resolve_marquez
+from lakehouse_core.marquez import healthcheck as marquez_answers
+from lakehouse_core.marquez import resolve as resolve_marquez
 from orchestration.ingest.lake_scan import lake_days
 from orchestration.services import dagster_dev
 from orchestration.services import lineage_delivery
 from orchestration.services import lineage_ui
 from orchestration.services import marquez as marquez_service
 from orchestration.services.postgres import PostgresUnavailable, embedded_server, ensure_postgres
-from orchestration.settings import REPO_ROOT, get_settings
+from lakehouse_core.settings import REPO_ROOT, child_env, get_settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 marquez_app = typer.Typer(
@@ -59,11 +58,7 @@ def materialize(selection: str = "*", first_day: str | None = None, last_day: st
     if not days and not (first_day and last_day):
         _fail(f"no date=YYYY-MM-DD folders under {settings.raw_dir}: generate data first")
     first_day, last_day = first_day or days[0], last_day or days[-1]
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(dagster_dev.prepare_dagster_home(settings)),
-        **settings.dbt_env(),
-    }
+    env = child_env(DAGSTER_HOME=str(dagster_dev.prepare_dagster_home(settings)), **settings.dbt_env())
     dagster = Path(sys.executable).parent / "dagster"
     command = [
         str(dagster), "asset", "materialize", "-m", "orchestration.definitions",
@@ -79,8 +74,7 @@ def materialize(selection: str = "*", first_day: str | None = None, last_day: st
 def _latest_run_id(dagster_home: str) -> str | None:
     import dagster as dg
 
-    os.environ["DAGSTER_HOME"] = dagster_home
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.from_config(dagster_home) as instance:
         records = instance.get_run_records(limit=1)
     return records[0].dagster_run.run_id if records else None
 
@@ -93,7 +87,7 @@ def _close_lineage_run(dagster_home: str, before: str | None) -> None:
 
     run_id = _latest_run_id(dagster_home)
     if run_id and run_id != before:
-        with dg.DagsterInstance.get() as instance:
+        with dg.DagsterInstance.from_config(dagster_home) as instance:
             close_run(instance, run_id)
 
 
@@ -214,13 +208,15 @@ def demo(
 
 def _show_lineage() -> None:
     """Deliver what the demo emitted, then show what Marquez holds: the lineage of the mart."""
+    import time
+    from urllib.parse import quote
+
     import requests
 
+    from lakehouse_core.marquez import MarquezHttp
     from lineage.delivery import deliver_once
     from lineage.naming import dataset_for_asset, job_namespace
     from lineage.outbox import Outbox
-
-    import time
 
     console.rule("Lineage in Marquez")
     target = resolve_marquez()
@@ -237,8 +233,9 @@ def _show_lineage() -> None:
     mart = dataset_for_asset("mart_bioreactor_overview")
     node = f"dataset:{mart.namespace}:{mart.name}"
     try:
-        jobs = requests.get(f"{target.url}/api/v1/namespaces/{job_namespace()}/jobs", params={"limit": 1000}, timeout=30)
-        graph = requests.get(f"{target.url}/api/v1/lineage", params={"nodeId": node, "depth": 30}, timeout=60)
+        with MarquezHttp(target, user_agent="lakehouse-demo", timeout=(3, 60)) as http:
+            jobs = http.get(f"/api/v1/namespaces/{quote(job_namespace(), safe='')}/jobs", params={"limit": 1000})
+            graph = http.get("/api/v1/lineage", params={"nodeId": node, "depth": 30})
         jobs.raise_for_status()
         graph.raise_for_status()
     except requests.RequestException as exc:
@@ -253,7 +250,7 @@ def _show_lineage() -> None:
     console.print(table)
     console.print(
         f"{jobs.json()['totalCount']} jobs in namespace {job_namespace()!r}; "
-        f"the graph: {target.url}/api/v1/lineage?nodeId={requests.utils.quote(node, safe='')}&depth=30"
+        f"the graph: {target.url}/api/v1/lineage?nodeId={quote(node, safe='')}&depth=30"
     )
 
 
@@ -263,7 +260,7 @@ def _check_lineage() -> None:
 
     console.rule("lineage diff: Dagster's asset graph vs Marquez")
     settings = get_settings()
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_dev.prepare_dagster_home(settings)), **settings.dbt_env()}
+    env = child_env(DAGSTER_HOME=str(dagster_dev.prepare_dagster_home(settings)), **settings.dbt_env())
     dagster = Path(sys.executable).parent / "dagster"
     command = [str(dagster), "job", "execute", "-m", "orchestration.definitions", "-j", "lineage_diff"]
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
@@ -307,7 +304,7 @@ def down() -> None:
     console.print("Lineage UI  " + ("[yellow]stopped[/]" if lineage_ui.stop(settings) else "was not running"))
     if marquez_service.stop(settings):
         console.print("Marquez     [yellow]stopped[/]")
-    elif os.environ.get("MARQUEZ_URL"):
+    elif settings.marquez_url:
         console.print("Marquez     external (MARQUEZ_URL): not started here, left alone")
     else:
         console.print("Marquez     was not running")
@@ -326,7 +323,7 @@ def status() -> None:
     except ValueError as exc:
         console.print(f"Marquez    [red]misconfigured[/]  {exc}")
     else:
-        answers = marquez_answers(target.url, 2, target.api_key)
+        answers = marquez_answers(target, 2)
         state = "[green]running" if answers else ("[red]not answering" if target.kind == "external" else "[red]stopped")
         console.print(f"Marquez    {state}[/]  {target.url}  ({_marquez_label(target)})")
     _lineage_delivery_status()
@@ -357,7 +354,7 @@ def marquez_serve(
     from marquez.config import ServerConfig
     from marquez.serve import run
 
-    if not (db_url or os.environ.get("MARQUEZ_DB_URL")):
+    if not (db_url or get_settings().marquez_db_url):
         try:
             db_url = marquez_service.database_url(get_settings())
         except (marquez_service.MarquezUnavailable, PostgresUnavailable) as exc:

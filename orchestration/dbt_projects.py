@@ -8,8 +8,7 @@ nodes that target builds.
 
 from __future__ import annotations
 
-import os
-import sys
+import subprocess
 from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -17,18 +16,14 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
-from orchestration.settings import DBT_PROJECT_DIR, get_settings
+from lakehouse_core.settings import DBT_PROJECT_DIR, VENV_BIN, child_env, get_settings
 
-# The dbt next to this interpreter, so runs work without an activated venv. dagster-dbt's
-# manifest preparer (and dbt wrappers) look `dbt` up on PATH, so the venv's bin goes first.
-_VENV_BIN = Path(sys.executable).parent
-# dbt-ol runs dbt and emits its OpenLineage events (to the outbox, see openlineage.yml), through
-# a shim that leaves dagster-dbt's `--version` probe to plain dbt; plain dbt when lineage is
-# switched off (LAKEHOUSE_LINEAGE=off).
+# The dbt next to this interpreter, so runs work without an activated venv. dbt-ol runs dbt and
+# emits its OpenLineage events (to the outbox, see openlineage.yml), through a shim that leaves a
+# `--version` probe to plain dbt; plain dbt when lineage is switched off (LAKEHOUSE_LINEAGE=off).
+# Both find `dbt` on the PATH of `Settings.dbt_env()`, which puts the venv's bin first.
 _DBT_LINEAGE = Path(__file__).resolve().parent / "bin" / "dbt-lineage"
-DBT_EXECUTABLE = str(_DBT_LINEAGE) if get_settings().lineage_enabled else str(_VENV_BIN / "dbt")
-if str(_VENV_BIN) not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+DBT_EXECUTABLE = str(_DBT_LINEAGE) if get_settings().lineage_enabled else str(VENV_BIN / "dbt")
 
 
 class LakehouseDbtCliResource(DbtCliResource):
@@ -57,12 +52,23 @@ def _project(target: str) -> DbtProject:
         target=target,
         target_path=Path("target") / target,
     )
-    # Parse when developing (`dagster dev`), and whenever the manifest is missing or older
-    # than the dbt sources, so a changed model never runs against a stale manifest.
-    project.prepare_if_dev()
+    # Parse whenever the manifest is missing or older than the dbt sources, so a changed model
+    # never runs against a stale manifest (in `dagster dev` too: a reload re-checks).
     if _manifest_is_stale(project):
-        project.preparer.prepare(project)
+        _parse(project)
     return project
+
+
+def _parse(project: DbtProject) -> None:
+    """`dbt parse` for one target, writing its manifest, with the profile's variables given to
+    the child (this process's environment is left alone)."""
+    subprocess.run(
+        [str(VENV_BIN / "dbt"), "parse", "--quiet", "--target", str(project.target),
+         "--target-path", str(project.target_path), "--profiles-dir", str(project.profiles_dir)],
+        cwd=project.project_dir,
+        env=child_env(**get_settings().dbt_env(), DBT_SEND_ANONYMOUS_USAGE_STATS="false"),
+        check=True,
+    )  # fmt: skip
 
 
 def _manifest_is_stale(project: DbtProject) -> bool:
@@ -75,6 +81,5 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     return any(p.stat().st_mtime > built for p in sources)
 
 
-get_settings().export_dbt_env()
 duckdb_project = _project("duckdb")
 postgres_project = _project("postgres")

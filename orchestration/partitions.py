@@ -2,12 +2,13 @@
 `date=YYYY-MM-DD` folders), shared by every asset so one run covers one window end to end."""
 
 import datetime as dt
-import os
 
 import dagster as dg
 
+from lakehouse_core.settings import get_settings
+
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("LAKEHOUSE_PARTITIONS_START", "2024-01-01"),
+    start_date=get_settings().partitions_start.isoformat(),
     timezone="UTC",
     end_offset=1,  # today's partition exists: files arriving today are processed today
 )

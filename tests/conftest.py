@@ -45,7 +45,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if data_dir is None:
         return
     from orchestration.services.postgres import embedded_server
-    from orchestration.settings import get_settings
+    from lakehouse_core.settings import get_settings
 
     settings = get_settings()
     if not settings.external_pg_url:
@@ -55,7 +55,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def settings():
-    from orchestration.settings import get_settings
+    from lakehouse_core.settings import get_settings
 
     return get_settings()
 

@@ -1,6 +1,6 @@
 """The observed lineage graph: what Marquez holds for the namespaces a code location uses, read
-through the Marquez HTTP API only (the official `marquez-python` client), so it works against a
-real Marquez and the built-in server alike.
+through the Marquez HTTP API only (the project's one client, `lakehouse_core.marquez.MarquezHttp`),
+so it works against a real Marquez and the built-in server alike.
 
 - datasets of each of our dataset namespaces (paginated with limit/offset up to `totalCount`),
   with their fields;
@@ -18,16 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote
 
 import orjson
 import requests
-import requests.adapters
-from marquez_client import MarquezClient
-from marquez_client.errors import APIError
 
+from lakehouse_core.marquez import MarquezHttp, MarquezTarget
 from lineage.naming import DatasetId
 
 PAGE = 500  # Marquez has no documented cap; the built-in server's is 1000
@@ -73,33 +71,6 @@ def scheme(namespace: str) -> str:
     return namespace.split("://", 1)[0] if "://" in namespace else namespace
 
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-class _Client(MarquezClient):
-    """The official client, its GETs sent through one session of our own: connections are
-    reused (one per page otherwise), a local Marquez is never reached through an HTTP proxy from
-    the environment (as in lineage/sender.py), and the API key goes on this session only (the
-    client would put it into its module-wide headers)."""
-
-    def __init__(self, url: str, timeout_ms: int, api_key: str | None, pool: int = 10):
-        super().__init__(url, timeout_ms=timeout_ms)
-        self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = "lakehouse-lineage-diff (marquez-python)"
-        if api_key:
-            self.session.headers["Authorization"] = f"Bearer {api_key}"
-        self.session.trust_env = urlsplit(url).hostname not in _LOOPBACK
-
-    def _get(self, url, params=None, as_json=True):
-        response = self.session.get(url, params=params, timeout=self._timeout)
-        if as_json and response.ok:
-            return orjson.loads(response.content)  # pages are megabytes: orjson parses them 3-5x faster
-        return self._response(response, as_json)
-
-
 class MarquezReader:
     """Paginated reads of one Marquez, counting the HTTP calls it makes."""
 
@@ -107,35 +78,34 @@ class MarquezReader:
         self, url: str, api_key: str | None = None, timeout_s: float = 30.0, page: int = PAGE, workers: int = WORKERS
     ):
         self.url = url.rstrip("/")
-        self.client = _Client(self.url, timeout_ms=int(timeout_s * 1000), api_key=api_key, pool=2 * workers)
+        target = MarquezTarget(self.url, "external", api_key)
+        self.http = MarquezHttp(target, user_agent="lakehouse-lineage-diff", pool=2 * workers, timeout=(timeout_s, timeout_s))
         self.page = page
         self.workers = workers
         self._calls = itertools.count()
         self.calls = 0
 
-    def _call(self, what: str, fn: Callable, *args, missing_ok: bool = False, **kwargs):
+    def _call(self, what: str, path: str, *, missing_ok: bool = False, **params):
         self.calls = next(self._calls) + 1  # thread-safe: pages are read concurrently
         try:
-            return fn(*args, **kwargs)
-        except APIError as exc:
-            response = getattr(exc.__cause__, "response", None)
-            status = getattr(response, "status_code", None)
-            if status == 404 and missing_ok:
+            response = self.http.get(path, params=params)
+            if response.status_code == 404 and missing_ok:
                 return None
-            body = (getattr(response, "text", "") or "")[:200]
-            raise MarquezFailed(f"Marquez at {self.url} answered {status} to {what}: {body}") from exc
+            if not response.ok:
+                raise MarquezFailed(f"Marquez at {self.url} answered {response.status_code} to {what}: {response.text[:200]}")
+            return orjson.loads(response.content)  # pages are megabytes: orjson parses them 3-5x faster
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise MarquezUnreachable(f"Marquez at {self.url} cannot be reached: {type(exc).__name__}: {exc}") from exc
         except (requests.RequestException, ValueError) as exc:  # ValueError: the body is not JSON
             raise MarquezFailed(f"Marquez at {self.url} gave an unusable answer to {what}: {exc}") from exc
 
-    def _pages(self, what: str, fn: Callable, key: str, *args, missing_ok: bool = False) -> list[dict]:
+    def _pages(self, what: str, path: str, key: str, *, missing_ok: bool = False) -> list[dict]:
         """Every item of a paginated list. Once the first page gives `totalCount`, the other pages
         are read concurrently: the time goes into the server building each page, so a few pages
         in flight keep both its cores and ours busy."""
 
         def page(offset: int) -> tuple[list[dict], int | None] | None:
-            body = self._call(what, fn, *args, limit=self.page, offset=offset, missing_ok=missing_ok)
+            body = self._call(what, path, limit=self.page, offset=offset, missing_ok=missing_ok)
             if body is None:
                 return None
             try:
@@ -162,16 +132,19 @@ class MarquezReader:
         return items
 
     def namespaces(self) -> list[str]:
-        return [n["name"] for n in self._pages("GET /namespaces", self.client.list_namespaces, "namespaces")]
+        return [n["name"] for n in self._pages("GET /namespaces", "/api/v1/namespaces", "namespaces")]
 
     def datasets(self, namespace: str) -> list[ObservedDataset]:
         rows = self._pages(
-            f"GET /namespaces/{namespace}/datasets", self.client.list_datasets, "datasets", namespace, missing_ok=True
+            f"GET /namespaces/{namespace}/datasets", f"/api/v1/namespaces/{_quoted(namespace)}/datasets", "datasets",
+            missing_ok=True,
         )
         return [_dataset(row) for row in rows]
 
     def jobs(self, namespace: str) -> list[ObservedJob]:
-        rows = self._pages(f"GET /namespaces/{namespace}/jobs", self.client.list_jobs, "jobs", namespace, missing_ok=True)
+        rows = self._pages(
+            f"GET /namespaces/{namespace}/jobs", f"/api/v1/namespaces/{_quoted(namespace)}/jobs", "jobs", missing_ok=True
+        )
         return [_job(row) for row in rows]
 
     def read(self, job_namespace: str, dataset_namespaces: Iterable[str]) -> ObservedGraph:
@@ -202,6 +175,11 @@ class MarquezReader:
         return {
             d: [o for o in by_name.get(d.name, []) if scheme(o.id.namespace) == scheme(d.namespace)] for d in wanted
         }
+
+
+def _quoted(name: str) -> str:
+    """A name as one path segment: `postgres://127.0.0.1:5433` -> `postgres%3A%2F%2F127.0.0.1%3A5433`."""
+    return quote(name, safe="")
 
 
 def _dataset_id(ref: dict) -> DatasetId:

@@ -5,7 +5,6 @@ keep the report as the last one (store.py)."""
 from __future__ import annotations
 
 import gc
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from lineage.diff.expected import import_location
 from lineage.diff.materializations import last_materializations
 from lineage.diff.store import save_last
 from lineage.diff.tables import read_real_tables
-from marquez.choose import MarquezTarget, resolve
+from lakehouse_core.marquez import MarquezTarget, resolve
+from lakehouse_core.settings import get_settings
 
 DEFAULT_LOCATION = "orchestration.definitions"
 
@@ -31,7 +31,7 @@ class DiffRun:
 def marquez_target(url: str | None = None) -> MarquezTarget:
     """`url`, else MARQUEZ_URL, else the built-in server. Raises ConfigurationError on a bad URL."""
     try:
-        return resolve({**os.environ, "MARQUEZ_URL": url} if url else None)
+        return resolve(url)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
 
@@ -41,9 +41,7 @@ def dagster_instance(home: str | None):
     where `lakehouse up` keeps it); (None, why) when there is none."""
     from dagster import DagsterInstance
 
-    from orchestration.settings import get_settings
-
-    home = home or os.environ.get("DAGSTER_HOME") or str(get_settings().dagster_home)
+    home = home or str(get_settings().dagster_home)
     if not Path(home).is_dir():
         return None, f"no Dagster instance at {home}: stale lineage not checked (set DAGSTER_HOME)"
     try:

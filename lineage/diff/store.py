@@ -10,16 +10,13 @@ import os
 import tempfile
 from pathlib import Path
 
+from lakehouse_core.settings import get_settings
 from lineage.diff import DiffReport
 from lineage.diff.report import as_json_dict
-from orchestration.settings import get_settings
-
-ENV = "LINEAGE_DIFF_REPORT"
 
 
 def last_report_path() -> Path:
-    configured = os.environ.get(ENV)
-    return Path(configured).resolve() if configured else get_settings().data_dir / "lineage" / "diff" / "last.json"
+    return get_settings().diff_report_path
 
 
 def save_last(report: DiffReport, path: Path | None = None) -> Path:

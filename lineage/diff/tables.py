@@ -37,7 +37,7 @@ def project_postgres_url(namespace: str) -> str | None:
     """The project's own Postgres (LAKEHOUSE_PG_URL or the embedded server) when the namespace is
     its host:port; other servers need their own credentials, which we do not guess."""
     from lineage import naming
-    from orchestration.settings import get_settings
+    from lakehouse_core.settings import get_settings
 
     if naming.postgres_dataset("s", "t").namespace != namespace:
         return None

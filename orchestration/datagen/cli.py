@@ -54,7 +54,7 @@ def generate(
     if not sample_interval > 0:
         raise typer.BadParameter(f"must be > 0 seconds, got {sample_interval}", param_hint="--sample-interval")
     if out is None:
-        from orchestration.settings import get_settings
+        from lakehouse_core.settings import get_settings
 
         out = get_settings().raw_dir
     try:

@@ -24,7 +24,7 @@ from lineage.events import dbt_ol_env
 from orchestration.dbt_projects import duckdb_project, postgres_project
 from orchestration.defs.resources import LakehouseResource
 from orchestration.partitions import daily_partitions, dbt_window_vars, single_run
-from orchestration.settings import get_settings
+from lakehouse_core.settings import exported, get_settings
 
 _GROUP_BY_TAG = {"stg": "dbt_staging", "int": "dbt_curated", "curated": "dbt_curated", "mart": "dbt_postgres_marts"}
 
@@ -44,15 +44,20 @@ _PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_ru
 
 
 def _dbt_build(dbt: DbtCliResource, project: DbtProject, context: dg.AssetExecutionContext):
-    """`dbt build` for the run's window. The window travels in the environment (dbt runs as a
-    child process; each step sets it before starting dbt)."""
+    """`dbt build` for the run's window. dbt is a child process of this step, and dagster-dbt
+    hands it this process's environment (it takes no `env`): the profile's variables, the window
+    (LAKEHOUSE_WINDOW_START/END: `--vars` would make dbt parse the project again) and dbt-ol's
+    parent run (its runs nest under this Dagster run, lineage/naming.py) are exported for the
+    duration of the build only."""
     window = dbt_window_vars(context)
-    os.environ["LAKEHOUSE_WINDOW_START"] = window["window_start"]
-    os.environ["LAKEHOUSE_WINDOW_END"] = window["window_end"]
-    # dbt runs through dbt-ol: its runs nest under this Dagster run (lineage/naming.py).
     emit_run_start(context)
-    os.environ.update(dbt_ol_env(dagster_run_of(context.run), project.name))
-    with _invocation_target(project) as target:
+    child = {
+        **get_settings().dbt_env(),
+        "LAKEHOUSE_WINDOW_START": window["window_start"],
+        "LAKEHOUSE_WINDOW_END": window["window_end"],
+        **dbt_ol_env(dagster_run_of(context.run), project.name),
+    }
+    with exported(child), _invocation_target(project) as target:
         yield from dbt.cli(["build"], context=context, target_path=target).stream()
 
 

@@ -7,7 +7,7 @@ import dagster as dg
 from orchestration.defs.jobs import ingest_raw_data, partition_pipeline
 from orchestration.defs.raw_ingestion import RAW_ASSET_KEY
 from orchestration.ingest.lake_scan import LakeCursor, scan_lake
-from orchestration.settings import get_settings
+from lakehouse_core.settings import get_settings
 
 
 @dg.sensor(

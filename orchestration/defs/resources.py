@@ -5,7 +5,7 @@ import dagster as dg
 
 from orchestration.dbt_projects import DBT_EXECUTABLE, LakehouseDbtCliResource, duckdb_project, postgres_project
 from orchestration.services.postgres import ensure_postgres
-from orchestration.settings import get_settings
+from lakehouse_core.settings import get_settings
 
 
 class LakehouseResource(dg.ConfigurableResource):

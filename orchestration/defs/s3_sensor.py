@@ -6,7 +6,7 @@ import dagster as dg
 from orchestration.defs.jobs import partition_pipeline
 from orchestration.ingest.s3_lake import BUCKET_ENV, ENDPOINT_ENV, S3LakeConfig, evaluate_s3_uploads
 from orchestration.partitions import daily_partitions
-from orchestration.settings import get_settings
+from lakehouse_core.settings import get_settings
 
 
 @dg.sensor(

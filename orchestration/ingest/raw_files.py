@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from lakehouse_core.settings import get_settings
 
 # Column -> predicate on the Arrow type, with the type family named in error messages.
 REQUIRED_COLUMNS: dict[str, tuple[str, object]] = {
@@ -38,20 +39,11 @@ REASONS = (
     "unreadable", "empty", "missing_column", "wrong_type", "oversized", "wrong_day", "rewritten_after_load",
 )  # fmt: skip
 MAX_FILE_BYTES_ENV = "LAKEHOUSE_RAW_MAX_FILE_BYTES"
-DEFAULT_MAX_FILE_BYTES = 1024**3  # a day of one site's historian export is megabytes
 
 
 def max_file_bytes() -> int:
-    raw = os.environ.get(MAX_FILE_BYTES_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_FILE_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{MAX_FILE_BYTES_ENV}={raw!r}: expected a number of bytes") from None
-    if value <= 0:
-        raise ValueError(f"{MAX_FILE_BYTES_ENV}={raw!r}: expected a positive number of bytes")
-    return value
+    """LAKEHOUSE_RAW_MAX_FILE_BYTES (default 1 GiB: a day of one site's historian export is megabytes)."""
+    return get_settings().raw_max_file_bytes
 
 
 def content_hash(path: Path) -> str:

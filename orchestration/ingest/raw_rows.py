@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.settings import REPO_ROOT
+from lakehouse_core.settings import REPO_ROOT
 
 ROW_REASONS = (
     "unknown_tag", "non_finite_value", "future_timestamp", "timestamp_outside_day", "duplicate_reading",

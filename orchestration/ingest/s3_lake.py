@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
 
+from lakehouse_core.settings import get_settings
 from orchestration.ingest.lake_scan import day_of_folder
 from orchestration.ingest.raw_files import UnsafePathError, is_within
 
@@ -76,17 +77,17 @@ class S3LakeConfig:
         Credentials are not read here: boto3 finds AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
         (or a profile, or an instance role) itself, so they never pass through this code.
         """
-        bucket = os.environ.get(BUCKET_ENV, "").strip()
+        settings = get_settings()
+        bucket = (settings.s3_bucket or "").strip()
         if not bucket:
             return None
-        endpoint = os.environ.get(ENDPOINT_ENV, "").strip() or None
+        endpoint = (settings.s3_endpoint or "").strip() or None
         if endpoint and not endpoint.startswith(("http://", "https://")):
             raise S3LakeError(f"{ENDPOINT_ENV} must be an http:// or https:// URL, got {endpoint!r}")
-        prefix = os.environ.get(PREFIX_ENV, DEFAULT_PREFIX).strip().lstrip("/")
+        prefix = settings.s3_prefix.strip().lstrip("/")
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
-        return cls(bucket=bucket, prefix=prefix, endpoint=endpoint, region=region)
+        return cls(bucket=bucket, prefix=prefix, endpoint=endpoint, region=settings.aws_region or DEFAULT_REGION)
 
     @property
     def where(self) -> str:

@@ -15,7 +15,7 @@ from orchestration.ingest.duckdb_raw import raw_view_columns, register_window, r
 from orchestration.ingest.raw_files import FileCheck, IntakeReport, check_files, content_hash, list_raw_files, quarantine
 from orchestration.ingest.raw_rows import quarantined_rows
 from orchestration.ingest.tag_domain import TagDomain, check_window
-from orchestration.settings import Settings
+from lakehouse_core.settings import Settings
 
 
 @dataclass

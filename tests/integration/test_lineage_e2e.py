@@ -18,7 +18,7 @@ from lineage import naming
 from lineage.delivery import deliver_once
 from lineage.events import DagsterRun
 from lineage.outbox import Outbox
-from marquez.choose import MarquezTarget
+from lakehouse_core.marquez import MarquezTarget
 from tests.integration.test_pipeline_e2e import dagster_materialize
 from tests.openlineage_spec import validator
 

@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.settings import DBT_PROJECT_DIR
+from lakehouse_core.settings import DBT_PROJECT_DIR
 from tests.integration.test_pipeline_e2e import dagster_materialize
 
 pytestmark = pytest.mark.integration

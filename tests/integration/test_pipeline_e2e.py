@@ -28,7 +28,7 @@ def dagster_materialize(selection: str, partitions: str | None = None) -> subpro
     """`dagster asset materialize` as a user runs it; by default over every day in the lake."""
     from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
-    from orchestration.settings import get_settings
+    from lakehouse_core.settings import get_settings
 
     settings = get_settings()
     prepare_dagster_home(settings)

@@ -29,7 +29,7 @@ from lineage.outbox import Outbox
 from lineage.outbox import default_path as default_outbox_path
 from orchestration.ingest.duckdb_raw import register_window
 from orchestration.publish.postgres import publish_tables
-from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
+from lakehouse_core.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from lineage.cli import app
 from lineage.delivery import _cap_bytes, _delivery_lock, deliver_once, flush, follow
 from lineage.outbox import Outbox, OutboxEvent
 from lineage.sender import LineageSender
-from marquez.choose import MarquezTarget
+from lakehouse_core.marquez import MarquezTarget
 
 runner = CliRunner()
 
@@ -402,7 +402,7 @@ def test_status_shows_rejected_oldest_owed_and_last_error(tmp_path, target, down
 
 def test_background_loop_started_and_stopped_like_a_service(data_dir, marquez_url, scenario, monkeypatch):
     from orchestration.services import lineage_delivery
-    from orchestration.settings import get_settings
+    from lakehouse_core.settings import get_settings
 
     monkeypatch.setenv("MARQUEZ_URL", marquez_url)
     settings = get_settings()

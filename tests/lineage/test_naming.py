@@ -9,7 +9,7 @@ import pytest
 
 from lineage import naming
 from lineage.naming import DatasetId
-from orchestration.settings import get_settings
+from lakehouse_core.settings import get_settings
 
 DUCK = "duckdb"
 PG = "postgres"

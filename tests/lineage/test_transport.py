@@ -14,7 +14,7 @@ from openlineage.client.uuid import generate_new_uuid
 
 from lineage.outbox import Outbox
 from lineage.transport import OutboxConfig, OutboxTransport
-from orchestration.settings import REPO_ROOT
+from lakehouse_core.settings import REPO_ROOT
 
 
 def _event(state: RunState = RunState.START) -> RunEvent:

@@ -114,7 +114,7 @@ def test_every_kind_of_bad_input(tmp_path, monkeypatch, postgres, marquez_factor
         settings_duckdb = tmp_path / "lakehouse.duckdb"
 
         # Files: quarantined with machine-readable reasons.
-        from orchestration.settings import get_settings
+        from lakehouse_core.settings import get_settings
 
         qdir = get_settings().quarantine_dir
         reasons = {p.name.removesuffix(".reason.json"): json.loads(p.read_text()) for p in qdir.rglob("*.reason.json")}

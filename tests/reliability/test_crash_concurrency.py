@@ -61,7 +61,7 @@ def own_postgres(tmp_path, monkeypatch):
     """A Postgres of the test's own (the session's is shared by every test and Marquez): the
     pipeline's subprocesses start it on first use, as `lakehouse` does."""
     from orchestration.services.postgres import embedded_server
-    from orchestration.settings import get_settings
+    from lakehouse_core.settings import get_settings
 
     monkeypatch.setenv("LAKEHOUSE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LAKEHOUSE_PG_PORT", str(_free_port()))
@@ -168,7 +168,7 @@ def test_two_runs_started_at_once_both_succeed_in_turn(tmp_path, postgres):
         import dagster as dg
 
         from orchestration.services.dagster_dev import prepare_dagster_home
-        from orchestration.settings import get_settings
+        from lakehouse_core.settings import get_settings
 
         prepare_dagster_home(get_settings())
         with dg.DagsterInstance.get():
@@ -190,7 +190,7 @@ def test_two_runs_started_at_once_both_succeed_in_turn(tmp_path, postgres):
         if rest:
             result = dagster_materialize("*", f"{rest[0]}...{rest[-1]}" if len(rest) > 1 else rest[0])
             assert result.returncode == 0, result.stderr[-5000:]
-        from orchestration.settings import get_settings
+        from lakehouse_core.settings import get_settings
 
         duckdb_path = get_settings().duckdb_path
         with duckdb.connect(str(duckdb_path)) as con:  # opens, replays its WAL, checkpoints: not corrupted

@@ -18,13 +18,17 @@ from tests.reliability.test_delivery_faults import _generate
 pytestmark = pytest.mark.integration
 
 
-def test_the_setting_is_parsed_strictly():
-    assert strict_deadline_s({}) is None
-    assert strict_deadline_s({"LAKEHOUSE_LINEAGE_STRICT_S": "0"}) is None
-    assert strict_deadline_s({"LAKEHOUSE_LINEAGE_STRICT_S": "off"}) is None
-    assert strict_deadline_s({"LAKEHOUSE_LINEAGE_STRICT_S": "2.5"}) == 2.5
+def test_the_setting_is_parsed_strictly(monkeypatch):
+    monkeypatch.delenv("LAKEHOUSE_LINEAGE_STRICT_S", raising=False)
+    assert strict_deadline_s() is None
+    for off in ("0", "off"):
+        monkeypatch.setenv("LAKEHOUSE_LINEAGE_STRICT_S", off)
+        assert strict_deadline_s() is None
+    monkeypatch.setenv("LAKEHOUSE_LINEAGE_STRICT_S", "2.5")
+    assert strict_deadline_s() == 2.5
+    monkeypatch.setenv("LAKEHOUSE_LINEAGE_STRICT_S", "soon")
     with pytest.raises(ValueError, match="LAKEHOUSE_LINEAGE_STRICT_S='soon': expected a number of seconds"):
-        strict_deadline_s({"LAKEHOUSE_LINEAGE_STRICT_S": "soon"})
+        strict_deadline_s()
 
 
 def test_strict_run_fails_when_marquez_is_down(tmp_path, monkeypatch):

@@ -10,7 +10,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from lineage_ui.config import drift_report_path, port_from_env
+from lakehouse_core.settings import Settings
+from lineage_ui.config import UiConfig
 from tests.marquez_fixture import start_builtin_server
 from tests.ui.conftest import ui_server
 
@@ -108,11 +109,18 @@ def test_every_app_url_serves_the_app_shell(tmp_path, marquez_url):
         assert requests.get(f"{ui}/assets/missing.js", timeout=30).status_code == 404
 
 
-def test_configuration_errors_are_specific(tmp_path):
-    assert drift_report_path({"LAKEHOUSE_DATA_DIR": str(tmp_path)}) == tmp_path.resolve() / "lineage" / "diff" / "last.json"
-    assert drift_report_path({"LINEAGE_DIFF_REPORT": str(tmp_path / "r.json")}) == (tmp_path / "r.json").resolve()
-    assert port_from_env({}) == 3002
+def test_configuration_errors_are_specific(tmp_path, monkeypatch):
+    for name in ("LINEAGE_DIFF_REPORT", "LINEAGE_UI_PORT", "MARQUEZ_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LAKEHOUSE_DATA_DIR", str(tmp_path))
+    config = UiConfig.from_settings(Settings.from_env())
+    assert config.drift_report == tmp_path.resolve() / "lineage" / "diff" / "last.json"
+    assert config.port == 3002
+    monkeypatch.setenv("LINEAGE_DIFF_REPORT", str(tmp_path / "r.json"))
+    assert UiConfig.from_settings(Settings.from_env()).drift_report == (tmp_path / "r.json").resolve()
+    monkeypatch.setenv("LINEAGE_UI_PORT", "abc")
     with pytest.raises(ValueError, match="LINEAGE_UI_PORT must be a port number, got 'abc'"):
-        port_from_env({"LINEAGE_UI_PORT": "abc"})
+        UiConfig.from_settings(Settings.from_env())
+    monkeypatch.setenv("LINEAGE_UI_PORT", "70000")
     with pytest.raises(ValueError, match="between 1 and 65535"):
-        port_from_env({"LINEAGE_UI_PORT": "70000"})
+        UiConfig.from_settings(Settings.from_env())

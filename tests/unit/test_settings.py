@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.settings import PostgresConnection, Settings
+from lakehouse_core.settings import PostgresConnection, Settings
 
 
 def test_external_postgres_url_is_parsed_and_feeds_the_dbt_profile(monkeypatch):

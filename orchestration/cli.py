@@ -5,6 +5,7 @@
     lakehouse backfill       materialize a range of days in one run
     lakehouse down           stop what `up`/`demo` started
     lakehouse status         what is running
+    lakehouse settings       every setting and its value (--env-example: the .env.example text)
     lakehouse marquez serve  the built-in Marquez-compatible server in the foreground
 """
 
@@ -334,6 +335,28 @@ def status() -> None:
         f"Dagster UI {'[green]running' if dagster_dev.is_serving() else '[red]stopped'}[/]  "
         f"http://localhost:{dagster_dev.DAGSTER_PORT}"
     )
+
+
+@app.command()
+def settings(
+    env_example: bool = typer.Option(False, "--env-example", help="Print the documented .env.example instead."),
+) -> None:
+    """Every environment variable the product reads, with the value in effect (secrets masked)."""
+    from lakehouse_core.settings import Settings, env_example as render_env_example
+
+    if env_example:
+        typer.echo(render_env_example(), nl=False)
+        return
+    try:
+        current = Settings.from_env()
+    except ValueError as exc:
+        _fail(str(exc))
+    table = Table(show_header=True)
+    table.add_column("variable")
+    table.add_column("value", overflow="fold")
+    for name, value in current.variables().items():
+        table.add_row(name, value)
+    console.print(table)
 
 
 @marquez_app.command("serve")

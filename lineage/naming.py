@@ -16,6 +16,10 @@ the namespace, and the profile gets them from `Settings.dbt_env()`. So this modu
 same settings and rewrites nothing (no DNS lookups, no `localhost` -> `127.0.0.1`): one host
 string, the one the profile receives, is the canonical one.
 
+Which relation an asset materializes is not written here: it is derived from the dbt manifests
+(dbt models, seeds and snapshots, and the dbt sources that name the non-dbt asset they read
+through `meta.dagster.asset_key`), so a new dbt model needs no entry (see `_asset_relations`).
+
 Jobs live in one namespace (`OPENLINEAGE_NAMESPACE`, default `lakehouse`; dbt-ol reads the same
 variable).
 
@@ -39,14 +43,15 @@ No dbt-ol job name and no asset name can collide: assets carry the `asset.` infi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from openlineage.client.naming.dataset import LocalFileSystem, Postgres
 
-from lakehouse_core.settings import get_settings
-
+from lakehouse_core.settings import DBT_PROJECT_DIR, get_settings
 
 
 class _HasPath(Protocol):
@@ -110,23 +115,71 @@ def lake_dataset(path: Path | str | None = None) -> DatasetId:
     return DatasetId(naming.get_namespace(), naming.get_name())
 
 
-# Asset key -> (system, schema, table) of the relation the asset materializes. The dbt entries
-# are the relations dbt builds (dbt/models, dbt/seeds; schemas from dbt_project.yml), the raw one
-# is the view orchestration/ingest/duckdb_raw.py creates, the postgres/* ones are the publish
-# copies that the dbt-postgres source `curated` reads.
+# Asset key -> (system, schema, table) of the relation the asset materializes, derived from the
+# dbt manifests (one per target, `dbt/target/<target>/manifest.json`, which the code location
+# prepares when it loads: orchestration/dbt_projects.py), nothing written by hand:
+# - every dbt model, seed and snapshot: the relation dbt builds (its schema and alias), under
+#   dagster-dbt's asset key (`meta.dagster.asset_key`, else the node's name);
+# - every dbt source declaring `meta.dagster.asset_key`: the relation the source reads, which that
+#   (non-dbt) asset materializes: `raw_bioreactor_data` is the view raw.bioreactor_readings
+#   (dbt/models/staging/_sources.yml), `postgres/<table>` the publish copies the Postgres source
+#   `curated` reads (dbt/models/marts/_sources.yml).
+# The system is the manifest's adapter (`duckdb`, `postgres`). Every node is enabled for exactly
+# one target (dbt_project.yml), so no asset appears in two manifests.
 _RAW_ASSET = ("raw_bioreactor_data",)
-_ASSET_RELATIONS: dict[tuple[str, ...], tuple[str, str, str]] = {
-    _RAW_ASSET: ("duckdb", "raw", "bioreactor_readings"),
-    ("tag_specs",): ("duckdb", "staging", "tag_specs"),
-    ("stg_bioreactor",): ("duckdb", "staging", "stg_bioreactor"),
-    ("int_bioreactor_downsample_5m",): ("duckdb", "intermediate", "int_bioreactor_downsample_5m"),
-    ("int_bioreactor_batch_tag_daily",): ("duckdb", "intermediate", "int_bioreactor_batch_tag_daily"),
-    ("dim_batch",): ("duckdb", "curated", "dim_batch"),
-    ("fact_bioreactor_batch_stats",): ("duckdb", "curated", "fact_bioreactor_batch_stats"),
-    ("postgres", "dim_batch"): ("postgres", "curated", "dim_batch"),
-    ("postgres", "fact_bioreactor_batch_stats"): ("postgres", "curated", "fact_bioreactor_batch_stats"),
-    ("mart_bioreactor_overview",): ("postgres", "marts", "mart_bioreactor_overview"),
-}
+DBT_TARGETS = ("duckdb", "postgres")
+
+
+def dbt_manifest_paths() -> list[Path]:
+    """Where each dbt target's manifest is (`--target-path target/<target>`)."""
+    return [DBT_PROJECT_DIR / "target" / target / "manifest.json" for target in DBT_TARGETS]
+
+
+def _asset_relations() -> dict[tuple[str, ...], tuple[str, str, str]]:
+    stamps = []
+    for path in dbt_manifest_paths():
+        try:
+            stamps.append((str(path), path.stat().st_mtime_ns))
+        except FileNotFoundError:
+            stamps.append((str(path), None))
+    return _relations_of(tuple(stamps))
+
+
+@lru_cache(maxsize=4)
+def _relations_of(stamps: tuple[tuple[str, int | None], ...]) -> dict[tuple[str, ...], tuple[str, str, str]]:
+    relations: dict[tuple[str, ...], tuple[str, str, str]] = {}
+    for path, mtime in stamps:
+        if mtime is not None:
+            relations.update(relations_from_manifest(json.loads(Path(path).read_text())))
+    return relations
+
+
+def relations_from_manifest(manifest: Mapping) -> dict[tuple[str, ...], tuple[str, str, str]]:
+    """Asset key -> (system, schema, table) of one dbt manifest (see above)."""
+    system = manifest["metadata"]["adapter_type"]
+    out: dict[tuple[str, ...], tuple[str, str, str]] = {}
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") not in ("model", "seed", "snapshot"):
+            continue
+        key = _dbt_asset_key(node)
+        if key is None:
+            name = node["name"] + (f"_v{node['version']}" if node.get("version") is not None else "")
+            key = (name,)
+        out[key] = (system, node["schema"], node.get("alias") or node["name"])
+    for source in manifest.get("sources", {}).values():
+        key = _dbt_asset_key(source)
+        if key is not None:  # a source without an asset key is read, never materialized, by our assets
+            out[key] = (system, source["schema"], source.get("identifier") or source["name"])
+    return out
+
+
+def _dbt_asset_key(node: Mapping) -> tuple[str, ...] | None:
+    for meta in ((node.get("config") or {}).get("meta") or {}, node.get("meta") or {}):
+        key = (meta.get("dagster") or {}).get("asset_key")
+        if key:
+            return tuple(key) if not isinstance(key, str) else tuple(key.split("/"))
+    return None
+
 
 _DATASET_BUILDERS = {"duckdb": duckdb_dataset, "postgres": postgres_dataset}
 
@@ -136,16 +189,22 @@ class UnknownAsset(LookupError):
 
 
 def known_assets() -> list[tuple[str, ...]]:
-    return list(_ASSET_RELATIONS)
+    return list(_asset_relations())
 
 
 def dataset_for_asset(asset_key: AssetKeyLike) -> DatasetId:
     """The dataset an asset materializes (its output, and the input of its downstream assets)."""
     key = _key_path(asset_key)
     try:
-        system, schema, table = _ASSET_RELATIONS[key]
+        system, schema, table = _asset_relations()[key]
     except KeyError:
-        raise UnknownAsset(f"no dataset is defined for asset {'/'.join(key)}: add it to lineage/naming.py") from None
+        absent = [str(p) for p in dbt_manifest_paths() if not p.is_file()]
+        why = (
+            f"the dbt manifest {', '.join(absent)} is missing (loading the code location prepares it)"
+            if absent
+            else "it is neither a dbt model/seed/snapshot nor a dbt source with `meta.dagster.asset_key` in the dbt manifests"
+        )
+        raise UnknownAsset(f"no dataset is defined for asset {'/'.join(key)}: {why}") from None
     return _DATASET_BUILDERS[system](schema, table)
 
 

@@ -1,4 +1,5 @@
-"""The naming authority: every project asset's (namespace, name), from configuration only."""
+"""The naming authority: every project asset's (namespace, name), from configuration and the
+dbt manifests only."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from lakehouse_core.settings import get_settings
 from lineage import naming
 from lineage.naming import DatasetId
-from lakehouse_core.settings import get_settings
 
 DUCK = "duckdb"
 PG = "postgres"
@@ -28,6 +29,29 @@ EXPECTED = {
 }
 
 
+# lineage/naming.py's hand-written table before the mapping was derived from the dbt manifests:
+# the derived one must give exactly these relations, so every name stays byte-identical.
+HAND_WRITTEN = {
+    ("raw_bioreactor_data",): ("duckdb", "raw", "bioreactor_readings"),
+    ("tag_specs",): ("duckdb", "staging", "tag_specs"),
+    ("stg_bioreactor",): ("duckdb", "staging", "stg_bioreactor"),
+    ("int_bioreactor_downsample_5m",): ("duckdb", "intermediate", "int_bioreactor_downsample_5m"),
+    ("int_bioreactor_batch_tag_daily",): ("duckdb", "intermediate", "int_bioreactor_batch_tag_daily"),
+    ("dim_batch",): ("duckdb", "curated", "dim_batch"),
+    ("fact_bioreactor_batch_stats",): ("duckdb", "curated", "fact_bioreactor_batch_stats"),
+    ("postgres", "dim_batch"): ("postgres", "curated", "dim_batch"),
+    ("postgres", "fact_bioreactor_batch_stats"): ("postgres", "curated", "fact_bioreactor_batch_stats"),
+    ("mart_bioreactor_overview",): ("postgres", "marts", "mart_bioreactor_overview"),
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def dbt_manifests():
+    """The manifests the mapping is derived from, as the code location prepares them (dbt parse
+    when missing or older than the dbt sources)."""
+    import orchestration.dbt_projects  # noqa: F401
+
+
 @pytest.fixture
 def default_pg(monkeypatch):
     monkeypatch.delenv("LAKEHOUSE_PG_URL", raising=False)
@@ -39,6 +63,49 @@ def test_every_project_asset_is_named(data_dir: Path, default_pg):
     assert set(naming.known_assets()) == set(EXPECTED)
     for key, (system, name) in EXPECTED.items():
         assert naming.dataset_for_asset(key) == DatasetId(namespaces[system], name), key
+
+
+def test_derived_mapping_equals_the_hand_written_one(data_dir: Path, default_pg):
+    assert naming._asset_relations() == HAND_WRITTEN
+    for key, (system, schema, table) in HAND_WRITTEN.items():
+        builder = naming.duckdb_dataset if system == DUCK else naming.postgres_dataset
+        assert naming.dataset_for_asset(key) == builder(schema, table), key
+
+
+def test_every_materializable_asset_of_the_code_location_is_named():
+    from lineage.diff import expected_graph, load_definitions
+
+    graph = expected_graph(load_definitions("orchestration.definitions"))
+    assert graph.problems == []
+    assert {tuple(key.split("/")) for key in graph.assets} == set(HAND_WRITTEN)
+
+
+def test_a_new_dbt_model_needs_no_naming_entry():
+    """A model, a seed, a versioned model and a source declaring its asset, as dbt writes them in a
+    manifest: each gets its relation; a source without an asset key is nobody's output."""
+    manifest = {
+        "metadata": {"adapter_type": "duckdb"},
+        "nodes": {
+            "model.p.new_model": {"resource_type": "model", "name": "new_model", "schema": "curated", "alias": "new_model"},
+            "model.p.aliased": {"resource_type": "model", "name": "aliased", "schema": "marts", "alias": "table_x",
+                                "config": {"meta": {"dagster": {"asset_key": ["team", "aliased"]}}}},
+            "model.p.v": {"resource_type": "model", "name": "v", "version": 2, "schema": "s", "alias": "v_v2"},
+            "seed.p.codes": {"resource_type": "seed", "name": "codes", "schema": "staging", "alias": "codes"},
+            "test.p.not_null": {"resource_type": "test", "name": "not_null", "schema": "s", "alias": "t"},
+        },
+        "sources": {
+            "source.p.raw.readings": {"name": "readings", "identifier": "readings_v", "schema": "raw",
+                                      "meta": {"dagster": {"asset_key": ["raw_asset"]}}},
+            "source.p.raw.other": {"name": "other", "schema": "raw"},
+        },
+    }  # fmt: skip
+    assert naming.relations_from_manifest(manifest) == {
+        ("new_model",): ("duckdb", "curated", "new_model"),
+        ("team", "aliased"): ("duckdb", "marts", "table_x"),
+        ("v_v2",): ("duckdb", "s", "v_v2"),
+        ("codes",): ("duckdb", "staging", "codes"),
+        ("raw_asset",): ("duckdb", "raw", "readings_v"),
+    }
 
 
 def test_asset_key_forms_agree():

@@ -55,7 +55,7 @@ from bench.measure import machine, median
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 WORK = REPO / "data" / "bench" / "marquez"
-OL_REFERENCE = REPO.parent / "shared" / "reference" / "openlineage"
+OL_REFERENCE = REPO / "tests" / "data" / "openlineage"  # the pinned spec copy the tests validate against
 
 PRODUCER = "https://github.com/bioreactor-lakehouse/bench/marquez_server"
 RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
@@ -142,7 +142,7 @@ def validate_load(namespace: str = "bench") -> str:
     """Check events of the first jobs (no input, one input, two inputs) against the OpenLineage
     2-0-2 spec and the facets' own schemas, from the stored reference copies."""
     if not (OL_REFERENCE / "OpenLineage.json").exists():
-        return "not checked (no OpenLineage spec copy at ../shared/reference/openlineage)"
+        return "not checked (no OpenLineage spec copy at tests/data/openlineage)"
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
 

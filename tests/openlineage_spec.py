@@ -1,94 +1,38 @@
 """The OpenLineage 2-0-2 JSON schemas, for tests that validate events.
 
-Where they come from, in order: `OPENLINEAGE_SPEC_DIR`; the workplace's reference copy beside
-the checkout (`../shared/reference/openlineage`, never copied into the project); the schemas'
-own `$id` URLs on openlineage.io (a user's online machine). Without any of them a validating
-test skips with the reason, or fails under CI.
+They are test data in the project (`tests/data/openlineage/`, pinned, with their source and
+versions in its README), so validating needs no network and nothing beside the checkout.
+`OPENLINEAGE_SPEC_DIR` points at another copy (a newer spec, to try it).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import urllib.request
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 CORE_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
-_SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "openlineage"
-# The facets this project and dbt-ol emit (their schemas' $id minus the version, fetched by name).
-_FACETS = (
-    "ColumnLineageDatasetFacet", "DataQualityAssertionsDatasetFacet", "DocumentationDatasetFacet",
-    "ErrorMessageRunFacet", "JobTypeJobFacet", "NominalTimeRunFacet", "OutputStatisticsOutputDatasetFacet",
-    "ParentRunFacet", "SchemaDatasetFacet", "SQLJobFacet", "TagsRunFacet", "ProcessingEngineRunFacet",
-    "DatasourceDatasetFacet", "DocumentationJobFacet",
-)  # fmt: skip
-
-
-def _local_dir() -> Path | None:
-    for candidate in (os.environ.get("OPENLINEAGE_SPEC_DIR"), _SHARED):
-        if candidate and (Path(candidate) / "OpenLineage.json").exists():
-            return Path(candidate)
-    return None
-
-
-def _fetch(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
+PINNED = Path(__file__).resolve().parent / "data" / "openlineage"
 
 
 @cache
-def _schemas_or_error() -> tuple[dict[str, dict], str] | OSError:
-    try:
-        return _load()
-    except OSError as exc:  # remembered: offline, every test would otherwise wait for the timeout
-        return exc
-
-
 def schemas() -> tuple[dict[str, dict], str]:
-    """({$id: schema}, where they came from); raises OSError when none can be had."""
-    found = _schemas_or_error()
-    if isinstance(found, OSError):
-        raise found
-    return found
+    """({$id: schema}, the folder they came from)."""
+    folder = Path(os.environ.get("OPENLINEAGE_SPEC_DIR") or PINNED)
+    paths = [folder / "OpenLineage.json", *sorted((folder / "facets").glob("*.json"))]
+    loaded = [json.loads(p.read_text()) for p in paths]
+    return {s["$id"]: s for s in loaded}, str(folder)
 
 
-def _load() -> tuple[dict[str, dict], str]:
-    local = _local_dir()
-    if local is not None:
-        paths = [local / "OpenLineage.json", *sorted((local / "facets").glob("*.json"))]
-        loaded = [json.loads(p.read_text()) for p in paths]
-        return {s["$id"]: s for s in loaded}, str(local)
-    core = _fetch(CORE_ID)
-    loaded = [core]
-    for name in _FACETS:
-        try:  # the spec publishes each facet at /spec/facets/<version>/<name>.json; the latest is unversioned
-            loaded.append(_fetch(f"https://openlineage.io/spec/facets/1-0-0/{name}.json"))
-        except OSError:
-            continue
-    return {s["$id"]: s for s in loaded}, "openlineage.io"
-
-
-def validator(required: bool = True) -> Callable[[dict[str, Any]], None] | None:
-    """A function that validates an event (and each facet whose schema is known) or raises.
-    Without schemas: under CI a failure; else a skip, or None with `required=False` (for tests
-    whose own assertions stand without the spec, which then has its own skipping test)."""
+def validator() -> Callable[[dict[str, Any]], None]:
+    """A function that validates an event (and each facet whose schema is known) or raises."""
     import jsonschema  # a dependency of dbt-core
     from referencing import Registry, Resource
 
-    try:
-        found, _source = schemas()
-    except OSError as exc:
-        message = f"no OpenLineage schemas: set OPENLINEAGE_SPEC_DIR, or be online ({exc})"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        if not required:
-            return None
-        pytest.skip(message)
+    found, _source = schemas()
     registry = Registry().with_resources([(sid, Resource.from_contents(s)) for sid, s in found.items()])
     core = registry.contents(CORE_ID)
 

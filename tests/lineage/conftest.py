@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 
-# Where the tests read the OpenLineage JSON schemas offline (tests/openlineage_spec.py): a test
+# Another copy of the OpenLineage JSON schemas for the tests (tests/openlineage_spec.py): a test
 # setting, not an OpenLineage client setting, so it stays.
 _KEPT = {"OPENLINEAGE_SPEC_DIR"}
 

@@ -10,20 +10,35 @@ from contextlib import asynccontextmanager
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from marquez.api import explore, graph, ingest, resources, tagging
-from marquez.api.call import Call
-from marquez.api.routing import ApiError, Router
+from marquez.api import (
+    datasets,
+    events,
+    graph,
+    ingest,
+    jobs,
+    namespaces,
+    runs,
+    search,
+    sources,
+    stats,
+    tags,
+)
+from marquez.api.errors import ApiError, from_service
+from marquez.api.request import ApiRequest
+from marquez.api.routing import Router
 from marquez.config import ServerConfig
 from marquez.metrics import Metrics
+from marquez.service.errors import ServiceError
 from marquez.storage.db import open_pool
 from marquez.storage.migrations import migrate
 from marquez.storage.projector import ProjectorProcess, pending
+from marquez.storage.session import Store
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("marquez")
@@ -31,7 +46,8 @@ log = logging.getLogger("marquez")
 
 def build_router() -> Router:
     router = Router()
-    for module in (ingest, resources, graph, explore, tagging):
+    # One module per resource; the order does not matter (a path matches one route per method).
+    for module in (ingest, namespaces, sources, datasets, jobs, runs, graph, search, events, stats, tags):
         module.register(router)
     return router
 
@@ -49,6 +65,7 @@ def create_app(config: ServerConfig) -> Starlette:
     async def lifespan(app):
         await run_in_threadpool(migrate, config.db_url)
         state["pool"] = await run_in_threadpool(open_pool, config.db_url, config.pool_size, config.synchronous_commit)
+        state["store"] = Store(state["pool"], config.read_wait_s)
         projector = ProjectorProcess(config.db_url) if config.run_projector else None
         if projector:
             projector.start()
@@ -84,14 +101,14 @@ def create_app(config: ServerConfig) -> Starlette:
                 raise ApiError(401, "missing or wrong API key: send `Authorization: Bearer <key>`")
             handler, params = router.resolve(request, API_PREFIX)
             body = await read_body(request) if request.method in ("POST", "PUT") else b""
-            call = Call(
-                params=params, query=request.query_params, body=body, pool=state["pool"],
-                read_wait_s=config.read_wait_s,
-            )  # fmt: skip
-            result = await run_in_threadpool(handler, call)
+            req = ApiRequest(params=params, query=request.query_params, body=body, store=state["store"])
+            result = await run_in_threadpool(handler, req)
             response = result if isinstance(result, Response) else _json(result)
         except ApiError as exc:
             response = _json(exc.body(), exc.status)
+        except ServiceError as exc:  # what the service layer refuses (not found, invalid), as HTTP
+            error = from_service(exc)
+            response = _json(error.body(), error.status)
         except ClientDisconnect:
             response = Response(status_code=499)
         except Exception:  # an answer for the client, the traceback for the operator

@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-from marquez.api.call import Call
-from marquez.api.routing import ApiError, Router, int_param
-from marquez.storage import columns
-from marquez.storage.graph import NodeNotFound, lineage
+from marquez.api.params import int_param, required
+from marquez.api.request import ApiRequest
+from marquez.api.routing import Router
+from marquez.service import columns, graph
 
 MAX_DEPTH = 100
 
 
 def register(router: Router) -> None:
     @router.get("lineage")
-    def get_lineage(call: Call):
-        node_id = call.query.get("nodeId")
-        if not node_id:
-            raise ApiError(400, ["query param nodeId must not be null"])
-        depth = int_param(call.query, "depth", 20, 0, MAX_DEPTH)
-        with call.read() as conn:
-            try:
-                return lineage(conn, node_id, depth)
-            except NodeNotFound as exc:
-                raise ApiError(404, str(exc)) from None
+    def get_lineage(req: ApiRequest):
+        node_id = required(req.query, "nodeId")
+        return graph.lineage(req.store, node_id, int_param(req.query, "depth", 20, 0, MAX_DEPTH))
 
     @router.get("column-lineage")
-    def get_column_lineage(call: Call):
-        node_id = call.query.get("nodeId")
-        if not node_id:
-            raise ApiError(400, ["query param nodeId must not be null"])
-        depth = int_param(call.query, "depth", 20, 0, MAX_DEPTH)
-        downstream = (call.query.get("withDownstream") or "false").lower() == "true"
-        with call.read() as conn:
-            try:
-                return columns.column_lineage(conn, node_id, depth, downstream)
-            except NodeNotFound as exc:
-                raise ApiError(404, str(exc)) from None
+    def get_column_lineage(req: ApiRequest):
+        node_id = required(req.query, "nodeId")
+        depth = int_param(req.query, "depth", 20, 0, MAX_DEPTH)
+        downstream = (req.query.get("withDownstream") or "false").lower() == "true"
+        return columns.column_lineage(req.store, node_id, depth, downstream)

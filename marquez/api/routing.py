@@ -13,19 +13,7 @@ from urllib.parse import unquote
 
 from starlette.requests import Request
 
-
-class ApiError(Exception):
-    """An error answered as Marquez does: `{"code": N, "message": "..."}` (or `errors` for 422)."""
-
-    def __init__(self, status: int, message: str | list[str]):
-        super().__init__(message if isinstance(message, str) else "; ".join(message))
-        self.status = status
-        self.message = message
-
-    def body(self) -> dict:
-        if isinstance(self.message, list):
-            return {"errors": self.message}
-        return {"code": self.status, "message": self.message}
+from marquez.api.errors import ApiError
 
 
 @dataclass(frozen=True)
@@ -79,17 +67,3 @@ class Router:
         if allowed:
             raise ApiError(405, "HTTP 405 Method Not Allowed")
         raise ApiError(404, "HTTP 404 Not Found")
-
-
-def int_param(query, name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
-    value = query.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ApiError(400, f"query param {name} must be an integer, got {value!r}") from None
-    if number < minimum or (maximum is not None and number > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ApiError(400, f"query param {name} must be {bound}, got {number}")
-    return number

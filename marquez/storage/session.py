@@ -1,23 +1,20 @@
-"""What a handler receives: the request's parameters and body, and a database connection."""
+"""The transactions a request runs in: a read snapshot, a write, or autocommit statements."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
-from starlette.datastructures import QueryParams
 
 from marquez.storage.projector import barrier
 
 
-@dataclass
-class Call:
-    params: dict[str, str]
-    query: QueryParams
-    body: bytes
-    pool: ConnectionPool
-    read_wait_s: float = 10.0
+class Store:
+    """The connection pool, and how long a read waits for the projector (read-your-writes)."""
+
+    def __init__(self, pool: ConnectionPool, read_wait_s: float = 10.0):
+        self.pool = pool
+        self.read_wait_s = read_wait_s
 
     @contextmanager
     def read(self):

@@ -1,0 +1,1 @@
+"""What each request does, between the routes and the queries: transactions, batching, lineage walks."""

@@ -1,0 +1,101 @@
+"""Jobs: one, a page, a job's runs and versions, soft delete; documents of many in a few queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from marquez.model import json as js
+from marquez.service import runs
+from marquez.storage import jobs as stored
+from marquez.storage import namespaces as stored_namespaces
+from marquez.storage import runs as stored_runs
+from marquez.storage.session import Store
+
+LATEST_RUNS = 10  # a job's page shows its latest ten runs
+
+
+def _io(conn, job_ids: list) -> dict:
+    io: dict = defaultdict(lambda: {"inputs": [], "outputs": []})
+    for r in stored.io(conn, job_ids):
+        io[r["job_uuid"]]["inputs" if r["is_input"] else "outputs"].append(js.dataset_id(r["namespace_name"], r["name"]))
+    return io
+
+
+def documents(conn, rows: list[dict], *, for_graph: bool = False, listing: bool = False) -> list[dict]:
+    """The jobs as the API answers them, with their latest runs, inputs/outputs and tags (batched).
+    `for_graph`: as /lineage nodes; `listing`: as the job list."""
+    if not rows:
+        return []
+    ids = [r["uuid"] for r in rows]
+    # In /lineage, Marquez shows for a child job the latest run of its PARENT job.
+    run_owner = {r["uuid"]: (r["parent_job_uuid"] or r["uuid"]) if for_graph else r["uuid"] for r in rows}
+    # The graph shows one run per job; pages show the latest ten.
+    run_rows = stored_runs.latest_of_jobs(conn, list(set(run_owner.values())), 1 if for_graph else LATEST_RUNS)
+    as_json = dict(zip([r["uuid"] for r in run_rows], runs.documents(conn, run_rows)))
+    latest: dict = defaultdict(list)
+    for r in sorted(run_rows, key=lambda r: r["rn"]):
+        latest[r["job_uuid"]].append(as_json[r["uuid"]])
+    io = _io(conn, ids)
+    tags: dict = defaultdict(list)
+    for r in stored.tags(conn, ids):
+        tags[r["job_uuid"]].append(r["name"])
+    return [
+        js.job(r, latest.get(run_owner[r["uuid"]]), io[r["uuid"]], tags.get(r["uuid"], []), for_graph=for_graph, listing=listing)
+        for r in rows
+    ]
+
+
+def document(conn, namespace: str, name: str) -> dict | None:
+    row = stored.row(conn, namespace, name)
+    return documents(conn, [row])[0] if row else None
+
+
+def get(store: Store, namespace: str, name: str) -> dict | None:
+    with store.read() as conn:
+        return document(conn, namespace, name)
+
+
+def page(store: Store, namespace: str | None, limit: int, offset: int, states: list[str] | None) -> dict | None:
+    """Jobs of a namespace (None: of all); `states` keeps those whose latest run is in one.
+    None when the namespace does not exist."""
+    with store.read() as conn:
+        if namespace is not None and stored_namespaces.get(conn, namespace) is None:
+            return None
+        rows = stored.page(conn, namespace, limit, offset, states)
+        total = stored.count(conn, namespace)
+        return js.page_total_first("jobs", documents(conn, rows, listing=True), total)
+
+
+def hide(store: Store, namespace: str, name: str) -> dict | None:
+    """Soft-delete the job; None when there is no such job."""
+    with store.write() as conn:
+        doc = document(conn, namespace, name)
+        if doc is None:
+            return None
+        stored.hide(conn, namespace, name)
+        return js.hidden_job(doc)
+
+
+def runs_of(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict | None:
+    with store.read() as conn:
+        job = stored.row(conn, namespace, name)
+        if job is None:
+            return None
+        rows = stored_runs.of_job(conn, job["uuid"], limit, offset)
+        total = stored_runs.count_of_job(conn, job["uuid"])
+        return js.page("runs", runs.documents(conn, rows), total)
+
+
+def versions(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict | None:
+    with store.read() as conn:
+        job = stored.row(conn, namespace, name)
+        if job is None:
+            return None
+        rows = stored.versions_page(conn, job["uuid"], limit, offset)
+        run_rows = stored_runs.by_ids(conn, [r["latest_run_uuid"] for r in rows if r["latest_run_uuid"]])
+        job_facets = {r["uuid"]: r["job_facets"] for r in run_rows}
+        latest = {
+            run_id: js.job_version_run(run, job_facets.get(run_id, {}))
+            for run_id, run in zip([r["uuid"] for r in run_rows], runs.documents(conn, run_rows))
+        }
+        return js.job_versions_page([js.job_version(job, v, latest.get(v["latest_run_uuid"])) for v in rows])

@@ -1,14 +1,15 @@
-"""The built-in Marquez-compatible lineage server, and how a Marquez is chosen.
+"""The built-in Marquez-compatible lineage server.
 
 A small web service of its own (it imports nothing from `orchestration/`): the Marquez v1
 HTTP API under `/api/v1` over PostgreSQL, answering like Marquez 0.51.1 and fixing its known
-bugs (see `marquez.differences`).
+bugs (see `marquez.differences`). A request goes routes -> services -> storage queries, as
+Marquez's own `api/*Resource` -> `service/` -> `db/*Dao`:
 
     marquez.config       ServerConfig: host, port, database URL, API key, body cap
     marquez.app          create_app(config): the ASGI application
-    marquez.serve        run the server in the foreground (uvicorn)
-    marquez.api          HTTP routes, one module per resource
-    marquez.model        OpenLineage event parsing and Marquez's derived model (versions, names)
-    marquez.storage      connection pool, versioned SQL migrations, ingest and read queries
-    marquez.choose       which Marquez the product talks to: MARQUEZ_URL, else the built-in one
+    marquez.serve        the command line: serve, migrate, project
+    marquez.api          HTTP routes, one module per resource: parse the request, shape the answer
+    marquez.service      what a request does: transactions, batching, lineage walks (no SQL)
+    marquez.storage      all the SQL: one module per table group, the pool, migrations, ingest, projector
+    marquez.model        OpenLineage event parsing, Marquez's version ids, and every JSON shape (model.json)
 """

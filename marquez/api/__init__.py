@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource: they parse the request and shape the answer; no SQL here."""

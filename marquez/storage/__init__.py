@@ -1,0 +1,1 @@
+"""All the SQL: queries per table group, the pool, the transactions, migrations, ingest and the projector."""

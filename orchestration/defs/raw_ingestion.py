@@ -68,6 +68,12 @@ def _ingest(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, lin
         context.log.warning(f"quarantined {n} readings: {reason} (table raw.quarantined_readings)")
     if not intake.files:
         context.log.warning(f"no raw files for {days[0]}..{days[-1]} under {settings.raw_dir}")
+    elif intake.rows_visible == 0:
+        moved = ", ".join(str(target) for _, target in intake.quarantined_files) or "none"
+        context.log.warning(
+            f"no good readings for {days[0]}..{days[-1]}: nothing reaches dbt for this window "
+            f"({len(intake.files)} files; quarantined: {moved})"
+        )
     summary = intake.report.summary()
     readings_quarantined = dg.MetadataValue.json(dict(sorted(intake.bad_rows.items())))
     lineage.facts = [
@@ -96,6 +102,8 @@ def _ingest(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, lin
             "rows_quarantined": intake.rows_quarantined,
             "rows_in_quarantined_files": intake.report.rows_quarantined,
             "readings_quarantined": readings_quarantined,
+            # True when no good reading reached the view: the run succeeds and writes nothing.
+            "empty_window": intake.rows_visible == 0,
         }
     )
     yield dg.AssetCheckResult(

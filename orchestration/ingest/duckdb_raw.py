@@ -115,11 +115,12 @@ def register_window(
         store_bad_rows(con, days, now)
         if days:
             con.execute(f"delete from {REGISTRY} where measurement_date in (select unnest(?::date[]))", [days])
-        con.executemany(
-            f"insert into {REGISTRY} (measurement_date, path, rows, bytes, validated_at, content_hash) "
-            "values (?, ?, ?, ?, ?, ?)",
-            [(day, str(path.resolve()), rows, size, now, hashes.get(path)) for day, path, rows, size in files],
-        )
+        if files:  # a window whose every file was quarantined registers nothing (DuckDB refuses an empty executemany)
+            con.executemany(
+                f"insert into {REGISTRY} (measurement_date, path, rows, bytes, validated_at, content_hash) "
+                "values (?, ?, ?, ?, ?, ?)",
+                [(day, str(path.resolve()), rows, size, now, hashes.get(path)) for day, path, rows, size in files],
+            )
         registered = [row[0] for row in con.execute(f"select path from {REGISTRY} order by path").fetchall()]
         missing = [p for p in registered if not Path(p).exists()]
         if missing:

@@ -173,3 +173,36 @@ def test_every_kind_of_bad_input(tmp_path, monkeypatch, postgres, marquez_factor
         if "dataQualityAssertions" in v["facets"]
     ]
     assert seen and all(s == {"raw_files_valid": False, "row_accounting": True} for s in seen), seen
+
+
+def test_a_day_whose_only_file_is_bad(tmp_path, postgres):
+    """The file sensor starts exactly this run when one bad file lands on a new day: it succeeds,
+    writes nothing, quarantines the file with its reason, says so in the run's metadata, and its
+    lineage says 0 rows (it used to crash: DuckDB refuses an empty executemany)."""
+    from lineage.outbox import Outbox
+
+    with own_lake(tmp_path) as outbox:
+        day = "2025-07-01"
+        folder = tmp_path / "raw" / f"date={day}"
+        late = dt.datetime(2025, 7, 9, tzinfo=UTC)  # every reading on another day than its folder's
+        _write(folder / "late.parquet", [("B1", "LON", "LON-R01", late + dt.timedelta(hours=i), "pH", 7.0, "pH") for i in range(4)])
+
+        result = dagster_materialize("raw_bioreactor_data", day)
+        assert result.returncode == 0, result.stderr[-5000:]
+        from lakehouse_core.settings import get_settings
+
+        reasons = {p.name: json.loads(p.read_text()) for p in get_settings().quarantine_dir.rglob("*.reason.json")}
+        assert reasons["late.parquet.reason.json"]["reasons"] == ["wrong_day"]
+        metadata = latest_metadata("raw_bioreactor_data")
+        assert metadata["empty_window"] is True
+        assert (metadata["dagster/row_count"], metadata["rows_in"], metadata["rows_quarantined"]) == (0, 4, 4)
+        assert _check("row_accounting")[0] is True and _check("raw_files_valid")[0] is False
+
+        raw_ds = naming.dataset_for_asset("raw_bioreactor_data")
+        completes = [
+            json.loads(e.body) for e in Outbox(outbox).events(limit=500)
+            if e.event_type == "COMPLETE" and e.job_name == naming.asset_job_name("raw_bioreactor_data")
+        ]  # fmt: skip
+        assert completes, "the raw asset's run never completed in the lineage"
+        (output,) = [o for o in completes[-1]["outputs"] if (o["namespace"], o["name"]) == raw_ds]
+        assert output["outputFacets"]["outputStatistics"]["rowCount"] == 0

@@ -67,9 +67,10 @@ def materialize(selection: str = "*", first_day: str | None = None, last_day: st
     ]  # fmt: skip
     before = _latest_run_id(env["DAGSTER_HOME"])
     returncode = subprocess.run(command, cwd=REPO_ROOT, env=env).returncode
-    _close_lineage_run(env["DAGSTER_HOME"], before)
+    after = _close_lineage_run(env["DAGSTER_HOME"], before)
     if returncode != 0:
-        _fail(f"materialization of {selection!r} failed; the run's logs are in the Dagster UI and above")
+        where = "the run's logs are in the Dagster UI and above" if after else "no run was made; see the message above"
+        _fail(f"materialization of {selection!r} failed; {where}")
 
 
 def _latest_run_id(dagster_home: str) -> str | None:
@@ -80,16 +81,19 @@ def _latest_run_id(dagster_home: str) -> str | None:
     return records[0].dagster_run.run_id if records else None
 
 
-def _close_lineage_run(dagster_home: str, before: str | None) -> None:
-    """No daemon watched the CLI's run: emit its end to the outbox here (lineage/dagster.py)."""
+def _close_lineage_run(dagster_home: str, before: str | None) -> str | None:
+    """No daemon watched the CLI's run: emit its end to the outbox here (lineage/dagster.py).
+    The run's id, or None when the command made no run."""
     import dagster as dg
 
     from lineage.dagster import close_run
 
     run_id = _latest_run_id(dagster_home)
-    if run_id and run_id != before:
-        with dg.DagsterInstance.from_config(dagster_home) as instance:
-            close_run(instance, run_id)
+    if not run_id or run_id == before:
+        return None
+    with dg.DagsterInstance.from_config(dagster_home) as instance:
+        close_run(instance, run_id)
+    return run_id
 
 
 @app.command()
@@ -99,13 +103,12 @@ def backfill(
     select: str = typer.Option("*", "--select", help="Dagster asset selection."),
 ) -> None:
     """Backfill a range of days in one run (what `dagster asset backfill` would be, had Dagster one)."""
-    import datetime as dt
+    from orchestration.partitions import check_range
 
     try:
-        if dt.date.fromisoformat(first_day) > dt.date.fromisoformat(last_day):
-            _fail(f"the range {first_day}..{last_day} is empty: the first day is after the last")
+        first_day, last_day = check_range(first_day, last_day)
     except ValueError as exc:
-        _fail(f"days must be YYYY-MM-DD: {exc}")
+        _fail(str(exc))
     _start_postgres()
     materialize(select, first_day, last_day)
 
@@ -150,14 +153,15 @@ def _lineage_delivery_status() -> None:
 
 
 def _start_lineage_ui() -> None:
+    settings = get_settings()
     try:
-        _, started = lineage_ui.start(get_settings())
+        _, started = lineage_ui.start(settings)
     except lineage_ui.NotBuilt as exc:  # the rest of the stack is still worth starting
         console.print(f"Lineage UI [yellow]not started[/]: {exc}")
         return
     except (RuntimeError, ValueError) as exc:
         _fail(str(exc))
-    console.print(f"Lineage UI [green]{'up' if started else 'already up'}[/]  {lineage_ui.url()}")
+    console.print(f"Lineage UI [green]{'up' if started else 'already up'}[/]  {lineage_ui.url(settings)}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -175,14 +179,14 @@ def up() -> None:
     _start_lineage_delivery()
     _start_lineage_ui()
     settings = get_settings()
-    if dagster_dev.is_serving():
-        console.print(f"Dagster UI [green]already up[/]  http://localhost:{dagster_dev.DAGSTER_PORT}")
+    if dagster_dev.status(settings).answers:  # ours, or one started by hand
+        console.print(f"Dagster UI [green]already up[/]  {dagster_dev.url(settings)}")
         return
     try:
-        dagster_dev.start(settings)
+        _, started = dagster_dev.start(settings)
     except RuntimeError as exc:
         _fail(str(exc))
-    console.print(f"Dagster UI [green]up[/]  http://localhost:{dagster_dev.DAGSTER_PORT}")
+    console.print(f"Dagster UI [green]{'up' if started else 'already up'}[/]  {dagster_dev.url(settings)}")
 
 
 @app.command()
@@ -281,8 +285,8 @@ def _print_where_to_look() -> None:
     table = Table(title="Where to look", show_header=False)
     table.add_column()
     table.add_column(overflow="fold")  # URLs and paths wrap, never cut short
-    table.add_row("Dagster UI (runs, assets, schedules)", f"http://localhost:{dagster_dev.DAGSTER_PORT}")
-    table.add_row("Lineage UI (graph, datasets, runs, drift)", lineage_ui.url())
+    table.add_row("Dagster UI (runs, assets, schedules)", dagster_dev.url(settings))
+    table.add_row("Lineage UI (graph, datasets, runs, drift)", lineage_ui.url(settings))
     try:
         target = resolve_marquez()
         table.add_row(f"Marquez API (lineage, {_marquez_label(target)})", target.url)
@@ -328,12 +332,12 @@ def status() -> None:
         state = "[green]running" if answers else ("[red]not answering" if target.kind == "external" else "[red]stopped")
         console.print(f"Marquez    {state}[/]  {target.url}  ({_marquez_label(target)})")
     _lineage_delivery_status()
-    ui_pid = lineage_ui.running_pid(settings)
-    ui_state = "[green]running" if lineage_ui.is_serving() else "[red]stopped"
-    console.print(f"Lineage UI {ui_state}[/]  {lineage_ui.url()}" + (f"  (pid {ui_pid})" if ui_pid else ""))
+    ui = lineage_ui.status(settings)
+    ui_state = "[green]running" if ui.answers else "[red]stopped"
+    console.print(f"Lineage UI {ui_state}[/]  {lineage_ui.url(settings)}" + (f"  (pid {ui.pid})" if ui.pid else ""))
     console.print(
-        f"Dagster UI {'[green]running' if dagster_dev.is_serving() else '[red]stopped'}[/]  "
-        f"http://localhost:{dagster_dev.DAGSTER_PORT}"
+        f"Dagster UI {'[green]running' if dagster_dev.status(settings).answers else '[red]stopped'}[/]  "
+        f"{dagster_dev.url(settings)}"
     )
 
 

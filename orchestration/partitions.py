@@ -18,6 +18,30 @@ daily_partitions = dg.DailyPartitionsDefinition(
 single_run = dg.BackfillPolicy.single_run()
 
 
+def first_and_last_day() -> tuple[dt.date, dt.date]:
+    """The first partition (LAKEHOUSE_PARTITIONS_START) and the last (today, UTC: end_offset=1)."""
+    return get_settings().partitions_start, dt.datetime.now(dt.timezone.utc).date()
+
+
+def check_range(first_day: str, last_day: str) -> tuple[str, str]:
+    """The days as YYYY-MM-DD when they make a range of existing partitions; ValueError naming
+    what is wrong and where the partitions start and end otherwise."""
+    try:
+        first, last = dt.date.fromisoformat(first_day), dt.date.fromisoformat(last_day)
+    except ValueError as exc:
+        raise ValueError(f"days must be YYYY-MM-DD: {exc}") from None
+    if first > last:
+        raise ValueError(f"the range {first}..{last} is empty: the first day is after the last")
+    start, end = first_and_last_day()
+    if first < start or last > end:
+        outside = first if first < start else last
+        raise ValueError(
+            f"{outside} has no partition: the daily partitions run from {start} (LAKEHOUSE_PARTITIONS_START) "
+            f"to {end} (today, UTC)"
+        )
+    return first.isoformat(), last.isoformat()
+
+
 def window_days(context: dg.AssetExecutionContext) -> list[str]:
     """The `YYYY-MM-DD` days of the run's partition window."""
     window = context.partition_time_window

@@ -10,8 +10,8 @@ Every Dagster home gets a database of its own in the project's Postgres (the def
 the demo's) never share runs or partition status. The connection goes into the home's
 `dagster.yaml`; a password, when the server needs one, is read from LAKEHOUSE_PG_PASSWORD at
 run time and never written there. The storage classes are dagster-postgres's own, with pooled
-connections (orchestration/services/dagster_pg_storage.py). A home that already holds SQLite storage (made before this
-change) is left on SQLite: its runs would otherwise disappear from the UI.
+connections (`pooled.py` beside this). A home that already holds SQLite storage (made before
+this change) is left on SQLite: its runs would otherwise disappear from the UI.
 LAKEHOUSE_DAGSTER_STORAGE=sqlite keeps Dagster's default instead (e.g. a Postgres role that may
 not create databases).
 """
@@ -19,13 +19,12 @@ not create databases).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import psycopg
 
+from lakehouse_core.settings import PostgresConnection, Settings
 from orchestration.services.postgres import PostgresUnavailable, ensure_database, ensure_postgres
-from orchestration.settings import PostgresConnection, Settings
 
 DEFAULT_DB = "dagster"
 
@@ -37,14 +36,17 @@ def database_for(settings: Settings, home: Path) -> str:
     return f"{DEFAULT_DB}_{hashlib.sha1(str(home.resolve()).encode()).hexdigest()[:12]}"
 
 
-_CLASSES_MODULE = "orchestration.services.dagster_pg_storage"  # not imported here: it pulls in Dagster
+_CLASSES_MODULE = "orchestration.dagster_storage.pooled"  # not imported here: it pulls in Dagster
 _STORAGES = {
     "run_storage": "PooledPostgresRunStorage",
     "event_log_storage": "PooledPostgresEventLogStorage",
     "schedule_storage": "PooledPostgresScheduleStorage",
 }
 
-_MARKER = "# storage: written by orchestration/services/dagster_storage.py (the home's own database)"
+_MARKER = "# storage: written by orchestration/dagster_storage/configure.py (the home's own database)"
+# What homes written before the plugin had a folder of its own start their section with: such a
+# section is rewritten (it names the classes by their old module).
+_OLD_MARKERS = ("# storage: written by orchestration/services/dagster_storage.py (the home's own database)",)
 
 
 def storage_yaml(conn: PostgresConnection) -> str:
@@ -71,12 +73,11 @@ def configure_postgres_storage(settings: Settings, home: Path) -> PostgresConnec
     """Start (or reach) the project's Postgres, create the home's database if missing, and point
     `home/dagster.yaml` at it (the rest of the file is kept). Idempotent. Returns None, changing
     nothing, for a home that already holds SQLite storage."""
-    choice = os.environ.get("LAKEHOUSE_DAGSTER_STORAGE", "postgres").strip().lower()
-    if choice not in ("postgres", "sqlite"):
-        raise ValueError(f"LAKEHOUSE_DAGSTER_STORAGE must be postgres or sqlite, got {choice!r}")
     config_file = home / "dagster.yaml"
     text = config_file.read_text() if config_file.exists() else ""
-    if choice == "sqlite" or (_MARKER not in text and uses_sqlite(home)):
+    for old in _OLD_MARKERS:
+        text = text.replace(old, _MARKER)
+    if settings.dagster_storage == "sqlite" or (_MARKER not in text and uses_sqlite(home)):
         return None
     conn = ensure_postgres(settings).with_db(database_for(settings, home))
     try:

@@ -1,5 +1,5 @@
 """dagster-postgres's run, event-log and schedule storages, named in the dagster.yaml that
-orchestration/services/dagster_storage.py writes, with these changes (speed measured in
+`configure.py` beside this writes, with these changes (speed measured in
 bench/results/daily_run.md and pipeline_vs_floor.md):
 
 - connections are pooled in every process: the stock storages open a new connection for every
@@ -9,12 +9,11 @@ bench/results/daily_run.md and pipeline_vs_floor.md):
 - two runs that initialize a pool's limit at the same moment both start, and two runs that
   claim a pool's last slot at the same moment do not both get it (see below);
 - a single-run backfill plans each asset once with its partition range (see below), records
-  its planned checks with one serialization and one batched insert, and stores the per-partition
-  materializations of each asset in batches (see below);
+  its planned checks with one serialization and one batched insert, and the instance stores
+  the per-partition materializations of each asset in batches (see below);
 - a check's result on a daily asset is recorded on each day it was planned for (see below).
 """
 
-import os
 import threading
 from contextlib import contextmanager
 
@@ -25,16 +24,12 @@ from dagster._serdes import serialize_value
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
+from lakehouse_core.settings import get_settings
+
 # Like the webserver's optimize_for_webserver(), in every process, but keeping 3 connections:
 # with 1, every event that needs a second one at once (most do) opened and closed an extra.
 _POOL = {"isolation_level": "AUTOCOMMIT", "pool_size": 3, "max_overflow": 4, "pool_recycle": 3600}
 
-# Dagster's own switch for batched event writes: the materializations a step reports for a range
-# of partitions (one per asset and day: 428 per asset in a 428-day backfill) go to store_event_batch,
-# one multi-row insert per 1,000, instead of one insert and one transaction each. Read by Dagster at
-# every event, so set where every process that stores events through this storage imports it.
-# An explicit setting (0 turns it off) wins.
-os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
 
 
 class _Pooled:
@@ -137,6 +132,19 @@ class _SerializesPoolBookkeeping:
 
 
 class PooledPostgresEventLogStorage(_SerializesPoolBookkeeping, _RemembersSchema, _Pooled, PostgresEventLogStorage):
+    def register_instance(self, instance) -> None:
+        # Batched event writes: the materializations a step reports for a range of partitions
+        # (one per asset and day: 428 per asset in a 428-day backfill) go to store_event_batch,
+        # one multi-row insert per batch, instead of one insert and one transaction each. Dagster
+        # asks its instance for the batch size at every event, and the instance reads
+        # DAGSTER_EVENT_BATCH_SIZE with a default of 0 (off). The instance this storage serves
+        # asks the project's settings instead: the same variable, default 1,000, 0 turns it off.
+        # Set here, in every process that opens the instance (the CLI, the webserver, the daemon,
+        # run and step workers, tests), and never in the environment.
+        super().register_instance(instance)
+        batch_size = get_settings().dagster_event_batch_size
+        instance._get_event_batch_size = lambda: batch_size
+
     def has_table(self, table_name: str) -> bool:
         # Asked for every stored event (asset_event_tags, asset_check_executions, ...): a catalog
         # query each time, a quarter of an event's storage cost.

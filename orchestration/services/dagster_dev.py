@@ -1,20 +1,20 @@
-"""`dagster dev` (webserver + daemon) in the background, for `make demo` / `make down`."""
+"""`dagster dev` (webserver + daemon) in the background, for `lakehouse up` / `make demo` / `make down`.
+
+It listens on 0.0.0.0:DAGSTER_PORT (default 3000) and is up when /server_info answers. Its
+DAGSTER_HOME is the project's instance, prepared here: the template `orchestration/dagster.yaml`
+copied in once, and its storage pointed at the project's Postgres (orchestration/dagster_storage/).
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from orchestration.services.background import spawn
-from orchestration.services.dagster_storage import configure_postgres_storage
-from orchestration.settings import REPO_ROOT, Settings
+from lakehouse_core.settings import REPO_ROOT, Settings, child_env
+from orchestration.dagster_storage.configure import configure_postgres_storage
+from orchestration.services import background
 
-DAGSTER_PORT = int(os.environ.get("DAGSTER_PORT", "3000"))
 _TEMPLATE = REPO_ROOT / "orchestration" / "dagster.yaml"
 
 
@@ -27,54 +27,41 @@ def prepare_dagster_home(settings: Settings) -> Path:
     return home
 
 
-def _pid_file(settings: Settings) -> Path:
-    return settings.data_dir / "run" / "dagster-dev.pid"
+def url(settings: Settings) -> str:
+    return f"http://localhost:{settings.dagster_port}"
 
 
-def is_serving(port: int = DAGSTER_PORT) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
+def declare(settings: Settings) -> background.Service:
+    port = settings.dagster_port
+    dagster = str(Path(sys.executable).parent / "dagster")
+    return background.Service(
+        label="dagster dev",
+        command=(dagster, "dev", "-m", "orchestration.definitions", "-h", "0.0.0.0", "-p", str(port)),
+        env=child_env(DAGSTER_HOME=str(settings.dagster_home), **settings.dbt_env()),
+        pid_file=settings.run_dir / "dagster-dev.pid",
+        log_file=settings.log_dir / "dagster-dev.log",
+        marks=(b"dev", b"orchestration.definitions"),
+        url=url(settings),
+        port=port,
+        port_setting="DAGSTER_PORT",
+        ready=lambda: background.http_ok(f"http://127.0.0.1:{port}/server_info", 2),
+        start_timeout_s=180,
+        stop_timeout_s=30,
+        banner=f"starting on {url(settings)}",
+    )
 
 
-def start(settings: Settings, timeout_s: float = 180) -> int:
-    """Start `dagster dev` in its own process group; return its pid once the UI answers."""
-    if is_serving():
-        raise RuntimeError(f"something already answers on :{DAGSTER_PORT}; run `make down` first or free the port")
-    env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home(settings)), **settings.dbt_env()}
-    dagster = Path(sys.executable).parent / "dagster"
-    command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "0.0.0.0", "-p", str(DAGSTER_PORT)]
-    proc, _ = spawn(command, env, settings.log_dir / "dagster-dev.log", _pid_file(settings))
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"dagster dev exited with code {proc.returncode}; see {settings.log_dir / 'dagster-dev.log'}")
-        if is_serving():
-            return proc.pid
-        time.sleep(1)
-    raise RuntimeError(f"dagster dev did not answer on :{DAGSTER_PORT} within {timeout_s:.0f}s")
+def start(settings: Settings) -> tuple[int, bool]:
+    """(pid, started) once the UI answers; ServiceFailed (a RuntimeError) saying what to do."""
+    service = declare(settings)
+    if background.running_pid(service) is None:  # a new process: its home first
+        prepare_dagster_home(settings)
+    return background.start(service)
 
 
-def stop(settings: Settings, timeout_s: float = 30) -> bool:
-    pid_file = _pid_file(settings)
-    if not pid_file.exists():
-        return False
-    pid = int(pid_file.read_text())
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pid_file.unlink()
-        return False
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.5)
-    else:
-        os.killpg(pid, signal.SIGKILL)
-    pid_file.unlink(missing_ok=True)
-    return True
+def stop(settings: Settings) -> bool:
+    return background.stop(declare(settings))
+
+
+def status(settings: Settings) -> background.Status:
+    return background.status(declare(settings))

@@ -1,10 +1,11 @@
 """Marquez for `lakehouse up / down / status`: run the built-in server in the background, or check MARQUEZ_URL.
 
-Which Marquez is decided in `marquez.choose.resolve()`:
+Which Marquez is decided in `lakehouse_core.marquez.resolve()`:
 - external (MARQUEZ_URL set): nothing is started here. We only check that it answers.
-- builtin: `python -m marquez serve --host 127.0.0.1 --port ${MARQUEZ_PORT:-5555} --db-url URL`
-  runs in its own process group. The pid goes to data/run/marquez.pid and the log to
-  data/logs/marquez.log. Its database is MARQUEZ_DB_URL if set. Otherwise it is the database
+- builtin: `python -m marquez serve --host 127.0.0.1 --port ${MARQUEZ_PORT:-5555} --db-url URL`,
+  a declared background service (orchestration/services/background.py): pid in
+  data/run/marquez.pid, log in data/logs/marquez.log, up when /healthcheck answers.
+  Its database is MARQUEZ_DB_URL if set. Otherwise it is the database
   `marquez`, owned by the role `marquez`, in the project's Postgres (embedded, or
   LAKEHOUSE_PG_URL), and both are created when missing. The role gets MARQUEZ_DB_PASSWORD as
   its password when that is set. The embedded Postgres uses trust auth, so no password is needed there.
@@ -12,21 +13,19 @@ Which Marquez is decided in `marquez.choose.resolve()`:
 
 from __future__ import annotations
 
-import os
-import socket
+import dataclasses
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
-from marquez.choose import BUILTIN_HOST, MarquezTarget, healthcheck, resolve
+from lakehouse_core.marquez import BUILTIN_HOST, MarquezTarget, healthcheck, resolve
+from lakehouse_core.settings import PostgresConnection, Settings, child_env
+from orchestration.services import background
+from orchestration.services.background import port_is_open  # noqa: F401  (`lakehouse marquez serve` asks it)
 from orchestration.services.postgres import ensure_postgres
-from orchestration.services.background import log_tail, spawn, stop_group
-from orchestration.services.background import running_pid as background_running_pid
-from orchestration.settings import PostgresConnection, Settings
 
 MARQUEZ_ROLE = "marquez"
 MARQUEZ_DB = "marquez"
@@ -34,17 +33,6 @@ MARQUEZ_DB = "marquez"
 
 class MarquezUnavailable(RuntimeError):
     """Marquez could not be started or reached. The message says why and what to do."""
-
-
-# --- paths -------------------------------------------------------------------------------
-
-
-def pid_file(settings: Settings) -> Path:
-    return settings.data_dir / "run" / "marquez.pid"
-
-
-def log_file(settings: Settings) -> Path:
-    return settings.log_dir / "marquez.log"
 
 
 def redact(url: str) -> str:
@@ -65,7 +53,7 @@ def ensure_database(settings: Settings) -> PostgresConnection:
     Postgres must be running. Returns how the server connects: as `marquez` to `marquez`.
     """
     admin = settings.pg.with_db("postgres")
-    password = os.environ.get("MARQUEZ_DB_PASSWORD") or ""
+    password = settings.marquez_db_password or ""
     try:
         with psycopg.connect(admin.url, autocommit=True, connect_timeout=5) as conn:
             if not conn.execute("select 1 from pg_roles where rolname = %s", (MARQUEZ_ROLE,)).fetchone():
@@ -112,97 +100,76 @@ def ensure_database(settings: Settings) -> PostgresConnection:
 def database_url(settings: Settings) -> str:
     """The built-in server's database: MARQUEZ_DB_URL if set. Otherwise `marquez` in the project's
     Postgres, which is started here if it is embedded and not running."""
-    if os.environ.get("MARQUEZ_DB_URL"):
-        return os.environ["MARQUEZ_DB_URL"]
+    if settings.marquez_db_url:
+        return settings.marquez_db_url
     ensure_postgres(settings)
     return ensure_database(settings).url
 
 
-# --- the process -------------------------------------------------------------------------
+# --- the built-in server, a background service ---------------------------------------------
 
 
-def port_is_open(host: str, port: int) -> bool:
-    """Something accepts TCP connections on host:port (IPv4 or IPv6)."""
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+def builtin_target(settings: Settings) -> MarquezTarget:
+    return MarquezTarget(f"http://{BUILTIN_HOST}:{settings.builtin_marquez_port}", "builtin", settings.marquez_api_key)
+
+
+def declare(settings: Settings, db_url: str | None = None) -> background.Service:
+    """The built-in server on 127.0.0.1:MARQUEZ_PORT. `db_url` (only starting needs it) goes
+    through the environment when it holds a password, so it never shows in `ps`."""
+    target = builtin_target(settings)
+    db_args: tuple[str, ...] = ()
+    env = child_env()
+    if db_url and urlsplit(db_url).password:
+        env = child_env(MARQUEZ_DB_URL=db_url)
+    elif db_url:
+        db_args = ("--db-url", db_url)
+    return background.Service(
+        label="the built-in Marquez server",
+        command=(sys.executable, "-m", "marquez", "serve", "--host", BUILTIN_HOST, "--port", str(target.port))
+        + db_args,
+        env=env,
+        pid_file=settings.run_dir / "marquez.pid",
+        log_file=settings.log_dir / "marquez.log",
+        marks=(b"marquez", b"serve"),
+        url=target.url,
+        host=BUILTIN_HOST,
+        port=target.port,
+        port_setting="MARQUEZ_PORT",
+        port_advice=" (or MARQUEZ_URL to use a Marquez that already runs)",
+        ready=lambda: healthcheck(target, 1),
+        start_timeout_s=60,
+        stop_timeout_s=20,
+        banner=f"starting on {target.url}, database {redact(db_url or '')}",
+    )
+
+
+def pid_file(settings: Settings) -> Path:
+    return declare(settings).pid_file
+
+
+def log_file(settings: Settings) -> Path:
+    return declare(settings).log_file
 
 
 def running_pid(settings: Settings) -> int | None:
-    """The pid of the built-in server that `start` launched, if it still runs."""
-    return background_running_pid(pid_file(settings), b"marquez", b"serve")
+    """The pid of the built-in server `lakehouse up` launched, if it still runs."""
+    return background.running_pid(declare(settings))
 
 
 def is_running(settings: Settings) -> bool:
     return running_pid(settings) is not None
 
 
-
-def _server_env_and_args(db_url: str) -> tuple[dict[str, str], list[str]]:
-    """A database URL with a password goes through the environment, so it never shows in `ps`."""
-    env = dict(os.environ)
-    if urlsplit(db_url).password:
-        env["MARQUEZ_DB_URL"] = db_url
-        return env, []
-    env.pop("MARQUEZ_DB_URL", None)
-    return env, ["--db-url", db_url]
-
-
-def start(settings: Settings, target: MarquezTarget, db_url: str, timeout_s: float = 60) -> int:
-    """Start the built-in server in the background and return its pid once /healthcheck answers."""
-    if target.kind != "builtin":
-        raise ValueError(f"{target.url} comes from MARQUEZ_URL: the project does not start that server")
-    port = target.port
-    pid = running_pid(settings)
-    if pid is not None:  # ours, already starting or running: wait for it instead of starting a second one
-        return _wait_until_healthy(settings, target, pid, lambda: running_pid(settings) == pid, 0, timeout_s)
-    if port_is_open(BUILTIN_HOST, port):
-        what = "a Marquez that `lakehouse` did not start" if healthcheck(target.url, 2, target.api_key) else "another process"
-        raise MarquezUnavailable(
-            f"port {port} on {BUILTIN_HOST} is taken by {what}: stop it, or set MARQUEZ_PORT to a free port "
-            "(or MARQUEZ_URL to use a Marquez that already runs)"
-        )
-    env, db_args = _server_env_and_args(db_url)
-    command = [sys.executable, "-m", "marquez", "serve", "--host", BUILTIN_HOST, "--port", str(port), *db_args]
-    proc, offset = spawn(
-        command, env, log_file(settings), pid_file(settings), f"starting on {target.url}, database {redact(db_url)}"
-    )
-    return _wait_until_healthy(settings, target, proc.pid, lambda: proc.poll() is None, offset, timeout_s)
-
-
-def _wait_until_healthy(settings, target: MarquezTarget, pid: int, alive, log_offset: int, timeout_s: float) -> int:
-    log_path = log_file(settings)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not alive():
-            pid_file(settings).unlink(missing_ok=True)
-            raise MarquezUnavailable(
-                f"the built-in Marquez server exited before answering on {target.url}; "
-                f"see {log_path}:{log_tail(log_path, log_offset)}"
-            )
-        if healthcheck(target.url, 1, target.api_key):
-            return pid
-        time.sleep(0.25)
-    stop(settings)
-    raise MarquezUnavailable(
-        f"the built-in Marquez server did not answer on {target.url}/healthcheck within {timeout_s:.0f}s "
-        f"(stopped it); see {log_path}:{log_tail(log_path, log_offset)}"
-    )
-
-
-
-def stop(settings: Settings, timeout_s: float = 20) -> bool:
-    """Stop the server `start` launched (SIGTERM, then SIGKILL). False if it was not running."""
-    return stop_group(running_pid(settings), pid_file(settings), timeout_s)
+def stop(settings: Settings) -> bool:
+    """Stop the server `lakehouse up` launched (SIGTERM, then SIGKILL). False if it was not running."""
+    return background.stop(declare(settings))
 
 
 # --- what `lakehouse up` calls ----------------------------------------------------------
 
 
 def check_external(target: MarquezTarget, timeout_s: float = 5) -> None:
-    if not healthcheck(target.url, timeout_s, target.api_key):
+    if not healthcheck(target, timeout_s):
         raise MarquezUnavailable(
             f"no Marquez answers at MARQUEZ_URL={target.url} (tried /healthcheck and /api/v1/namespaces): "
             "start that server, correct MARQUEZ_URL, or unset it to use the built-in server"
@@ -213,13 +180,19 @@ def ensure_running(settings: Settings, timeout_s: float = 60) -> tuple[MarquezTa
     """Make the chosen Marquez answer. Returns (target, started): started is True when this call
     launched the built-in server, False when it already answered or is external."""
     try:
-        target = resolve()
+        target = resolve(settings=settings)
     except ValueError as exc:
         raise MarquezUnavailable(str(exc)) from exc
     if target.kind == "external":
         check_external(target)
         return target, False
-    if healthcheck(target.url, 2, target.api_key):  # ours, or one an operator runs in the foreground
+    if healthcheck(target, 2):  # ours, or one an operator runs in the foreground
         return target, False
-    start(settings, target, database_url(settings), timeout_s)
-    return target, True
+    service = declare(settings)
+    if background.running_pid(service) is None:  # a new process: its database first
+        service = declare(settings, database_url(settings))
+    try:
+        _, started = background.start(dataclasses.replace(service, start_timeout_s=timeout_s))
+    except background.ServiceFailed as exc:
+        raise MarquezUnavailable(str(exc)) from exc
+    return target, started

@@ -1,6 +1,7 @@
-"""Dagster's storage on the project's Postgres (orchestration/services/dagster_pg_storage.py),
-against the real server."""
+"""Dagster's storage on the project's Postgres (orchestration/dagster_storage/), against the
+real server."""
 
+import os
 import threading
 import time
 
@@ -14,8 +15,8 @@ pytestmark = pytest.mark.integration
 def test_a_pool_initialized_by_two_runs_at_once_starts_both(postgres, tmp_path, monkeypatch):
     """The loser of the race to insert a pool's default limit (two runs starting together) gets
     True, not the aborted-transaction error that failed its run."""
+    from lakehouse_core.settings import get_settings
     from orchestration.services.dagster_dev import prepare_dagster_home
-    from orchestration.settings import get_settings
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     prepare_dagster_home(get_settings())
@@ -47,8 +48,8 @@ def test_two_runs_claiming_the_last_slot_at_once_do_not_both_get_it(postgres, tm
     Dagster gives both the slot: two steps writing DuckDB side by side."""
     from sqlalchemy import event
 
+    from lakehouse_core.settings import get_settings
     from orchestration.services.dagster_dev import prepare_dagster_home
-    from orchestration.settings import get_settings
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     prepare_dagster_home(get_settings())
@@ -115,8 +116,8 @@ def test_schema_probes_ask_the_catalog_until_it_says_yes(postgres, tmp_path, mon
     """A migration probe (table, column) that said yes is not asked again; one that said no is."""
     from sqlalchemy import event
 
+    from lakehouse_core.settings import get_settings
     from orchestration.services.dagster_dev import prepare_dagster_home
-    from orchestration.settings import get_settings
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     prepare_dagster_home(get_settings())
@@ -139,3 +140,42 @@ def test_schema_probes_ask_the_catalog_until_it_says_yes(postgres, tmp_path, mon
         # A table that is not there is asked about every time (a migration may add it).
         assert asked(lambda: events.has_table("no_such_table"))[0] is False
         assert asked(lambda: events.has_table("no_such_table")) == (False, 1)
+
+
+def test_the_instance_stores_a_range_in_batches_of_the_configured_size(postgres, tmp_path, monkeypatch):
+    """DAGSTER_EVENT_BATCH_SIZE, default 1,000 (Dagster's own default is 0, off), reaches the
+    instance through the storage, without being put into the environment."""
+    from lakehouse_core.settings import get_settings
+    from orchestration.services.dagster_dev import prepare_dagster_home
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    prepare_dagster_home(get_settings())
+    with dg.DagsterInstance.get() as instance:
+        assert instance._get_event_batch_size() == 1000 and instance._is_batch_writing_enabled()
+    assert "DAGSTER_EVENT_BATCH_SIZE" not in os.environ
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")  # an explicit setting wins: 0 stores events one by one
+    with dg.DagsterInstance.get() as instance:
+        assert instance._get_event_batch_size() == 0 and not instance._is_batch_writing_enabled()
+
+
+def test_a_home_written_before_the_plugin_moved_is_pointed_at_its_new_module(postgres, tmp_path, monkeypatch):
+    """Homes prepared when the storage classes lived in orchestration/services/ name them there:
+    preparing the home again rewrites its storage section, keeping the rest of the file."""
+    from lakehouse_core.settings import get_settings
+    from orchestration.services.dagster_dev import prepare_dagster_home
+
+    home = tmp_path / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    prepare_dagster_home(get_settings())
+    current = (home / "dagster.yaml").read_text()
+    old = current.replace("orchestration/dagster_storage/configure.py", "orchestration/services/dagster_storage.py")
+    old = old.replace("orchestration.dagster_storage.pooled", "orchestration.services.dagster_pg_storage")
+    assert old != current
+    (home / "dagster.yaml").write_text(old)
+    (home / "storage").mkdir(exist_ok=True)  # compute logs: a home that has run something
+    prepare_dagster_home(get_settings())
+    assert (home / "dagster.yaml").read_text() == current
+    assert "telemetry:" in current and current.count("run_storage:") == 1
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.event_log_storage).__module__ == "orchestration.dagster_storage.pooled"

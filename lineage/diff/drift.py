@@ -3,16 +3,7 @@
 namespace is not reported again through its edges, and an orphan dataset is not reported again
 as an unexpected input of the job still reading it.
 
-| kind                 | severity | when |
-| -------------------- | -------- | ---- |
-| `missing_dataset`    | error    | an asset's dataset is not in Marquez (never emitted, or soft-deleted) |
-| `namespace_mismatch` | error    | ... but a dataset of that name is there under another namespace of the same scheme |
-| `orphan_dataset`     | warning  | a dataset in one of our namespaces that no asset owns (a renamed asset, a stray event) |
-| `missing_edge`       | error    | an expected upstream dataset is not an input of the producing job's current version (or the job does not write the dataset) |
-| `unexpected_edge`    | warning  | the producing job reads a dataset the asset does not depend on |
-| `schema_drift`       | warning  | Marquez's fields differ from the declared columns (added, removed, retyped) or from the real table's (names) |
-| `status_mismatch`    | error    | the producing job's latest run FAILED/ABORTED, or it never COMPLETED (or has no run at all) |
-| `stale_lineage`      | error    | Dagster materialized the asset in a run that started after the latest run Marquez holds for its job (that run's events were lost or wait in the outbox); needs the Dagster instance |
+The kinds, their severities and when each fires: `lineage/diff/kinds.py` (the one declaration).
 
 Subjects are Marquez node ids: `dataset:<namespace>:<name>` or `job:<namespace>:<name>`.
 """
@@ -23,11 +14,12 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from lineage.diff.expected import ExpectedAsset, ExpectedGraph
+from lineage.diff.kinds import BY_NAME, ORDER, SEVERITIES
+from lineage.diff.kinds import KINDS as DRIFT_KINDS
 from lineage.diff.observed import ObservedDataset, ObservedGraph, ObservedJob, scheme
 from lineage.naming import DatasetId
 
-SEVERITIES = ("info", "warning", "error")
-
+# The names the code below finds, each declared (severity, label, colour, when) in kinds.py.
 MISSING_DATASET = "missing_dataset"
 ORPHAN_DATASET = "orphan_dataset"
 MISSING_EDGE = "missing_edge"
@@ -36,10 +28,7 @@ SCHEMA_DRIFT = "schema_drift"
 STATUS_MISMATCH = "status_mismatch"
 NAMESPACE_MISMATCH = "namespace_mismatch"
 STALE_LINEAGE = "stale_lineage"
-KINDS = (
-    MISSING_DATASET, NAMESPACE_MISMATCH, ORPHAN_DATASET, MISSING_EDGE, UNEXPECTED_EDGE, SCHEMA_DRIFT, STATUS_MISMATCH,
-    STALE_LINEAGE,
-)  # fmt: skip
+KINDS = tuple(k.name for k in DRIFT_KINDS)  # registry order; `_drift` refuses a kind not registered there
 # Rounding allowed between the Dagster run's start and its events' times: one machine's clock,
 # but some producers write event times with millisecond precision.
 _SKEW = dt.timedelta(milliseconds=50)
@@ -84,6 +73,11 @@ class Drift:
         return asdict(self)
 
 
+def _drift(kind: str, node: Node, message: str, suggested_fix: str, asset: str | None = None) -> Drift:
+    """A drift of a registered kind, with the kind's severity."""
+    return Drift(kind, BY_NAME[kind].severity, node, message, suggested_fix, asset)
+
+
 def dataset_node(d: DatasetId) -> Node:
     return Node("dataset", d.namespace, d.name)
 
@@ -112,8 +106,8 @@ def compare(
         others = [o for o in elsewhere.get(ds, []) if o.id.namespace != ds.namespace]
         if others:
             where = ", ".join(sorted(o.id.namespace for o in others))
-            drifts.append(Drift(
-                NAMESPACE_MISMATCH, "error", dataset_node(ds),
+            drifts.append(_drift(
+                NAMESPACE_MISMATCH, dataset_node(ds),
                 f"asset {asset.key}: Marquez has {ds.name} under {where}, not under {ds.namespace}",
                 f"make the emitting side and the configuration use one host/path string ({ds.namespace} is what the "
                 "naming authority gives), re-run the asset, then delete the copy in the other namespace",
@@ -124,8 +118,8 @@ def compare(
             found[ds] = others[0]
             continue
         missing.add(ds)
-        drifts.append(Drift(
-            MISSING_DATASET, "error", dataset_node(ds),
+        drifts.append(_drift(
+            MISSING_DATASET, dataset_node(ds),
             f"asset {asset.key}: dataset {ds.name} is not in Marquez namespace {ds.namespace}",
             f"materialize {asset.key} with lineage on (or `lineage replay` if its events wait in the outbox)",
             asset.key,
@@ -143,11 +137,12 @@ def compare(
         orphans.add(ds)
         jobs = sorted(readers.get(ds, []))
         used = f"; jobs that read or write it: {', '.join(jobs)}" if jobs else ""
-        drifts.append(Drift(
-            ORPHAN_DATASET, "warning", dataset_node(ds),
+        drifts.append(_drift(
+            ORPHAN_DATASET, dataset_node(ds),
             f"dataset {ds.name} in {ds.namespace} belongs to no asset of {expected.location or 'the code location'}{used}",
             "if an asset was renamed or removed, delete the old dataset in Marquez "
-            f"(DELETE /api/v1/namespaces/{{ns}}/datasets/{{name}}); otherwise add the asset or its mapping in lineage/naming.py",
+            f"(DELETE /api/v1/namespaces/{{ns}}/datasets/{{name}}); otherwise add the asset (a dbt model, or a dbt source naming its asset "
+            "in meta.dagster.asset_key: lineage/naming.py reads the dbt manifests)",
         ))  # fmt: skip
 
     for asset in sorted(expected.assets.values(), key=lambda a: a.key):
@@ -167,30 +162,29 @@ def compare(
             continue  # nothing recorded to compare edges with: the status drift says why
         drifts.extend(_edge_drift(expected, asset, job, alias, missing, orphans))
 
-    order = {k: i for i, k in enumerate(KINDS)}
-    drifts.sort(key=lambda d: (-SEVERITIES.index(d.severity), order[d.kind], d.node.id))
+    drifts.sort(key=lambda d: (-SEVERITIES.index(d.severity), ORDER[d.kind], d.node.id))
     return drifts
 
 
 def _status_drift(job_namespace: str, asset: ExpectedAsset, job: ObservedJob | None) -> list[Drift]:
     subject = job_node(job_namespace, asset.job)
     if job is None:
-        return [Drift(
-            STATUS_MISMATCH, "error", subject,
+        return [_drift(
+            STATUS_MISMATCH, subject,
             f"asset {asset.key}: Marquez has no job {asset.job} (no run of it was ever received)",
             f"materialize {asset.key} with lineage on, or `lineage replay` if its events wait in the outbox",
             asset.key,
         )]  # fmt: skip
     if job.latest_state in _BAD_STATES:
-        return [Drift(
-            STATUS_MISMATCH, "error", subject,
+        return [_drift(
+            STATUS_MISMATCH, subject,
             f"asset {asset.key}: the latest run of {asset.job} in Marquez is {job.latest_state}",
             f"look at the failed run in Marquez and Dagster, fix it and re-materialize {asset.key}",
             asset.key,
         )]  # fmt: skip
     if job.latest_state != "COMPLETED" and "COMPLETED" not in job.recent_states:
-        return [Drift(
-            STATUS_MISMATCH, "error", subject,
+        return [_drift(
+            STATUS_MISMATCH, subject,
             f"asset {asset.key}: {asset.job} never COMPLETED in Marquez (latest run: {job.latest_state or 'none'})",
             "its COMPLETE event was lost or is still owed: `lineage status`, then `lineage replay`",
             asset.key,
@@ -201,8 +195,8 @@ def _status_drift(job_namespace: str, asset: ExpectedAsset, job: ObservedJob | N
 def _stale_drift(job_namespace: str, asset: ExpectedAsset, job: ObservedJob, materialized) -> list[Drift]:
     if materialized is None or job.latest_run_at is None or job.latest_run_at >= materialized.run_started - _SKEW:
         return []
-    return [Drift(
-        STALE_LINEAGE, "error", job_node(job_namespace, asset.job),
+    return [_drift(
+        STALE_LINEAGE, job_node(job_namespace, asset.job),
         f"asset {asset.key}: Dagster materialized it at {materialized.at:%Y-%m-%d %H:%M:%S}Z in run {materialized.run_id}, "
         f"after the latest run of {asset.job} in Marquez ({job.latest_run_at:%Y-%m-%d %H:%M:%S}Z)",
         f"`lineage status`, then `lineage replay` if run {materialized.run_id[:8]}'s events wait in the outbox; "
@@ -224,8 +218,8 @@ def _edge_drift(
     inputs = {alias.get(d, d) for d in job.inputs}
     outputs = {alias.get(d, d) for d in job.outputs}
     if asset.dataset not in outputs:
-        drifts.append(Drift(
-            MISSING_EDGE, "error", subject,
+        drifts.append(_drift(
+            MISSING_EDGE, subject,
             f"asset {asset.key}: job {job.name} does not write {asset.dataset.name} in its current version",
             f"re-materialize {asset.key}; if it still happens, its events name another output (lineage/naming.py)",
             asset.key,
@@ -233,8 +227,8 @@ def _edge_drift(
     for up in asset.upstream:
         if up in missing or up in inputs:
             continue
-        drifts.append(Drift(
-            MISSING_EDGE, "error", subject,
+        drifts.append(_drift(
+            MISSING_EDGE, subject,
             f"asset {asset.key}: {_label(up)} is not an input of job {job.name}",
             f"re-materialize {asset.key} with lineage on; if the edge is still absent, its events do not list that input",
             asset.key,
@@ -243,8 +237,8 @@ def _edge_drift(
     for extra in sorted(inputs - wanted):
         if extra in orphans:
             continue  # the orphan drift names it
-        drifts.append(Drift(
-            UNEXPECTED_EDGE, "warning", subject,
+        drifts.append(_drift(
+            UNEXPECTED_EDGE, subject,
             f"asset {asset.key}: job {job.name} reads {_label(extra)}, which is not a dependency of the asset",
             "declare the dependency in Dagster (deps=...), or stop the job reading it",
             asset.key,
@@ -291,8 +285,8 @@ def _schema_drift(asset: ExpectedAsset, observed: ObservedDataset, real: dict[st
             parts.append("Marquez records " + ", ".join(gone) + ", which the table no longer has")
     if not parts:
         return []
-    return [Drift(
-        SCHEMA_DRIFT, "warning", dataset_node(asset.dataset),
+    return [_drift(
+        SCHEMA_DRIFT, dataset_node(asset.dataset),
         f"asset {asset.key}: Marquez's fields differ from the expected columns: {'; '.join(parts)}",
         f"if the table changed on purpose, update {asset.key}'s column schema (dbt yml / asset metadata) and "
         "re-materialize it so Marquez records the real columns; otherwise undo the change to the table",

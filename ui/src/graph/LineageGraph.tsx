@@ -13,7 +13,7 @@ import {
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import type { Drift } from "../api";
-import { KIND_LABEL } from "../pages/Drift";
+import { kindOf, kindStyle, type KindTable } from "../driftKinds";
 import { layout, NODE_H, NODE_W } from "./layout";
 import { upstreamOf, type LGraph, type LNode } from "./model";
 
@@ -34,27 +34,30 @@ declare global {
 type FlowData = {
   node: LNode;
   drifts: Drift[];
+  kinds?: KindTable;
   mark: "selected" | "upstream" | "dim" | "";
   onExpand?: (id: string) => void;
 };
 
 const LineageNode = memo(function LineageNode({ data }: NodeProps<Node<FlowData>>) {
-  const { node, drifts, mark, onExpand } = data;
+  const { node, drifts, kinds, mark, onExpand } = data;
   const driftKind = drifts[0]?.kind;
+  const kind = driftKind ? kindOf(kinds, driftKind) : null;
   return (
     <div
       className={`lnode lnode-${node.kind} ${mark ? `mark-${mark}` : ""} ${driftKind ? `drift drift-${driftKind}` : ""}`}
+      style={kind ? kindStyle(kind) : undefined}
       data-node-id={node.id}
       data-kind={node.kind}
       data-drift={driftKind ?? ""}
       data-version={node.version ?? ""}
-      title={[node.name, node.namespace, ...drifts.map((d) => `${KIND_LABEL[d.kind] ?? d.kind}: ${d.message} Fix: ${d.fix}`)].join("\n")}
+      title={[node.name, node.namespace, ...drifts.map((d) => `${kindOf(kinds, d.kind).label}: ${d.message} Fix: ${d.fix}`)].join("\n")}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <div className="lnode-title">
         <span className="lnode-icon">{node.kind === "job" ? "⚙" : "▤"}</span>
         <span className="lnode-label">{node.label}</span>
-        {driftKind && <span className="lnode-drift">{KIND_LABEL[driftKind] ?? driftKind}</span>}
+        {kind && <span className="lnode-drift">{kind.label}</span>}
       </div>
       <div className="lnode-sub">
         {node.state && <span className={`dot state-${node.state.toLowerCase()}`} />}
@@ -83,6 +86,7 @@ const READABLE_ZOOM = 0.7;
 export function LineageGraph({
   graph,
   drifts,
+  kinds,
   selected,
   onSelect,
   onOpen,
@@ -92,6 +96,7 @@ export function LineageGraph({
 }: {
   graph: LGraph;
   drifts: Map<string, Drift[]>;
+  kinds?: KindTable;
   selected: string | null;
   onSelect: (id: string | null) => void;
   onOpen: (node: LNode) => void;
@@ -159,11 +164,12 @@ export function LineageGraph({
       data: {
         node: n,
         drifts: drifts.get(n.id) ?? [],
+        kinds,
         mark: !highlight ? (n.id === focus ? "selected" : "") : n.id === selected ? "selected" : highlight.nodes.has(n.id) ? "upstream" : "dim",
         onExpand,
       },
     }));
-  }, [graph.nodes, positions, selected, highlight, drifts, onExpand, focus]);
+  }, [graph.nodes, positions, selected, highlight, drifts, kinds, onExpand, focus]);
 
   const edges: Edge[] = useMemo(
     () =>

@@ -1,6 +1,7 @@
 import { Link, useSearchParams } from "react-router-dom";
 import { ApiError, api, driftNodeId, type DriftReport } from "../api";
 import { Empty, ErrorBox, Loading } from "../components/States";
+import { inKindOrder, kindOf, kindStyle, kindTable, type KindTable } from "../driftKinds";
 import { fmtTime } from "../format";
 import { useLoad, type Loaded } from "../hooks";
 import { links } from "../links";
@@ -17,16 +18,15 @@ export function useDrift(): Loaded<DriftReport | null> {
   }, []);
 }
 
-export const KIND_LABEL: Record<string, string> = {
-  missing_dataset: "missing dataset",
-  orphan_dataset: "orphan dataset",
-  missing_edge: "missing edge",
-  unexpected_edge: "unexpected edge",
-  schema_drift: "schema drift",
-  status_mismatch: "status mismatch",
-  namespace_mismatch: "namespace mismatch",
-  stale_lineage: "stale lineage",
-};
+/** A drift kind's colour swatch and label, with when it fires as the tooltip. */
+export function KindTag({ kinds, name }: { kinds: KindTable | undefined; name: string }) {
+  const k = kindOf(kinds, name);
+  return (
+    <span className="kind-tag" title={k.when || undefined}>
+      <span className={`swatch drift-${name}`} style={kindStyle(k)} /> {k.label}
+    </span>
+  );
+}
 
 function NoReport() {
   return (
@@ -71,6 +71,7 @@ export function DriftPage() {
   if (drift.state === "loading") return <Loading what="the drift report" />;
   if (drift.state === "error") return <ErrorBox error={drift.error} what="the drift report" />;
   const report = drift.data;
+  const kinds = kindTable(report);
   return (
     <div className="page drift">
       <h1>Lineage drift</h1>
@@ -90,9 +91,9 @@ export function DriftPage() {
                 <button className={!kind ? "on" : ""} onClick={() => setParams({})}>
                   all ({report.drifts.length})
                 </button>
-                {Object.entries(countBy(report.drifts.map((d) => d.kind))).map(([k, n]) => (
+                {inKindOrder(kinds, report.drifts.map((d) => d.kind)).map((k) => (
                   <button key={k} className={kind === k ? "on" : ""} onClick={() => setParams({ kind: k })}>
-                    <span className={`swatch drift-${k}`} /> {KIND_LABEL[k] ?? k} ({n})
+                    <KindTag kinds={kinds} name={k} /> ({report.drifts.filter((d) => d.kind === k).length})
                   </button>
                 ))}
               </div>
@@ -114,7 +115,7 @@ export function DriftPage() {
                           <span className={`badge sev-${d.severity}`}>{d.severity}</span>
                         </td>
                         <td>
-                          <span className={`swatch drift-${d.kind}`} /> {KIND_LABEL[d.kind] ?? d.kind}
+                          <KindTag kinds={kinds} name={d.kind} />
                         </td>
                         <td className="subject">
                           {d.kind === "missing_dataset" ? (
@@ -139,10 +140,4 @@ export function DriftPage() {
       )}
     </div>
   );
-}
-
-function countBy(xs: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
-  return out;
 }

@@ -9,7 +9,8 @@ import { LineageGraph } from "../graph/LineageGraph";
 import { fromMarquez, upstreamOf, type LGraph, type LNode } from "../graph/model";
 import { useLoad } from "../hooks";
 import { links } from "../links";
-import { KIND_LABEL, useDrift } from "./Drift";
+import { inKindOrder, kindOf, kindStyle, kindTable, type KindTable } from "../driftKinds";
+import { KindTag, useDrift } from "./Drift";
 
 const DEPTHS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30];
 
@@ -50,6 +51,7 @@ export function LineagePage() {
     [nodeId, runId, columnId, depth, expanded.join("\n")],
   );
 
+  const kinds = useMemo(() => kindTable(drift.state === "ok" ? drift.data : null), [drift]);
   const drifts = useMemo(() => {
     const map = new Map<string, Drift[]>();
     if (drift.state === "ok" && drift.data) {
@@ -126,7 +128,7 @@ export function LineagePage() {
           )}
         </div>
       </div>
-      <DriftLegend drifts={drifts} inView={inView.length} state={drift.state} hasReport={drift.state === "ok" && !!drift.data} />
+      <DriftLegend drifts={drifts} kinds={kinds} inView={inView.length} state={drift.state} hasReport={drift.state === "ok" && !!drift.data} />
       <div className="lineage-body">
         <div className="graph-wrap">
           {loaded.state === "loading" && <Loading what={runId ? "the run's dataset versions" : "the lineage graph"} />}
@@ -137,6 +139,7 @@ export function LineagePage() {
               <LineageGraph
                 graph={graph}
                 drifts={drifts}
+                kinds={kinds}
                 selected={selected}
                 focus={focus}
                 onSelect={onSelect}
@@ -152,6 +155,7 @@ export function LineagePage() {
             node={selectedNode}
             graph={graph}
             drifts={drifts.get(selectedNode.id) ?? []}
+            kinds={kinds}
             runMode={!!runId}
             depth={depth}
             onExpand={runId || columnId || expanded.includes(selectedNode.id) ? undefined : onExpand}
@@ -223,7 +227,19 @@ function AsOfPicker({ nodeId, runId }: { nodeId: string; runId: string | null })
   );
 }
 
-function DriftLegend({ drifts, inView, state, hasReport }: { drifts: Map<string, Drift[]>; inView: number; state: string; hasReport: boolean }) {
+function DriftLegend({
+  drifts,
+  kinds,
+  inView,
+  state,
+  hasReport,
+}: {
+  drifts: Map<string, Drift[]>;
+  kinds: KindTable;
+  inView: number;
+  state: string;
+  hasReport: boolean;
+}) {
   if (state !== "ok") return null;
   if (!hasReport)
     return (
@@ -231,14 +247,14 @@ function DriftLegend({ drifts, inView, state, hasReport }: { drifts: Map<string,
         Drift overlay off: no <code>lineage diff</code> report yet (run <code>lineage diff</code>).
       </p>
     );
-  const kinds = new Set<string>();
-  for (const list of drifts.values()) for (const d of list) kinds.add(d.kind);
+  const present = new Set<string>();
+  for (const list of drifts.values()) for (const d of list) present.add(d.kind);
   return (
     <p className="drift-legend" data-testid="drift-legend">
       Drift overlay: {inView} node{inView === 1 ? "" : "s"} in view with drift from the last <code>lineage diff</code>.{" "}
-      {[...kinds].map((k) => (
+      {inKindOrder(kinds, present).map((k) => (
         <span key={k} className="legend-item">
-          <span className={`swatch drift-${k}`} /> {KIND_LABEL[k] ?? k}
+          <KindTag kinds={kinds} name={k} />
         </span>
       ))}{" "}
       <Link to={links.drift()}>all drift</Link>
@@ -250,6 +266,7 @@ function SidePanel({
   node,
   graph,
   drifts,
+  kinds,
   runMode,
   depth,
   onExpand,
@@ -257,6 +274,7 @@ function SidePanel({
   node: LNode;
   graph: LGraph;
   drifts: Drift[];
+  kinds: KindTable;
   runMode: boolean;
   depth: number;
   onExpand?: (id: string) => void;
@@ -298,9 +316,9 @@ function SidePanel({
         .
       </p>
       {drifts.map((d, i) => (
-        <div key={i} className={`drift-card drift-${d.kind}`}>
+        <div key={i} className={`drift-card drift-${d.kind}`} style={kindStyle(kindOf(kinds, d.kind))}>
           <b>
-            <span className={`swatch drift-${d.kind}`} /> {KIND_LABEL[d.kind] ?? d.kind}
+            <KindTag kinds={kinds} name={d.kind} />
           </b>{" "}
           <span className={`badge sev-${d.severity}`}>{d.severity}</span>
           <div>{d.message}</div>

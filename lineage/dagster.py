@@ -1,9 +1,11 @@
 """The Dagster side of emission: from an asset's execution context to OpenLineage run events.
 
-Assets call `asset_lineage(...)` around their work; the run-status sensors in
-`orchestration/defs/lineage_sensors.py` close the Dagster run itself. Every event goes to the
-outbox (`lineage.events.emit`), never straight to Marquez, so a step never waits on Marquez and
-never fails because of it.
+Assets call `asset_lineage(...)` around their work. The Dagster run itself is opened and closed
+by `on_run_event`, which the instance's event-log storage calls for every RUN_START,
+RUN_SUCCESS, RUN_FAILURE and RUN_CANCELED it stores: the one place every run passes, however it
+was launched (webserver, daemon, `dagster asset materialize`, `materialize()`), with or without
+a daemon. Every event goes to the outbox (`lineage.events.emit`), never straight to Marquez, so
+a step never waits on Marquez and never fails because of it.
 """
 
 from __future__ import annotations
@@ -46,24 +48,31 @@ def window_of_run(run: dg.DagsterRun) -> TimeWindow | None:
     return TimeWindow(start, end)
 
 
-def _run_started_at(instance: dg.DagsterInstance, run_id: str) -> dt.datetime:
-    record = instance.get_run_record_by_id(run_id)
-    started = record.start_time if record and record.start_time else None
-    return dt.datetime.fromtimestamp(started, dt.timezone.utc) if started else dt.datetime.now(dt.timezone.utc)
-
-
 def _run_ended_at(instance: dg.DagsterInstance, run_id: str) -> dt.datetime:
     record = instance.get_run_record_by_id(run_id)
     ended = record.end_time if record and record.end_time else None
     return dt.datetime.fromtimestamp(ended, dt.timezone.utc) if ended else dt.datetime.now(dt.timezone.utc)
 
 
-def emit_run_start(context: dg.AssetExecutionContext) -> None:
-    """The Dagster run's START. Every step emits it, identically (time = the run's start), so
-    whichever step runs first opens the run; an identical event is stored only once."""
-    run = context.run
-    job_run = JobRun(dagster_run_of(run), window_of_run(run))
-    emit(job_run.start(at=_run_started_at(context.instance, run.run_id)))
+_END_STATUS = {"RUN_SUCCESS": "SUCCESS", "RUN_FAILURE": "FAILURE", "RUN_CANCELED": "CANCELED"}
+RUN_EVENTS = frozenset({"RUN_START", *_END_STATUS})
+
+
+def on_run_event(instance: dg.DagsterInstance, entry: dg.EventLogEntry) -> bool:
+    """The Dagster run's START or its COMPLETE / FAIL / ABORT, at the time Dagster recorded it,
+    for one stored run event; True when it was an event about the run's start or end."""
+    event = entry.dagster_event
+    if event is None or event.event_type.name not in RUN_EVENTS:
+        return False
+    run = instance.get_run_by_id(entry.run_id)
+    if run is None:
+        return False
+    at = dt.datetime.fromtimestamp(entry.timestamp, dt.timezone.utc)
+    if event.event_type.name == "RUN_START":
+        emit(JobRun(dagster_run_of(run), window_of_run(run)).start(at=at))
+    else:
+        emit_run_end(instance, run, _END_STATUS[event.event_type.name], event.message, at=at)
+    return True
 
 
 def _step_errors(instance: dg.DagsterInstance, run_id: str) -> str | None:
@@ -79,10 +88,16 @@ def _step_errors(instance: dg.DagsterInstance, run_id: str) -> str | None:
     return "\n".join(errors) or None
 
 
-def emit_run_end(instance: dg.DagsterInstance, run: dg.DagsterRun, status: str, error: str | None = None) -> None:
-    """The Dagster run's COMPLETE / FAIL / ABORT, at the time Dagster recorded its end."""
+def emit_run_end(
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    status: str,
+    error: str | None = None,
+    at: dt.datetime | None = None,
+) -> None:
+    """The Dagster run's COMPLETE / FAIL / ABORT, at `at` (default: the time Dagster recorded its end)."""
     job_run = JobRun(dagster_run_of(run), window_of_run(run))
-    at = _run_ended_at(instance, run.run_id)
+    at = at or _run_ended_at(instance, run.run_id)
     if status != "SUCCESS":
         steps = _step_errors(instance, run.run_id)
         error = "\n".join(e for e in (error, steps) if e) or None
@@ -113,7 +128,6 @@ def asset_lineage(
     Emission never raises into the asset: `emit` logs and carries on."""
     run = context.run
     asset_run = AssetRun.for_asset(asset_key, dagster_run_of(run), upstream=upstream, window=window_of_run(run))
-    emit_run_start(context)
     emit(asset_run.start())
     lineage = AssetLineage(asset_run)
     try:
@@ -125,10 +139,10 @@ def asset_lineage(
 
 
 def close_run(instance: dg.DagsterInstance, run_id: str) -> str | None:
-    """Emit the end of a finished Dagster run (what the run-status sensors do), for runs made
-    without a daemon watching (`dagster asset materialize` from `lakehouse demo/backfill`).
-    Returns the run's status, or None if it has not finished. An identical end event from the
-    sensor as well is harmless: the built-in Marquez stores it once."""
+    """Emit the end of a finished Dagster run again (the storage emitted it when Dagster stored
+    it): for an instance whose storage is not the project's (LAKEHOUSE_DAGSTER_STORAGE=sqlite).
+    Returns the run's status, or None if it has not finished. An identical end event is
+    harmless: the built-in Marquez stores it once."""
     run = instance.get_run_by_id(run_id)
     if run is None or not run.is_finished:
         return None

@@ -67,10 +67,11 @@ def materialize(selection: str = "*", first_day: str | None = None, last_day: st
     ]  # fmt: skip
     before = _latest_run_id(env["DAGSTER_HOME"])
     returncode = subprocess.run(command, cwd=REPO_ROOT, env=env).returncode
-    after = _close_lineage_run(env["DAGSTER_HOME"], before)
+    after = _latest_run_id(env["DAGSTER_HOME"])  # the run's end reached the lineage from the storage
+    if returncode != 0 and after == before:
+        _fail(f"materialization of {selection!r} failed; no run was made, see the message above")
     if returncode != 0:
-        where = "the run's logs are in the Dagster UI and above" if after else "no run was made; see the message above"
-        _fail(f"materialization of {selection!r} failed; {where}")
+        _fail(f"materialization of {selection!r} failed; the run's logs are in the Dagster UI and above")
 
 
 def _latest_run_id(dagster_home: str) -> str | None:
@@ -79,21 +80,6 @@ def _latest_run_id(dagster_home: str) -> str | None:
     with dg.DagsterInstance.from_config(dagster_home) as instance:
         records = instance.get_run_records(limit=1)
     return records[0].dagster_run.run_id if records else None
-
-
-def _close_lineage_run(dagster_home: str, before: str | None) -> str | None:
-    """No daemon watched the CLI's run: emit its end to the outbox here (lineage/dagster.py).
-    The run's id, or None when the command made no run."""
-    import dagster as dg
-
-    from lineage.dagster import close_run
-
-    run_id = _latest_run_id(dagster_home)
-    if not run_id or run_id == before:
-        return None
-    with dg.DagsterInstance.from_config(dagster_home) as instance:
-        close_run(instance, run_id)
-    return run_id
 
 
 @app.command()

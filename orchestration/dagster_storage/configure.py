@@ -12,8 +12,9 @@ the demo's) never share runs or partition status. The connection goes into the h
 run time and never written there. The storage classes are dagster-postgres's own, with pooled
 connections (`pooled.py` beside this). A home that already holds SQLite storage (made before
 this change) is left on SQLite: its runs would otherwise disappear from the UI.
-LAKEHOUSE_DAGSTER_STORAGE=sqlite keeps Dagster's default instead (e.g. a Postgres role that may
-not create databases).
+LAKEHOUSE_DAGSTER_STORAGE=sqlite keeps Dagster's SQLite files instead (e.g. a Postgres role that
+may not create databases). Either way the event-log storage is one that emits every run's start
+and end to the lineage (`run_lineage.py`).
 """
 
 from __future__ import annotations
@@ -64,6 +65,28 @@ def storage_yaml(conn: PostgresConnection) -> str:
     return "\n".join(lines) + "\n"
 
 
+_SQLITE_MARKER = "# storage: SQLite, written by orchestration/dagster_storage/configure.py (Dagster's own files)"
+
+
+def sqlite_storage_yaml(home: Path) -> str:
+    """Dagster's default SQLite layout (the same files), its event log through `sqlite.py`."""
+    sections = [
+        ("run_storage", "dagster._core.storage.runs", "SqliteRunStorage", home / "history"),
+        ("event_log_storage", "orchestration.dagster_storage.sqlite", "LineageSqliteEventLogStorage", home / "history" / "runs"),
+        ("schedule_storage", "dagster._core.storage.schedules", "SqliteScheduleStorage", home / "schedules"),
+    ]  # fmt: skip
+    lines = [_SQLITE_MARKER]
+    for key, module, cls, base_dir in sections:
+        lines += [f"{key}:", f"  module: {module}", f"  class: {cls}", "  config:", f"    base_dir: {base_dir}"]
+    return "\n".join(lines) + "\n"
+
+
+def _configure_sqlite(config_file: Path, text: str, home: Path) -> None:
+    if _SQLITE_MARKER in text or _MARKER in text:
+        return
+    config_file.write_text((text.rstrip("\n") + "\n\n" if text.strip() else "") + sqlite_storage_yaml(home))
+
+
 def uses_sqlite(home: Path) -> bool:
     """A home with SQLite storage already in it (runs recorded before Postgres storage)."""
     return (home / "history" / "runs.db").exists() or (home / "storage").is_dir()
@@ -78,6 +101,7 @@ def configure_postgres_storage(settings: Settings, home: Path) -> PostgresConnec
     for old in _OLD_MARKERS:
         text = text.replace(old, _MARKER)
     if settings.dagster_storage == "sqlite" or (_MARKER not in text and uses_sqlite(home)):
+        _configure_sqlite(config_file, text, home)
         return None
     conn = ensure_postgres(settings).with_db(database_for(settings, home))
     try:

@@ -11,7 +11,8 @@ bench/results/daily_run.md and pipeline_vs_floor.md):
 - a single-run backfill plans each asset once with its partition range (see below), records
   its planned checks with one serialization and one batched insert, and the instance stores
   the per-partition materializations of each asset in batches (see below);
-- a check's result on a daily asset is recorded on each day it was planned for (see below).
+- a check's result on a daily asset is recorded on each day it was planned for (see below);
+- every run's start and end go to the lineage (`run_lineage.py` beside this).
 """
 
 import threading
@@ -25,6 +26,7 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, Postgr
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
 from lakehouse_core.settings import get_settings
+from orchestration.dagster_storage.run_lineage import EmitsRunLineage
 
 # Like the webserver's optimize_for_webserver(), in every process, but keeping 3 connections:
 # with 1, every event that needs a second one at once (most do) opened and closed an extra.
@@ -131,7 +133,9 @@ class _SerializesPoolBookkeeping:
             super().set_concurrency_slots(concurrency_key, num)
 
 
-class PooledPostgresEventLogStorage(_SerializesPoolBookkeeping, _RemembersSchema, _Pooled, PostgresEventLogStorage):
+class PooledPostgresEventLogStorage(
+    EmitsRunLineage, _SerializesPoolBookkeeping, _RemembersSchema, _Pooled, PostgresEventLogStorage
+):
     def register_instance(self, instance) -> None:
         # Batched event writes: the materializations a step reports for a range of partitions
         # (one per asset and day: 428 per asset in a 428-day backfill) go to store_event_batch,

@@ -19,7 +19,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from lineage.dagster import dagster_run_of, emit_run_start
+from lineage.dagster import dagster_run_of
 from lineage.events import dbt_ol_env
 from orchestration.dbt_projects import duckdb_project, postgres_project
 from orchestration.defs.resources import LakehouseResource
@@ -50,7 +50,6 @@ def _dbt_build(dbt: DbtCliResource, project: DbtProject, context: dg.AssetExecut
     parent run (its runs nest under this Dagster run, lineage/naming.py) are exported for the
     duration of the build only."""
     window = dbt_window_vars(context)
-    emit_run_start(context)
     child = {
         **get_settings().dbt_env(),
         "LAKEHOUSE_WINDOW_START": window["window_start"],

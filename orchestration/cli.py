@@ -4,7 +4,8 @@
     lakehouse demo           up + generate sample data + materialize every asset + print where to look
     lakehouse backfill       materialize a range of days in one run
     lakehouse down           stop what `up`/`demo` started
-    lakehouse status         what is running
+    lakehouse status         what is running, and runs stuck because their process died
+    lakehouse heal           fail those runs and free the pool slots they hold
     lakehouse settings       every setting and its value (--env-example: the .env.example text)
     lakehouse marquez serve  the built-in Marquez-compatible server in the foreground
 """
@@ -325,6 +326,50 @@ def status() -> None:
         f"Dagster UI {'[green]running' if dagster_dev.status(settings).answers else '[red]stopped'}[/]  "
         f"{dagster_dev.url(settings)}"
     )
+    if pg_running:
+        _stuck_runs_status(settings)
+
+
+def _stuck_runs_status(settings) -> None:
+    """Runs whose process died while STARTED, and the pool slots they hold (the next run waits on them)."""
+    try:
+        from orchestration.run_workers import stuck_runs
+
+        stuck = _with_instance(settings, stuck_runs)
+    except Exception as exc:  # status must show the rest even if Dagster's storage cannot be read
+        console.print(f"Runs       [yellow]not checked[/]  ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
+        return
+    if not stuck:
+        console.print("Runs       [green]none stuck[/]")
+        return
+    for run in stuck:
+        held = f"; holds pool slots: {', '.join(run.pools)}" if run.pools else ""
+        console.print(f"Runs       [red]stuck[/]  {run.run_id} ({run.job_name}): its process {run.worker} is gone{held}")
+    console.print("           free them: `lakehouse heal` (or keep `dagster dev` running: its daemon fails them within a minute)")
+
+
+def _with_instance(settings, work):
+    import dagster as dg
+
+    home = settings.dagster_home
+    if not (home / "dagster.yaml").exists():
+        return []
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return work(instance)
+
+
+@app.command()
+def heal() -> None:
+    """Fail the runs whose process died while STARTED and free the pool slots they hold
+    (what Dagster's run monitoring does when `dagster dev` runs); their FAIL reaches Marquez."""
+    from orchestration.run_workers import heal as heal_runs
+
+    settings = get_settings()
+    _start_postgres()
+    healed = _with_instance(settings, heal_runs)
+    for run in healed:
+        console.print(f"failed {run.run_id} ({run.job_name}): its process {run.worker} was gone; freed {', '.join(run.pools) or 'no pool slots'}")
+    console.print(f"{len(healed)} stuck runs healed")
 
 
 @app.command()

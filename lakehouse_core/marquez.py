@@ -12,7 +12,7 @@ needs to know which kind of Marquez it got.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
@@ -103,7 +103,7 @@ class MarquezHttp:
         (names keep their %2F / %3A encoding)."""
         return self.target.url + path
 
-    def get(self, path: str, *, params=None, timeout: tuple[float, float] | None = None) -> requests.Response:
+    def get(self, path: str, *, params: Any = None, timeout: tuple[float, float] | None = None) -> requests.Response:
         return self.session.get(self.url(path), params=params, timeout=timeout or self.timeout)
 
     def post(self, path: str, body: bytes, *, timeout: tuple[float, float] | None = None) -> requests.Response:
@@ -116,7 +116,7 @@ class MarquezHttp:
     def __enter__(self) -> MarquezHttp:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def answers(self, timeout_s: float = 2.0) -> bool:

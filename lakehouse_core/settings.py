@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, JsonValue, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -70,10 +70,12 @@ class PostgresConnection:
         return PostgresConnection(self.host, self.port, self.user, self.password, dbname)
 
 
-def _env(name: str, description: str, default=None, *, group: str, example: str | None = None):
+def _env(name: str, description: str, default: Any = None, *, group: str, example: str | None = None) -> Any:
     """A field read from the environment variable `name`; `group`, `description` and `example`
     (shown in .env.example where there is no default) render .env.example."""
-    extra = {"group": group} | ({"example": example} if example else {})
+    extra: dict[str, JsonValue] = {"group": group}
+    if example:
+        extra["example"] = example
     return Field(default, validation_alias=AliasChoices(name), description=description, json_schema_extra=extra)
 
 
@@ -256,6 +258,13 @@ class Settings(BaseSettings):
         "keeps events until Marquez acknowledges them).",
         group="lineage",
     )
+    diff_open_run_hours: float = _env(
+        "LINEAGE_DIFF_OPEN_RUN_HOURS",
+        "`lineage diff` reports a run still RUNNING/NEW in Marquez after this many hours as an open run "
+        "when there is no Dagster run to compare it with (one whose Dagster run has ended is reported at once).",
+        6.0,
+        group="lineage",
+    )
 
     # --- BI -----------------------------------------------------------------------------------
     bi_user: str = _env("LAKEHOUSE_BI_USER", "Read-only role for BI users on schema `marts`.", "bi_reader", group="bi")
@@ -268,7 +277,7 @@ class Settings(BaseSettings):
 
     @field_validator("lineage_strict_s", mode="before")
     @classmethod
-    def _strict_seconds(cls, value):
+    def _strict_seconds(cls, value: Any) -> Any:
         if isinstance(value, str):
             if value.strip().lower() in ("", *_OFF):
                 return None
@@ -280,14 +289,14 @@ class Settings(BaseSettings):
 
     @field_validator("lineage_strict_s")
     @classmethod
-    def _strict_positive(cls, value):
+    def _strict_positive(cls, value: float | None) -> float | None:
         if value is not None and value < 0:
             raise ValueError("expected a positive number of seconds")
         return value or None
 
     @field_validator("raw_max_file_bytes")
     @classmethod
-    def _positive_bytes(cls, value):
+    def _positive_bytes(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("expected a positive number of bytes")
         return value
@@ -315,7 +324,7 @@ class Settings(BaseSettings):
     def from_env(cls) -> Settings:
         """A fresh read of the environment (and .env); ValueError naming the variable when one is wrong."""
         try:
-            return cls()
+            return cls()  # type: ignore[call-arg]  # every field has a default; pydantic-settings fills them
         except ValidationError as exc:
             raise ValueError(_describe(exc)) from None
 

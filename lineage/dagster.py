@@ -83,7 +83,7 @@ def _step_errors(instance: dg.DagsterInstance, run_id: str) -> str | None:
     for record in records:
         event = record.event_log_entry.dagster_event
         data = event.step_failure_data if event else None
-        if data and data.error:
+        if event and data and data.error:
             errors.append(f"{event.step_key}: {data.error.message.strip()}")
     return "\n".join(errors) or None
 
@@ -150,6 +150,7 @@ def close_run(instance: dg.DagsterInstance, run_id: str) -> str | None:
     error = None
     if status == "FAILURE":
         records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
-        error = records[0].event_log_entry.dagster_event.message if records else None
+        event = records[0].event_log_entry.dagster_event if records else None
+        error = event.message if event else None
     emit_run_end(instance, run, status, error)
     return status

@@ -334,7 +334,8 @@ def _output_with_facts(dataset: DatasetId, facts: OutputFacts | None) -> OutputD
             producer=PRODUCER,
         )
     if facts.assertions:
-        facets["dataQualityAssertions"] = data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
+        # The spec types it as an input facet; dbt-ol puts it among a dataset's facets, as here, and Marquez reads it there.
+        facets["dataQualityAssertions"] = data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(  # type: ignore[assignment]
             assertions=[
                 data_quality_assertions_dataset.Assertion(assertion=name, success=passed, column=column)
                 for name, passed, column in facts.assertions

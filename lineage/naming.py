@@ -136,7 +136,7 @@ def dbt_manifest_paths() -> list[Path]:
 
 
 def _asset_relations() -> dict[tuple[str, ...], tuple[str, str, str]]:
-    stamps = []
+    stamps: list[tuple[str, int | None]] = []
     for path in dbt_manifest_paths():
         try:
             stamps.append((str(path), path.stat().st_mtime_ns))
@@ -218,4 +218,4 @@ def _key_path(asset_key: AssetKeyLike) -> tuple[str, ...]:
     path = getattr(asset_key, "path", asset_key)
     if isinstance(path, str):
         return tuple(path.split("/"))
-    return tuple(path)
+    return tuple(str(part) for part in path)  # type: ignore[union-attr]  # a sequence of key parts

@@ -16,7 +16,7 @@ import requests
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from lakehouse_core.marquez import MarquezHttp
@@ -97,7 +97,7 @@ def create_app(config: UiConfig) -> Starlette:
         # The app shell is tiny and must follow a rebuild at once; the hashed assets are cached.
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/api/v1/{rest:path}", proxy, methods=["GET"]),
         Route("/lineage-ui/config", ui_config, methods=["GET"]),
         Route("/lineage-ui/drift", drift, methods=["GET"]),

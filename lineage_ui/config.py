@@ -7,7 +7,7 @@ dir), and the Marquez `lakehouse_core.marquez.resolve()` picks, as everywhere el
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lakehouse_core.marquez import MarquezTarget, resolve
@@ -28,11 +28,10 @@ class UiConfig:
     def from_settings(cls, settings: Settings | None = None, **overrides) -> UiConfig:
         """The settings' values; `overrides` that are not None win (the serve command's flags)."""
         settings = settings or get_settings()
-        values = dict(
+        config = cls(
             marquez=resolve(settings=settings),
             drift_report=settings.diff_report_path,
             host=settings.lineage_ui_host,
             port=settings.ui_port,
         )
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return replace(config, **{k: v for k, v in overrides.items() if v is not None})

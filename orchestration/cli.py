@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import NoReturn
 from pathlib import Path
 
 import typer
@@ -40,7 +41,7 @@ app.add_typer(marquez_app, name="marquez")
 console = Console()
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(1)
 

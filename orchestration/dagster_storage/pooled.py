@@ -122,15 +122,15 @@ class _SerializesPoolBookkeeping:
 
     def free_concurrency_slot_for_step(self, run_id: str, step_key: str) -> None:
         with self._pool_bookkeeping():
-            super().free_concurrency_slot_for_step(run_id, step_key)
+            super().free_concurrency_slot_for_step(run_id, step_key)  # type: ignore[misc]  # a mixin: the storage class follows
 
     def free_concurrency_slots_for_run(self, run_id: str) -> None:
         with self._pool_bookkeeping():
-            super().free_concurrency_slots_for_run(run_id)
+            super().free_concurrency_slots_for_run(run_id)  # type: ignore[misc]  # a mixin: the storage class follows
 
     def set_concurrency_slots(self, concurrency_key: str, num: int) -> None:
         with self._pool_bookkeeping():
-            super().set_concurrency_slots(concurrency_key, num)
+            super().set_concurrency_slots(concurrency_key, num)  # type: ignore[misc]  # a mixin: the storage class follows
 
 
 class PooledPostgresEventLogStorage(

@@ -38,9 +38,8 @@ class LakehouseDbtTranslator(DagsterDbtTranslator):
 
 
 TRANSLATOR = LakehouseDbtTranslator()
-# Every dbt asset shares the daily partitions; the incremental models replace exactly the
-# run's window (dbt/macros/partition_window.sql).
-_PARTITIONED = {"partitions_def": daily_partitions, "backfill_policy": single_run}
+# Every dbt asset shares the daily partitions (one run per range: `single_run`); the incremental
+# models replace exactly the run's window (dbt/macros/partition_window.sql).
 
 
 def _dbt_build(dbt: DbtCliResource, project: DbtProject, context: dg.AssetExecutionContext):
@@ -130,7 +129,8 @@ def _duckdb_models(name: str, select: str) -> dg.AssetsDefinition:
         name=name,
         dagster_dbt_translator=TRANSLATOR,
         pool="duckdb_writer",
-        **_PARTITIONED,
+        partitions_def=daily_partitions,
+        backfill_policy=single_run,
     )
     def _models(context: dg.AssetExecutionContext, dbt_duckdb: DbtCliResource):
         yield from _dbt_build(dbt_duckdb, duckdb_project, context)
@@ -151,7 +151,8 @@ dbt_curated_models = _duckdb_models("dbt_curated_models", "tag:int tag:curated")
     # The mart is rebuilt whole: two runs' mart steps side by side collide on the new table
     # ("relation already exists"). A pool of its own (limit 1, dagster.yaml) makes them take turns.
     pool="postgres_marts",
-    **_PARTITIONED,
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
 )
 def dbt_postgres_marts(context: dg.AssetExecutionContext, dbt_postgres: DbtCliResource, lakehouse: LakehouseResource):
     lakehouse.postgres_url()  # make sure the server is up before dbt connects

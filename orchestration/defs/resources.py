@@ -21,10 +21,11 @@ class LakehouseResource(dg.ConfigurableResource):
 
 @dg.definitions
 def resources() -> dg.Definitions:
+    # dagster-dbt documents a DbtProject as `project_dir` (its validator takes one); the field is typed str.
     return dg.Definitions(
         resources={
             "lakehouse": LakehouseResource(),
-            "dbt_duckdb": LakehouseDbtCliResource(project_dir=duckdb_project, dbt_executable=DBT_EXECUTABLE),
-            "dbt_postgres": LakehouseDbtCliResource(project_dir=postgres_project, dbt_executable=DBT_EXECUTABLE),
+            "dbt_duckdb": LakehouseDbtCliResource(project_dir=duckdb_project, dbt_executable=DBT_EXECUTABLE),  # type: ignore[arg-type]
+            "dbt_postgres": LakehouseDbtCliResource(project_dir=postgres_project, dbt_executable=DBT_EXECUTABLE),  # type: ignore[arg-type]
         }
     )

@@ -15,6 +15,7 @@ apart from one merely touched.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import duckdb
@@ -44,7 +45,7 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def raw_view_sql(files: list[str], with_bad_rows: set[str] = frozenset()) -> str:
+def raw_view_sql(files: list[str], with_bad_rows: AbstractSet[str] = frozenset()) -> str:
     """The view over `files`; those in `with_bad_rows` are read minus their quarantined rows."""
     clean = [p for p in files if p not in with_bad_rows]
     dirty = [p for p in files if p in with_bad_rows]

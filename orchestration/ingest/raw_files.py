@@ -17,13 +17,15 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collections.abc import Callable
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakehouse_core.settings import get_settings
 
 # Column -> predicate on the Arrow type, with the type family named in error messages.
-REQUIRED_COLUMNS: dict[str, tuple[str, object]] = {
+REQUIRED_COLUMNS: dict[str, tuple[str, Callable[[pa.DataType], bool]]] = {
     "batch_id": ("string", pa.types.is_string),
     "site": ("string", pa.types.is_string),
     "equipment_id": ("string", pa.types.is_string),

@@ -56,6 +56,16 @@ def _json(body, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+def check_text(params: dict[str, str], query) -> None:
+    """No NUL character in a path segment or query parameter: Postgres cannot take one."""
+    for name, value in params.items():
+        if "\x00" in value:
+            raise ApiError(400, f"the path's {name} contains a NUL character (%00)")
+    for name, value in query.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise ApiError(400, f"query param {name.replace(chr(0), '%00')!r} contains a NUL character (%00)")
+
+
 def create_app(config: ServerConfig) -> Starlette:
     router = build_router()
     metrics = Metrics()
@@ -92,7 +102,9 @@ def create_app(config: ServerConfig) -> Starlette:
         if not config.api_key:
             return True
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), config.api_key)
+        # Bytes, not str: compare_digest refuses non-ASCII text (a TypeError, once a 500).
+        expected = config.api_key.encode("utf-8")
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode("utf-8", "surrogateescape"), expected)
 
     async def api(request: Request) -> Response:
         started = time.perf_counter()
@@ -100,6 +112,7 @@ def create_app(config: ServerConfig) -> Starlette:
             if not authorised(request):
                 raise ApiError(401, "missing or wrong API key: send `Authorization: Bearer <key>`")
             handler, params = router.resolve(request, API_PREFIX)
+            check_text(params, request.query_params)
             body = await read_body(request) if request.method in ("POST", "PUT") else b""
             req = ApiRequest(params=params, query=request.query_params, body=body, store=state["store"])
             result = await run_in_threadpool(handler, req)

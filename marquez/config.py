@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lakehouse_core.settings import MARQUEZ_DEFAULT_PORT, get_settings
+from marquez import limits
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = MARQUEZ_DEFAULT_PORT
 # Marquez itself accepts large events; 16 MiB covers dbt's biggest (full SQL + column lineage).
-DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_BODY_BYTES = limits.MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marquez import limits
 from marquez.api.errors import ApiError
 from marquez.api.params import int_param, time_param
 from marquez.api.request import ApiRequest
@@ -16,6 +17,6 @@ def register(router: Router) -> None:
         direction = (req.query.get("sortDirection") or "desc").lower()
         if direction not in ("asc", "desc"):
             raise ApiError(400, "query param sortDirection must be asc or desc")
-        limit = int_param(req.query, "limit", 100, 0, 10000)
+        limit = int_param(req.query, "limit", 100, 0, limits.MAX_EVENTS_LIMIT)
         offset = int_param(req.query, "offset", 0, 0)
         return events.page(req.store, after, before, direction, limit, offset)

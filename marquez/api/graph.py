@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from marquez import limits
 from marquez.api.params import int_param, required
 from marquez.api.request import ApiRequest
 from marquez.api.routing import Router
 from marquez.service import columns, graph
 
-MAX_DEPTH = 100
+MAX_DEPTH = limits.MAX_GRAPH_DEPTH
 
 
 def register(router: Router) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import orjson
 from starlette.responses import Response
 
+from marquez import limits
 from marquez.api.errors import ApiError
 from marquez.api.request import ApiRequest
 from marquez.api.routing import Router
 from marquez.model.events import EventError, decode, parse
 from marquez.service import ingest
 
-MAX_BATCH = 5000
+MAX_BATCH = limits.MAX_BATCH
 
 
 def _rejected(exc: EventError) -> ApiError:

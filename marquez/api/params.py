@@ -5,29 +5,31 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from marquez import limits
 from marquez.api.errors import ApiError
 from marquez.model.events import EventError, parse_time
 
-MAX_LIMIT = 1000
+MAX_LIMIT = limits.MAX_LIMIT
 
 
-def int_param(query, name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+def int_param(query, name: str, default: int, minimum: int = 0, maximum: int = limits.MAX_OFFSET) -> int:
+    """An integer query parameter within [minimum, maximum] (every one is bounded: Postgres
+    takes at most a bigint)."""
     value = query.get(name)
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ApiError(400, f"query param {name} must be an integer, got {value!r}") from None
-    if number < minimum or (maximum is not None and number > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ApiError(400, f"query param {name} must be {bound}, got {number}")
+    text = value.strip()
+    if len(text) > 20 or not text.lstrip("+-").isascii() or not text.lstrip("+-").isdigit():
+        raise ApiError(400, f"query param {name} must be an integer, got {value[:40]!r}")
+    number = int(text)
+    if number < minimum or number > maximum:
+        raise ApiError(400, f"query param {name} must be between {minimum} and {maximum}, got {text}")
     return number
 
 
 def page(query, default: int = 100, maximum: int = MAX_LIMIT) -> tuple[int, int]:
     """`limit` and `offset`."""
-    return int_param(query, "limit", default, 0, maximum), int_param(query, "offset", 0, 0)
+    return int_param(query, "limit", default, 0, maximum), int_param(query, "offset", 0, 0, limits.MAX_OFFSET)
 
 
 def required(query, name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marquez import limits
 from marquez.api.errors import ApiError
 from marquez.api.params import int_param, required
 from marquez.api.request import ApiRequest
@@ -19,5 +20,5 @@ def register(router: Router) -> None:
         sort = (req.query.get("sort") or "UPDATE_AT").upper()
         if sort not in search.SORTS:
             raise ApiError(400, "query param sort must be NAME or UPDATE_AT")
-        limit = int_param(req.query, "limit", 10, 0, 1000)
+        limit = int_param(req.query, "limit", 10, 0, limits.MAX_LIMIT)
         return search.search(req.store, text, kind, req.query.get("namespace"), sort, limit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+from marquez import limits
 from marquez.api.errors import ApiError
 from marquez.api.params import page
 from marquez.api.request import ApiRequest
@@ -18,9 +19,19 @@ TAGGED = {
 }
 
 
+def _tag_name(name: str) -> str:
+    """A tag name is an index key (see marquez.limits)."""
+    if not name.strip():
+        raise ApiError(400, "the tag name must not be empty")
+    if limits.utf8_len(name) > limits.MAX_NAME_BYTES:
+        raise ApiError(400, f"the tag name is {limits.utf8_len(name)} bytes long in UTF-8; at most {limits.MAX_NAME_BYTES} are accepted")
+    return name
+
+
 def _tagging(kind: str, add: bool):
     def handler(req: ApiRequest):
         p = req.params
+        _tag_name(p["tag"])
         return tags.tag(req.store, kind, p["ns"], p["name"], p.get("field"), p["tag"], add)
 
     return handler
@@ -34,13 +45,21 @@ def register(router: Router) -> None:
 
     @router.put("tags/{tag}")
     def put_tag(req: ApiRequest):
+        name = _tag_name(req.params["tag"])
         description = None
         if req.body.strip():
             try:
-                description = (orjson.loads(req.body) or {}).get("description")
-            except (orjson.JSONDecodeError, AttributeError):
-                raise ApiError(400, "the body must be a JSON object like {\"description\": \"...\"}") from None
-        return tags.put(req.store, req.params["tag"], description)
+                doc = orjson.loads(req.body)
+            except orjson.JSONDecodeError:
+                doc = ...
+            if doc is not None and not isinstance(doc, dict):
+                raise ApiError(400, "the body must be a JSON object like {\"description\": \"...\"}")
+            description = (doc or {}).get("description")
+            if description is not None and not isinstance(description, str):
+                raise ApiError(400, f"description must be a string, got {type(description).__name__}")
+            if description is not None and "\x00" in description:
+                raise ApiError(400, "description contains a NUL character (\\u0000), which cannot be stored")
+        return tags.put(req.store, name, description)
 
     for method, add in (("PUT", True), ("POST", True), ("DELETE", False)):
         for kind, path in TAGGED.items():

@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from marquez import limits
+
 RUN_EVENT, DATASET_EVENT, JOB_EVENT = "RunEvent", "DatasetEvent", "JobEvent"
 
 
@@ -63,19 +65,17 @@ def decode(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if "recursion limit" in str(exc) or "depth limit" in str(exc):
+            raise EventError(400, [f"the body nests deeper than {limits.MAX_JSON_DEPTH} levels of JSON"]) from None
         raise EventError(400, [f"malformed JSON: {exc}"]) from None
 
 
-# Names are index keys; the OpenLineage spec caps them (and Postgres cannot index much more).
-MAX_NAME = 1024
-
-
-def parse(payload: Any) -> Event:
+def parse(payload: Any, now: dt.datetime | None = None, max_future_s: float | None = None) -> Event:
+    """Check `payload` against the event grammar and every limit in `marquez.limits`; the Event,
+    or EventError naming the field. `max_future_s`: refuse an eventTime later than now + that."""
     if not isinstance(payload, dict):
         raise EventError(400, [f"an event must be a JSON object, got {_type(payload)}"])
-    nul = _find_nul(payload)
-    if nul is not None:
-        raise EventError(400, [f"{nul or 'a key'} contains a NUL character (\\u0000), which cannot be stored"])
+    _scan(payload)
     kind = kind_of(payload.get("schemaURL") if isinstance(payload.get("schemaURL"), str) else None)
     missing: list[str] = []
     _require(payload, "eventTime", missing)
@@ -102,41 +102,87 @@ def parse(payload: Any) -> Event:
     if missing:
         raise EventError(422, [f"{field} must not be null" for field in missing])
     _check_lengths(payload)
-    return Event(kind=kind, raw=payload, event_time=parse_time(payload["eventTime"], "eventTime"))
+    event_time = parse_time(payload["eventTime"], "eventTime")
+    if max_future_s is not None:
+        now = now or dt.datetime.now(dt.timezone.utc)
+        if event_time > now + dt.timedelta(seconds=max_future_s):
+            raise EventError(
+                400,
+                [f"eventTime {payload['eventTime'][:64]!r} is more than {max_future_s:g} s in the future"
+                 f" (server time {now.isoformat()}); past times are accepted"],
+            )
+    return Event(kind=kind, raw=payload, event_time=event_time)
 
 
-def _find_nul(value: Any, path: str = "") -> str | None:
-    """The path of the first string (key or value) holding a NUL, or None."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return here
-            found = _find_nul(item, here)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _find_nul(item, f"{path}[{i}]")
-            if found is not None:
-                return found
-    return None
+def _nul(here: str, key: bool = False) -> EventError:
+    what = f"{here!r} (a key)" if key else here
+    return EventError(400, [f"{what} contains a NUL character (\\u0000), which cannot be stored"])
+
+
+def _scan(payload: Any) -> None:
+    """One pass over the whole document, without recursion: nesting depth at most
+    MAX_JSON_DEPTH, and no NUL character in any key or string (Postgres cannot store it)."""
+    stack: list[tuple[Any, str, int]] = [(payload, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > limits.MAX_JSON_DEPTH:
+            raise EventError(400, [f"{path or 'the event'} nests deeper than {limits.MAX_JSON_DEPTH} levels of JSON"])
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str):
+                here = f"{path}.{key}" if path else key
+                if "\x00" in key:
+                    raise _nul(here, key=True)
+            else:
+                here = f"{path}[{key}]"
+            if isinstance(item, str):
+                if "\x00" in item:
+                    raise _nul(here)
+            elif isinstance(item, (dict, list)):
+                stack.append((item, here, depth + 1))
 
 
 def _check_lengths(payload: dict) -> None:
-    names = [("job.namespace", (payload.get("job") or {}).get("namespace")), ("job.name", (payload.get("job") or {}).get("name"))]
+    """Every name that becomes an index key, in bytes (see marquez.limits)."""
+    job = payload.get("job") or {}
+    names = [("job.namespace", job.get("namespace")), ("job.name", job.get("name"))]
     for side in ("inputs", "outputs"):
         for i, ds in enumerate(payload.get(side) or []):
-            names += [(f"{side}[{i}].namespace", ds.get("namespace")), (f"{side}[{i}].name", ds.get("name"))]
-            for j, f in enumerate(((ds.get("facets") or {}).get("schema") or {}).get("fields") or []):
-                names.append((f"{side}[{i}].facets.schema.fields[{j}].name", f.get("name")))
+            names += _dataset_names(ds, f"{side}[{i}]")
     if isinstance(payload.get("dataset"), dict):
-        names += [("dataset.namespace", payload["dataset"].get("namespace")), ("dataset.name", payload["dataset"].get("name"))]
+        names += _dataset_names(payload["dataset"], "dataset")
+    parent = ((payload.get("run") or {}).get("facets") or {}).get("parent")
+    parent_job = parent.get("job") if isinstance(parent, dict) and isinstance(parent.get("job"), dict) else {}
+    names += [
+        ("run.facets.parent.job.namespace", parent_job.get("namespace")),
+        ("run.facets.parent.job.name", parent_job.get("name")),
+    ]
     for field, value in names:
-        if isinstance(value, str) and len(value) > MAX_NAME:
-            raise EventError(400, [f"{field} is {len(value)} characters long; at most {MAX_NAME} are accepted"])
+        if isinstance(value, str) and limits.utf8_len(value) > limits.MAX_NAME_BYTES:
+            raise EventError(
+                400,
+                [f"{field} is {limits.utf8_len(value)} bytes long in UTF-8; at most {limits.MAX_NAME_BYTES} are accepted"],
+            )
+    if isinstance(job.get("name"), str) and isinstance(job.get("namespace"), str) and parent_job.get("name"):
+        # Filed as `<parent>.<job>` beside its namespace in one index entry.
+        key = limits.utf8_len(job["namespace"]) + limits.utf8_len(parent_job["name"]) + 1 + limits.utf8_len(job["name"])
+        if key > limits.MAX_JOB_KEY_BYTES:
+            raise EventError(
+                400,
+                [f"job.namespace + run.facets.parent.job.name + '.' + job.name (the job's filed name) is {key} bytes;"
+                 f" at most {limits.MAX_JOB_KEY_BYTES} are accepted"],
+            )
+
+
+def _dataset_names(ds: dict, field: str) -> list[tuple[str, Any]]:
+    facets = ds.get("facets") or {}
+    names = [(f"{field}.namespace", ds.get("namespace")), (f"{field}.name", ds.get("name"))]
+    for j, f in enumerate((facets.get("schema") or {}).get("fields") or []):
+        names.append((f"{field}.facets.schema.fields[{j}].name", f.get("name")))
+    source = facets.get("dataSource")
+    if isinstance(source, dict):
+        names.append((f"{field}.facets.dataSource.name", source.get("name")))
+    return names
 
 
 def _require(obj: dict, key: str, missing: list[str], prefix: str = "") -> None:
@@ -170,6 +216,7 @@ def _check_types(payload: dict, kind: str) -> None:
         _facets(payload["job"], "job")
     for side in ("inputs", "outputs"):
         _expect(payload.get(side), list, side, "an array of datasets")
+        _at_most(payload.get(side) or [], limits.MAX_DATASETS, side, "datasets")
         for i, ds in enumerate(payload.get(side) or []):
             _dataset(ds, f"{side}[{i}]")
     if isinstance(payload.get("dataset"), dict):
@@ -178,8 +225,19 @@ def _check_types(payload: dict, kind: str) -> None:
         parse_time(payload["eventTime"], "eventTime")
 
 
+def _at_most(items: list, most: int, field: str, what: str) -> None:
+    if len(items) > most:
+        raise EventError(400, [f"{field} holds {len(items)} {what}; at most {most} are accepted"])
+
+
+def _object(value: Any, field: str) -> None:
+    """`value` must be an object (null included in the refusal: it is an element of an array)."""
+    if not isinstance(value, dict):
+        raise EventError(400, [f"{field} must be an object, got {_type(value)}"])
+
+
 def _dataset(ds: Any, field: str) -> None:
-    _expect(ds, dict, field, "an object")
+    _object(ds, field)
     _expect(ds.get("name"), str, f"{field}.name", "a string")
     _expect(ds.get("namespace"), str, f"{field}.namespace", "a string")
     for key in ("facets", "inputFacets", "outputFacets"):
@@ -188,8 +246,9 @@ def _dataset(ds: Any, field: str) -> None:
     if schema is not None:
         _expect(schema, dict, f"{field}.facets.schema", "an object")
         _expect(schema.get("fields"), list, f"{field}.facets.schema.fields", "an array")
+        _at_most(schema.get("fields") or [], limits.MAX_FIELDS, f"{field}.facets.schema.fields", "fields")
         for j, f in enumerate(schema.get("fields") or []):
-            _expect(f, dict, f"{field}.facets.schema.fields[{j}]", "an object")
+            _object(f, f"{field}.facets.schema.fields[{j}]")
             if not isinstance(f.get("name"), str):
                 raise EventError(400, [f"{field}.facets.schema.fields[{j}].name must be a string"])
             for key in ("type", "description"):
@@ -198,11 +257,36 @@ def _dataset(ds: Any, field: str) -> None:
     if lifecycle is not None:
         _expect(lifecycle, dict, f"{field}.facets.lifecycleStateChange", "an object")
         _expect(lifecycle.get("lifecycleStateChange"), str, f"{field}.facets.lifecycleStateChange.lifecycleStateChange", "a string")
+    _column_lineage((ds.get("facets") or {}).get("columnLineage"), f"{field}.facets.columnLineage")
     for facet, key in (("documentation", "description"), ("dataSource", "name"), ("dataSource", "uri")):
         value = (ds.get("facets") or {}).get(facet)
         if value is not None:
             _expect(value, dict, f"{field}.facets.{facet}", "an object")
             _expect(value.get(key), str, f"{field}.facets.{facet}.{key}", "a string")
+
+
+def _column_lineage(facet: Any, field: str) -> None:
+    """`{"fields": {"<field>": {"inputFields": [{"namespace", "name", "field"}, ...]}, ...}}`."""
+    if facet is None:
+        return
+    _object(facet, field)
+    fields = facet.get("fields")
+    _expect(fields, dict, f"{field}.fields", "an object (field name -> its inputs)")
+    _at_most(list(fields or {}), limits.MAX_FIELDS, f"{field}.fields", "fields")
+    for name, spec in (fields or {}).items():
+        here = f"{field}.fields.{name}"
+        if limits.utf8_len(name) > limits.MAX_NAME_BYTES:
+            raise EventError(400, [f"{field}.fields has a field name of {limits.utf8_len(name)} bytes; at most {limits.MAX_NAME_BYTES} are accepted"])
+        _object(spec, here)
+        inputs = spec.get("inputFields")
+        _expect(inputs, list, f"{here}.inputFields", "an array")
+        for k, inp in enumerate(inputs or []):
+            _object(inp, f"{here}.inputFields[{k}]")
+            for key in ("namespace", "name", "field"):
+                if not isinstance(inp.get(key), str):
+                    raise EventError(400, [f"{here}.inputFields[{k}].{key} must be a string, got {_type(inp.get(key))}"])
+        for key in ("transformationDescription", "transformationType"):
+            _expect(spec.get(key), str, f"{here}.{key}", "a string")
 
 
 def _facets(obj: dict, field: str) -> None:

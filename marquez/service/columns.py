@@ -33,6 +33,10 @@ def _parse(node_id: str) -> tuple[str, str, str | None]:
     raise NotFound("HTTP 404 Not Found")
 
 
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _edges(rows: list[dict]) -> tuple[dict, dict, dict, dict]:
     """From every current version: upstream edges, downstream edges, specs, and per dataset its version and field types."""
     upstream: dict[Field, list[Field]] = defaultdict(list)
@@ -41,15 +45,20 @@ def _edges(rows: list[dict]) -> tuple[dict, dict, dict, dict]:
     datasets: dict[tuple[str, str], dict] = {}
     for r in rows:
         key = (r["namespace_name"], r["name"])
-        datasets[key] = {"version": str(r["version"]), "types": {f["name"]: f.get("type") for f in r["fields"] or []}}
-        fields = (r["cl"] or {}).get("fields") if isinstance(r["cl"], dict) else None
-        for out_field, spec in (fields or {}).items():
+        stored_fields = r["fields"] if isinstance(r["fields"], list) else []
+        types = {f["name"]: f.get("type") for f in stored_fields if isinstance(f, dict) and isinstance(f.get("name"), str)}
+        datasets[key] = {"version": str(r["version"]), "types": types}
+        # Events are checked on the way in; a facet stored before that (or by hand) that is not
+        # the expected shape is skipped here, never a 500 for every reader.
+        fields = r["cl"].get("fields") if isinstance(r["cl"], dict) else None
+        for out_field, spec in (fields.items() if isinstance(fields, dict) else ()):
             spec = spec if isinstance(spec, dict) else {}
             dst = (*key, out_field)
             specs[dst] = spec
-            for inp in spec.get("inputFields") or []:
-                if isinstance(inp, dict) and inp.get("field"):
-                    src = (inp.get("namespace"), inp.get("name"), inp["field"])
+            inputs = spec.get("inputFields")
+            for inp in inputs if isinstance(inputs, list) else ():
+                if isinstance(inp, dict) and isinstance(inp.get("field"), str):
+                    src = (_text(inp.get("namespace")), _text(inp.get("name")), inp["field"])
                     upstream[dst].append(src)
                     downstream[src].append(dst)
     return upstream, downstream, specs, datasets

@@ -20,6 +20,6 @@ def intervals(store: Store, kind: str, period: str, tz: str) -> list[dict]:
     with store.read() as conn:
         try:
             rows = stored.intervals(conn, kind, step, count, tz)
-        except psycopg.errors.InvalidParameterValue:
+        except psycopg.DataError:  # an unknown or malformed time zone
             raise Invalid(f"unknown time zone {tz!r}") from None
     return [js.stats_interval(r) for r in rows]

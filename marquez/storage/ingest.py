@@ -338,6 +338,12 @@ class Ingest:
     def _write_run_io(self) -> None:
         if not self._run_io:
             return
+        # A dataset named twice on one side of an event is one row (its facets merged): one
+        # INSERT ... ON CONFLICT DO UPDATE cannot touch a row twice.
+        merged: dict[tuple, dict] = {}
+        for run_uuid, version_uuid, is_input, facets in self._run_io:
+            merged.setdefault((run_uuid, version_uuid, is_input), {}).update(facets)
+        self._run_io = [(*key, facets) for key, facets in merged.items()]
         self.conn.execute(
             "INSERT INTO run_io (run_uuid, dataset_version_uuid, is_input, facets)"
             " SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::bool[], %s::jsonb[])"

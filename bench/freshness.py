@@ -1,0 +1,206 @@
+"""Benchmark: how fast a new day's files reach the Postgres mart, and the run's end reaches Marquez,
+with the services running as `lakehouse up` runs them (Postgres, the built-in Marquez, the
+delivery loop, `dagster dev` with its daemon, the file sensor on).
+
+Three new days land in the lake one after another (each day's files moved in atomically, the
+next day only after the previous one is in Marquez). For each, from the moment its files land:
+
+    pick-up   the file sensor asks for the run (the run is created)
+    queue     the run waits in Dagster's queue (created -> dequeued: RUN_STARTING)
+    launch    the run worker starts (RUN_STARTING -> RUN_START)
+    run       the run itself: raw intake, dbt staging and curated, publish, the mart (-> RUN_SUCCESS)
+    lineage   the run is COMPLETED in Marquez after Dagster recorded its end
+
+Goals (issue 21): new files -> mart rebuilt <= 20 s (median), COMPLETED in Marquez <= 5 s after.
+Before: 56-62 s to the mart (pick-up 18-25 s, queue 19 s, run 19 s), Marquez 1.4-33 s after.
+
+    python -m bench.freshness [--days 3]
+
+Results: bench/results/freshness.{json,md}. Uses its own data dir and ports, so a running demo is
+left alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+import typer
+
+from bench.measure import machine, median
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+# ~14,000 raw readings a day, as bench/daily_run.py (3 sites x 2 reactors, 8 tags, every 5 minutes).
+GENERATOR = dict(seed=5, sites=("LON", "BOS", "SGP"), reactors_per_site=2, batches_per_reactor=9999,
+                 sample_interval_s=300, start_date="2025-01-01")  # fmt: skip
+PORTS = {"LAKEHOUSE_PG_PORT": "5497", "MARQUEZ_PORT": "5597", "LINEAGE_UI_PORT": "3097", "DAGSTER_PORT": "3197"}
+BEFORE = {"to_mart_s": "56-62", "pickup_s": "18-25", "queue_s": "19", "run_s": "19", "lineage_s": "1.4-33"}
+
+
+def main(days: int = typer.Option(3, help="New days to land, one after another."), history: int = 2) -> None:
+    from orchestration.datagen import generate_bioreactor_data
+
+    root = Path(tempfile.mkdtemp(prefix="bench-freshness-"))
+    env = {**os.environ, "LAKEHOUSE_DATA_DIR": str(root / "data"), **PORTS}
+    for name in ("LAKEHOUSE_DUCKDB_PATH", "LAKEHOUSE_RAW_DIR", "DAGSTER_HOME", "MARQUEZ_URL", "OPENLINEAGE_CONFIG"):
+        env.pop(name, None)
+    staged = root / "staged"
+    generate_bioreactor_data(staged, days=history + days, **GENERATOR)
+    all_days = sorted(p.name.removeprefix("date=") for p in staged.glob("date=*"))
+    lake = root / "data" / "lake" / "raw" / "bioreactor"
+    for day in all_days[:history]:
+        shutil.copytree(staged / f"date={day}", lake / f"date={day}")
+    lakehouse = str(Path(sys.executable).parent / "lakehouse")
+    bin_env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
+    subprocess.run([lakehouse, "backfill", all_days[0], all_days[history - 1]], env=bin_env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run([lakehouse, "up"], env=bin_env, check=True)
+    rows = []
+    try:
+        time.sleep(10)  # the daemon's first sensor tick records the cursor over the history
+        for day in all_days[history : history + days]:
+            rows.append(_land_and_follow(staged / f"date={day}", lake / f"date={day}", day, root, env))
+            print(json.dumps(rows[-1]), flush=True)
+    finally:
+        subprocess.run([lakehouse, "down"], env=bin_env, stdout=subprocess.DEVNULL)
+    report = _report(rows)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "freshness.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "freshness.md").write_text(render(report))
+    print(render(report))
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _land_and_follow(source: Path, target: Path, day: str, root: Path, env: dict) -> dict:
+    import dagster as dg
+
+    from lineage.events import DagsterRun
+
+    incoming = root / "incoming" / day
+    shutil.copytree(source, incoming)
+    landed = time.time()
+    os.rename(incoming, target)  # the day's folder appears at once, as a historian export lands
+    home = root / "data" / "dagster_home"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        record = _wait(lambda: _run_for(instance, day, landed), 300, f"a run for {day}")
+        run_id = record.dagster_run.run_id
+        record = _wait(lambda: _finished(instance, run_id), 600, f"run {run_id} to end")
+        times = _event_times(instance, run_id)
+    marquez = f"http://127.0.0.1:{env['MARQUEZ_PORT']}"
+    lineage_id = DagsterRun(run_id, "").lineage_run_id
+    completed = _wait(lambda: _completed_in_marquez(marquez, lineage_id), 120, "COMPLETED in Marquez")
+    created = record.create_timestamp.timestamp()
+    return {
+        "day": day,
+        "status": record.dagster_run.status.value,
+        "pickup_s": round(created - landed, 2),
+        "queue_s": round(times["dequeued"] - created, 2),
+        "launch_s": round(times["start"] - times["dequeued"], 2),
+        "run_s": round(times["end"] - times["start"], 2),
+        "to_mart_s": round(times["end"] - landed, 2),
+        "lineage_s": round(completed - times["end"], 2),
+        "load": round(os.getloadavg()[0], 2),
+    }
+
+
+def _run_for(instance, day: str, after: float):
+    import dagster as dg
+
+    records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": day}), limit=5)
+    return next((r for r in records if r.create_timestamp.timestamp() >= after - 1), None)
+
+
+def _finished(instance, run_id: str):
+    record = instance.get_run_record_by_id(run_id)
+    return record if record and record.dagster_run.is_finished else None
+
+
+def _event_times(instance, run_id: str) -> dict:
+    import dagster as dg
+
+    # The queue daemon records RUN_STARTING when it hands the run to the launcher (dequeued).
+    wanted = {"dequeued": dg.DagsterEventType.RUN_STARTING, "start": dg.DagsterEventType.RUN_START,
+              "end": dg.DagsterEventType.RUN_SUCCESS}  # fmt: skip
+    times = {}
+    for key, kind in wanted.items():
+        records = instance.get_records_for_run(run_id, of_type=kind).records
+        if not records:
+            if key == "end":
+                records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+            if not records:
+                raise RuntimeError(f"run {run_id} has no {kind.value} event")
+        times[key] = records[0].event_log_entry.timestamp
+    return times
+
+
+def _completed_in_marquez(url: str, lineage_id: str) -> float | None:
+    try:
+        response = requests.get(f"{url}/api/v1/jobs/runs/{lineage_id}", timeout=5)
+    except requests.RequestException:
+        return None
+    if response.ok and response.json().get("state") in ("COMPLETED", "FAILED"):
+        return time.time()
+    return None
+
+
+def _wait(probe, timeout_s: float, what: str):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise TimeoutError(f"no {what} within {timeout_s:.0f} s")
+
+
+def _report(rows: list[dict]) -> dict:
+    keys = ("pickup_s", "queue_s", "launch_s", "run_s", "to_mart_s", "lineage_s")
+    return {
+        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "rows_per_day": "~14,000 raw readings (bench/daily_run.py's generator)",
+        "days": rows,
+        "median": {k: round(median([r[k] for r in rows]), 2) for k in keys},
+        "goal": {"to_mart_s": 20, "lineage_s": 5},
+        "before": BEFORE,
+    }
+
+
+def render(report: dict) -> str:
+    m = report["median"]
+    lines = [
+        "# Freshness: new files in the lake -> the Postgres mart -> COMPLETED in Marquez",
+        "",
+        f"{report['when']}, {report['machine']['cpu_model']} ({report['machine']['cores']} cores), "
+        f"services as `lakehouse up` runs them; {report['rows_per_day']}. `python -m bench.freshness`.",
+        "",
+        "| day | pick-up s | queue s | launch s | run s | files -> mart s | mart -> Marquez s | load |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in report["days"]:
+        lines.append(f"| {r['day']} | {r['pickup_s']} | {r['queue_s']} | {r['launch_s']} | {r['run_s']} | "
+                     f"{r['to_mart_s']} | {r['lineage_s']} | {r['load']} |")  # fmt: skip
+    lines.append(f"| **median** | {m['pickup_s']} | {m['queue_s']} | {m['launch_s']} | {m['run_s']} | "
+                 f"**{m['to_mart_s']}** | **{m['lineage_s']}** | |")  # fmt: skip
+    b = report["before"]
+    lines += [
+        "",
+        f"Goal: files -> mart <= {report['goal']['to_mart_s']} s (median), COMPLETED in Marquez <= "
+        f"{report['goal']['lineage_s']} s after. Before (issue 21): {b['to_mart_s']} s to the mart (pick-up "
+        f"{b['pickup_s']} s, queue {b['queue_s']} s, run {b['run_s']} s), Marquez {b['lineage_s']} s after.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,7 +1,9 @@
 """The lineage UI's server: the built single-page app, `/api/v1/*` proxied same-origin to the
 configured Marquez (read-only), and the last `lineage diff` report.
 
-    GET /api/v1/...          -> <Marquez>/api/v1/... (path and query as sent; Bearer MARQUEZ_API_KEY added)
+    GET /api/v1/...          -> <Marquez>/api/v1/... (path and query as sent; Bearer MARQUEZ_API_KEY added);
+                                502 with what to run when no Marquez answers, 503 with what it usually means
+                                when it answers 5xx (its database down)
     GET /lineage-ui/config   -> which Marquez, where the drift report is read from
     GET /lineage-ui/drift    -> the report (JSON, version 1), or 404 with what to run
     GET /healthz             -> 200 "ok"
@@ -45,6 +47,8 @@ def create_app(config: UiConfig) -> Starlette:
                 },
                 status_code=502,
             )
+        if upstream.status_code >= 500:
+            return _explain_server_error(config, upstream)
         headers = {k: v for k, v in upstream.headers.items() if k.lower() in _PASS_HEADERS}
         return Response(upstream.content, status_code=upstream.status_code, headers=headers)
 
@@ -107,6 +111,22 @@ def create_app(config: UiConfig) -> Starlette:
     routes.append(Mount("/assets", app=_ImmutableStatic(directory=dist / "assets", check_dir=False), name="assets"))
     routes.append(Route("/{path:path}", spa, methods=["GET"]))
     return Starlette(routes=routes)
+
+
+def _explain_server_error(config: UiConfig, upstream: requests.Response) -> Response:
+    """Marquez answered 5xx: say what that usually means and what to run, keeping its own words."""
+    said = upstream.text.strip()[:300] or upstream.reason or ""
+    if config.marquez.kind == "builtin":
+        hint = (
+            "the built-in server is up but cannot answer: its database is probably down. Run `lakehouse up` "
+            "(it starts Postgres and Marquez), or see data/logs/marquez.log"
+        )
+    else:
+        hint = f"the Marquez at {config.marquez.url} (MARQUEZ_URL) is up but failing: check its database and its log"
+    return JSONResponse(
+        {"error": f"Marquez answered {upstream.status_code} ({said})", "hint": hint},
+        status_code=503,
+    )
 
 
 class _ImmutableStatic(StaticFiles):

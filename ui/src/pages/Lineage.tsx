@@ -14,6 +14,24 @@ import { KindTag, useDrift } from "./Drift";
 
 const DEPTHS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30];
 
+// Marquez's /lineage gives a child job (a dbt model under its dbt run, an asset under its Dagster
+// run) its PARENT's current run as `latestRun`: a model whose own runs all COMPLETED shows RUNNING
+// while the parent run is open. Each job node shows its own latest run instead (GET the job).
+const OWN_STATE_LIMIT = 150;
+
+async function withOwnRunStates(graph: LGraph, signal: AbortSignal): Promise<LGraph> {
+  const jobs = graph.nodes.filter((n) => n.kind === "job" && !n.column);
+  if (!jobs.length || jobs.length > OWN_STATE_LIMIT) return graph;
+  const own = await Promise.all(
+    jobs.map((n) => api.job(n.namespace, n.name, signal).then((j) => j.latestRun?.state, () => undefined)),
+  );
+  const states = new Map(jobs.map((n, i) => [n.id, own[i]]));
+  return {
+    ...graph,
+    nodes: graph.nodes.map((n) => (states.has(n.id) ? { ...n, state: states.get(n.id), detail: states.get(n.id) } : n)),
+  };
+}
+
 function openPage(node: LNode): string {
   if (node.column) return links.dataset(node.namespace, node.name);
   if (node.kind === "job") return node.runId ? links.run(node.runId) : links.job(node.namespace, node.name);
@@ -46,7 +64,7 @@ export function LineagePage() {
         api.lineage(nodeId, depth, signal),
         ...expanded.map((id) => api.lineage(id, 1, signal)),
       ]);
-      return { graph: fromMarquez(...answers.map((a) => a.graph)) };
+      return { graph: await withOwnRunStates(fromMarquez(...answers.map((a) => a.graph)), signal) };
     },
     [nodeId, runId, columnId, depth, expanded.join("\n")],
   );

@@ -69,12 +69,29 @@ class DiffReport:
         }
 
 
-def diff(expected: ExpectedGraph, reader: MarquezReader) -> DiffReport:
+def diff(
+    expected: ExpectedGraph,
+    reader: MarquezReader,
+    *,
+    open_run_after: dt.timedelta | None = None,
+    now: dt.datetime | None = None,
+) -> DiffReport:
     """Read what Marquez holds for the expected graph's namespaces and compare. Raises
-    MarquezUnreachable / MarquezFailed when Marquez cannot be read."""
+    MarquezUnreachable / MarquezFailed when Marquez cannot be read. `open_run_after`: default
+    LINEAGE_DIFF_OPEN_RUN_HOURS."""
+    if open_run_after is None:
+        open_run_after = open_run_threshold()
     namespaces = expected.dataset_namespaces()
     observed = reader.read(expected.job_namespace, namespaces)
     absent = [a.dataset for a in expected.assets.values() if a.dataset not in observed.datasets]
     # Only when something is missing: look for it under other namespaces of the same scheme.
     elsewhere = reader.find_elsewhere(absent, exclude=namespaces) if absent else {}
-    return DiffReport(reader.url, expected, observed, compare(expected, observed, elsewhere), reader.calls)
+    drifts = compare(expected, observed, elsewhere, open_run_after=open_run_after, now=now)
+    return DiffReport(reader.url, expected, observed, drifts, reader.calls)
+
+
+def open_run_threshold() -> dt.timedelta:
+    """How long a run may stay open in Marquez with no Dagster run to compare (LINEAGE_DIFF_OPEN_RUN_HOURS)."""
+    from lakehouse_core.settings import get_settings
+
+    return dt.timedelta(hours=get_settings().diff_open_run_hours)

@@ -1,7 +1,10 @@
 """Drift: where the expected graph (Dagster, through the naming authority) and the observed graph
 (Marquez) disagree. One cause gives one drift: a dataset reported missing or in the wrong
-namespace is not reported again through its edges, and an orphan dataset is not reported again
-as an unexpected input of the job still reading it.
+namespace is not reported again through its edges (nor on the job writing it there), an orphan
+dataset is not reported again as an unexpected input of the job still reading it nor as an
+orphan job when that job writes it, a look-alike output reported on its job is not reported
+again as a missing edge, and a job with a status mismatch is not reported again for its open
+runs.
 
 The kinds, their severities and when each fires: `lineage/diff/kinds.py` (the one declaration).
 
@@ -28,12 +31,16 @@ SCHEMA_DRIFT = "schema_drift"
 STATUS_MISMATCH = "status_mismatch"
 NAMESPACE_MISMATCH = "namespace_mismatch"
 STALE_LINEAGE = "stale_lineage"
+ORPHAN_JOB = "orphan_job"
+OPEN_RUN = "open_run"
 KINDS = tuple(k.name for k in DRIFT_KINDS)  # registry order; `_drift` refuses a kind not registered there
 # Rounding allowed between the Dagster run's start and its events' times: one machine's clock,
 # but some producers write event times with millisecond precision.
 _SKEW = dt.timedelta(milliseconds=50)
 
 _BAD_STATES = ("FAILED", "ABORTED")
+OPEN_RUN_AFTER = dt.timedelta(hours=6)  # the default of LINEAGE_DIFF_OPEN_RUN_HOURS
+_LISTED = 3  # open runs named in one drift's message
 
 
 @dataclass(frozen=True, order=True)
@@ -90,9 +97,14 @@ def compare(
     expected: ExpectedGraph,
     observed: ObservedGraph,
     elsewhere: dict[DatasetId, list[ObservedDataset]] | None = None,
+    *,
+    open_run_after: dt.timedelta = OPEN_RUN_AFTER,
+    now: dt.datetime | None = None,
 ) -> list[Drift]:
-    """All drift between the two graphs, errors first, then by kind and subject."""
+    """All drift between the two graphs, errors first, then by kind and subject. `open_run_after`:
+    how long a run may stay open in Marquez when there is no Dagster run to compare it with."""
     elsewhere = elsewhere or {}
+    now = now or dt.datetime.now(dt.timezone.utc)
     drifts: list[Drift] = []
     expected_by_ds = expected.by_dataset()
     found: dict[DatasetId, ObservedDataset] = {}  # expected dataset -> what Marquez holds for it
@@ -145,6 +157,17 @@ def compare(
             "in meta.dagster.asset_key: lineage/naming.py reads the dbt manifests)",
         ))  # fmt: skip
 
+    # Outputs of our jobs in a look-alike namespace that name one of our datasets: the job-level
+    # namespace mismatch reports them, so the edge check counts them as that dataset.
+    lookalike = _lookalike(expected)
+    renamed = {
+        d: ours
+        for writer in observed.jobs.values()
+        for d in writer.outputs
+        if lookalike(d) and (ours := _same_name(expected_by_ds, d)) is not None
+    }
+    edge_alias = {**renamed, **alias}
+
     for asset in sorted(expected.assets.values(), key=lambda a: a.key):
         if asset.dataset in missing:
             continue
@@ -160,10 +183,111 @@ def compare(
             drifts.extend(_stale_drift(expected.job_namespace, asset, job, expected.materialized.get(asset.key)))
         if job is None or (status and not job.inputs and not job.outputs):
             continue  # nothing recorded to compare edges with: the status drift says why
-        drifts.extend(_edge_drift(expected, asset, job, alias, missing, orphans))
+        drifts.extend(_edge_drift(expected, asset, job, edge_alias, missing, orphans))
+
+    not_ended = {d.node.name for d in drifts if d.kind == STATUS_MISMATCH}
+    drifts.extend(_job_drift(expected, observed, alias, orphans, not_ended, lookalike, open_run_after, now))
 
     drifts.sort(key=lambda d: (-SEVERITIES.index(d.severity), ORDER[d.kind], d.node.id))
     return drifts
+
+
+def _lookalike(expected: ExpectedGraph):
+    """Whether a dataset is in a look-alike namespace: not one of ours (nor one our external
+    inputs live in) but of the same scheme as one of ours (`postgres://localhost:5433` beside
+    `postgres://127.0.0.1:5433`)."""
+    ours = expected.dataset_namespaces()
+    known = ours | {d.namespace for d in expected.external}
+    schemes = {scheme(n) for n in ours}
+    return lambda d: d.namespace not in known and scheme(d.namespace) in schemes
+
+
+def _same_name(expected_by_ds: dict[DatasetId, ExpectedAsset], d: DatasetId) -> DatasetId | None:
+    for ours in expected_by_ds:
+        if ours.name == d.name and scheme(ours.namespace) == scheme(d.namespace):
+            return ours
+    return None
+
+
+def _job_drift(
+    expected: ExpectedGraph,
+    observed: ObservedGraph,
+    alias: dict[DatasetId, DatasetId],
+    orphans: set[DatasetId],
+    status: set[str],
+    lookalike,
+    open_run_after: dt.timedelta,
+    now: dt.datetime,
+) -> list[Drift]:
+    """What is wrong with the jobs of our namespace themselves: orphan jobs, our jobs writing in
+    a look-alike namespace, and our jobs' runs left open."""
+    ns = expected.job_namespace
+    asset_of = {a.job: a.key for a in expected.assets.values() if a.job}
+    ours = expected.dataset_namespaces() | {d.namespace for d in expected.external}
+    drifts: list[Drift] = []
+    for job in sorted(observed.jobs.values(), key=lambda j: j.name):
+        node = job_node(ns, job.name)
+        if job.name not in expected.owned_jobs:
+            if job.outputs & orphans:
+                continue  # the orphan dataset it writes names it
+            touched = sorted(d for d in job.inputs | job.outputs if d.namespace in ours)
+            uses = f"; it reads or writes {', '.join(_label(d) for d in touched)}" if touched else ""
+            drifts.append(_drift(
+                ORPHAN_JOB, node,
+                f"job {job.name} in {ns} belongs to no asset of {expected.location or 'the code location'} "
+                f"(nor to a model or test of the dbt manifests){uses}",
+                "if the asset was retired or renamed, stop whatever still runs its old job and delete it in Marquez "
+                f"(DELETE /api/v1/namespaces/{ns}/jobs/{{name}}); otherwise add the asset (or rebuild the dbt manifest)",
+            ))  # fmt: skip
+            continue
+        elsewhere = sorted(d for d in job.outputs if lookalike(d) and d not in alias)
+        if elsewhere:
+            drifts.append(_drift(
+                NAMESPACE_MISMATCH, node,
+                f"job {job.name} writes {', '.join(_label(d) for d in elsewhere)}: not one of our dataset namespaces "
+                f"({', '.join(sorted(expected.dataset_namespaces()))}) but one of the same scheme",
+                "make the emitting side and the configuration use one host/path string (the naming authority's), "
+                "re-run the job, then delete the copy in the other namespace",
+                asset_of.get(job.name),
+            ))  # fmt: skip
+        if job.name not in status:  # a status mismatch already says its latest run did not end well
+            drifts.extend(_open_run_drift(ns, job, expected.dagster_runs, open_run_after, now, asset_of.get(job.name)))
+    return drifts
+
+
+def _open_run_drift(
+    ns: str, job: ObservedJob, dagster, open_run_after: dt.timedelta, now: dt.datetime, asset
+) -> list[Drift]:
+    """One drift for a job's runs Marquez still holds open although their Dagster run has ended
+    (or, with no Dagster run to compare, for longer than `open_run_after`)."""
+    found = []
+    for run in job.open_runs:
+        if dagster is not None:
+            if any(r in dagster.live for r in run.related_ids):
+                continue  # its Dagster run is still going
+            ended = next((dagster.ended[r] for r in sorted(run.related_ids) if r in dagster.ended), None)
+            if ended is not None:
+                at = f" at {ended.ended:%Y-%m-%d %H:%M:%S}Z" if ended.ended else ""
+                found.append(f"run {run.id} is {run.state} but its Dagster run {ended.run_id} ended {ended.status}{at}")
+                continue
+        if run.started_at is None or now - run.started_at <= open_run_after:
+            continue
+        hours = (now - run.started_at).total_seconds() / 3600
+        why = "no Dagster run of it is running" if dagster is not None else "no Dagster instance was read to compare"
+        found.append(
+            f"run {run.id} has been {run.state} since {run.started_at:%Y-%m-%d %H:%M:%S}Z ({hours:.1f} h, over "
+            f"{open_run_after.total_seconds() / 3600:g} h) and {why}"
+        )
+    if not found:
+        return []
+    more = f" (and {len(found) - _LISTED} more)" if len(found) > _LISTED else ""
+    return [_drift(
+        OPEN_RUN, job_node(ns, job.name),
+        f"job {job.name}: {'; '.join(found[:_LISTED])}{more}",
+        "`lineage status`, then `lineage replay` if the run's end event waits in the outbox; if it was lost, "
+        "post the run's COMPLETE/FAIL (or ABORT) event to Marquez so the run is closed",
+        asset,
+    )]  # fmt: skip
 
 
 def _status_drift(job_namespace: str, asset: ExpectedAsset, job: ObservedJob | None) -> list[Drift]:

@@ -18,6 +18,13 @@ For every materializable asset:
   fills it from the dbt manifest's columns: only the documented ones, so for dbt assets a
   column Marquez has beyond them is not drift), else unknown (no schema check).
 
+The jobs of the job namespace that are ours (`ExpectedGraph.owned_jobs`; any other is an orphan
+job): `dagster` (the Dagster runs), `naming.asset_job_name(key)` of every asset, the jobs the
+assets map to, and for each dbt manifest (`naming.dbt_manifest_paths()`, or the `dbt_manifests`
+given) its project's wrapper `naming.dbt_wrapper_job_name(project)` and the node jobs dbt-ol
+names for what the manifest holds now: `.build.run` of each model, `.build.snapshot` of each
+snapshot, `.build.test` of each model or source a test reads (`dbt_owned_jobs`).
+
 An asset the naming authority does not know is not an error here: it is listed in
 `ExpectedGraph.problems` (a configuration problem, which `lineage diff` reports with exit 2).
 
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from lineage import naming
-from lineage.diff.materializations import Materialized
+from lineage.diff.materializations import DagsterRuns, Materialized
 from lineage.diff.tables import RealTables
 from lineage.naming import DatasetId
 
@@ -78,6 +86,11 @@ class ExpectedGraph:
     materialized: dict[str, Materialized] | None = None
     # The real tables' columns (tables.py); None: not read, so only declared columns are checked.
     tables: RealTables | None = None
+    # Jobs of the job namespace that are ours (see the module's docstring); any other is an orphan job.
+    owned_jobs: set[str] = field(default_factory=set)
+    # The Dagster runs an open Marquez run is compared with (materializations.py); None: no
+    # instance was read, so only the open-run threshold applies.
+    dagster_runs: DagsterRuns | None = None
 
     def by_dataset(self) -> dict[DatasetId, ExpectedAsset]:
         return {asset.dataset: asset for asset in self.assets.values()}
@@ -150,12 +163,17 @@ def expected_graph(
     dataset_of: DatasetOf | None = None,
     external_inputs_of: ExternalInputsOf | None = None,
     location: str = "",
+    dbt_manifests: Iterable[Mapping] | None = None,
 ) -> ExpectedGraph:
-    """Walk the asset graph of `defs` (a Definitions or RepositoryDefinition)."""
+    """Walk the asset graph of `defs` (a Definitions or RepositoryDefinition). `dbt_manifests`:
+    the dbt manifests whose jobs are ours (default: the project's, `naming.dbt_manifest_paths()`)."""
     dataset_of = dataset_of or naming.dataset_for_asset
     external_inputs_of = external_inputs_of or naming.external_inputs
     asset_graph = defs.resolve_asset_graph() if hasattr(defs, "resolve_asset_graph") else defs.asset_graph
     graph = ExpectedGraph(job_namespace=naming.job_namespace(), location=location)
+    graph.owned_jobs.add(naming.dagster_run_job_name())
+    for manifest in _manifests() if dbt_manifests is None else dbt_manifests:
+        graph.owned_jobs |= dbt_owned_jobs(manifest)
 
     datasets: dict[Any, DatasetId] = {}
     unmapped: set[Any] = set()
@@ -168,6 +186,8 @@ def expected_graph(
                 graph.problems.append(f"asset {node.key.to_user_string()}: {exc}")
 
     for node in asset_graph.asset_nodes:
+        if node.is_materializable:
+            graph.owned_jobs.add(naming.asset_job_name(node.key))
         if not node.is_materializable or node.key in unmapped:
             continue
         key = node.key.to_user_string()
@@ -186,6 +206,8 @@ def expected_graph(
         except ValueError as exc:
             graph.problems.append(f"asset {key}: {exc}")
             continue
+        if job is not None:
+            graph.owned_jobs.add(job)
         graph.assets[key] = ExpectedAsset(
             key=key,
             dataset=datasets[node.key],
@@ -195,6 +217,53 @@ def expected_graph(
             columns_complete=not _plain(metadata.get(DBT_UNIQUE_ID_KEY)),
         )
     return graph
+
+
+def _manifests() -> list[Mapping]:
+    """The project's dbt manifests that exist (the code location writes them when it loads)."""
+    manifests = []
+    for path in naming.dbt_manifest_paths():
+        try:
+            manifests.append(json.loads(path.read_text()))
+        except (FileNotFoundError, ValueError):
+            continue  # no manifest (not built yet) or a half-written one: no dbt job is known from it
+    return manifests
+
+
+def dbt_owned_jobs(manifest: Mapping) -> set[str]:
+    """The Marquez jobs dbt-ol gives what one dbt manifest holds, as Marquez files them (under
+    the project's wrapper): the wrapper, `<db>.<schema>.<project>.<name>.build.run` of each model
+    (`.build.snapshot` of each snapshot) and `.build.test` of each model or source a test reads
+    (dbt-ol files a node's tests as one job per tested node)."""
+    nodes = manifest.get("nodes") or {}
+    sources = manifest.get("sources") or {}
+    project = (manifest.get("metadata") or {}).get("project_name") or next(
+        (n.get("package_name") for n in nodes.values() if n.get("package_name")), None
+    )
+    if not project:
+        return set()
+    jobs = {naming.dbt_wrapper_job_name(project)}
+
+    def node_job(node: Mapping, suffix: str) -> str:
+        unique_id = str(node["unique_id"])
+        name = unique_id.removeprefix("model.").removeprefix("snapshot.")
+        parts = [p for p in (node.get("database"), node.get("schema"), name) if p]
+        return naming.dbt_node_job_name(project, ".".join(parts) + suffix)
+
+    parent_map = manifest.get("parent_map") or {}
+    for unique_id, node in nodes.items():
+        kind = node.get("resource_type")
+        if kind == "model":
+            jobs.add(node_job(node, ".build.run"))
+        elif kind == "snapshot":
+            jobs.add(node_job(node, ".build.snapshot"))
+        elif kind == "test":
+            parents = parent_map.get(unique_id) or (node.get("depends_on") or {}).get("nodes") or []
+            for parent in parents:
+                tested = nodes.get(parent) or sources.get(parent)
+                if tested is not None and str(parent).startswith(("model.", "source.")):
+                    jobs.add(node_job(tested, ".build.test"))
+    return jobs
 
 
 def _job_name(asset_key, metadata: Mapping[str, Any]) -> str | None:

@@ -36,11 +36,18 @@ KINDS: tuple[DriftKind, ...] = (
     DriftKind(
         "namespace_mismatch", "error", "namespace mismatch", "#1971c2",
         "an asset's dataset is not in Marquez under its namespace but is there under another namespace of the "
-        "same scheme (`localhost` vs `127.0.0.1`)",
+        "same scheme (`localhost` vs `127.0.0.1`); on a job: one of our jobs writes a dataset in such a "
+        "look-alike namespace (even when the right dataset exists too)",
     ),
     DriftKind(
         "orphan_dataset", "warning", "orphan dataset", "#d9480f",
         "a dataset in one of our namespaces that no asset owns (a renamed asset, a stray event)",
+    ),
+    DriftKind(
+        "orphan_job", "warning", "orphan job", "#5c940d",
+        "a job in our job namespace that no asset owns (not `dagster`, an asset's `dagster.asset.<key>`, a dbt "
+        "project's wrapper or a node job of a model, snapshot or test in the current dbt manifests): a retired or "
+        "renamed asset's job still reading our tables",
     ),
     DriftKind(
         "missing_edge", "error", "missing edge", "#c2255c",
@@ -59,6 +66,12 @@ KINDS: tuple[DriftKind, ...] = (
     DriftKind(
         "status_mismatch", "error", "status mismatch", "#e03131",
         "the producing job's latest run FAILED/ABORTED, or it never COMPLETED (or has no run at all)",
+    ),
+    DriftKind(
+        "open_run", "warning", "open run", "#0c8599",
+        "a run of one of our jobs is still RUNNING/NEW in Marquez although its Dagster run has ended (its end "
+        "event was lost), or, with no Dagster run to compare, it has been open longer than "
+        "LINEAGE_DIFF_OPEN_RUN_HOURS (default 6)",
     ),
     DriftKind(
         "stale_lineage", "error", "stale lineage", "#868e96",

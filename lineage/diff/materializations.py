@@ -40,3 +40,43 @@ def last_materializations(instance, asset_keys: Iterable[str]) -> dict[str, Mate
         for key, entry in entries.items()
         if entry is not None
     }
+
+
+@dataclass(frozen=True)
+class EndedRun:
+    run_id: str  # Dagster's run id
+    status: str  # SUCCESS | FAILURE | CANCELED
+    ended: dt.datetime | None  # UTC
+
+
+@dataclass(frozen=True)
+class DagsterRuns:
+    """The Dagster runs an open Marquez run is compared with, by lineage run id
+    (`DagsterRun.lineage_run_id`, the run id of the `dagster` job's run and the parent of its
+    children): the runs not finished, and those that finished since `since`."""
+
+    since: dt.datetime  # runs that ended before it are not in `ended`
+    live: dict[str, str]  # lineage run id -> Dagster run id, of every run not finished
+    ended: dict[str, EndedRun]  # lineage run id -> the run, of runs finished since `since`
+
+
+def dagster_runs(instance, since: dt.datetime) -> DagsterRuns:
+    """Two queries: the runs not finished (few), and the runs finished since `since` (a run
+    Marquez still holds open and that started after `since` can only belong to one of these; one
+    that started before is reported past the open-run threshold unless its Dagster run is live)."""
+    import dagster as dg
+
+    from lineage.events import DagsterRun
+
+    def lineage_id(run_id: str) -> str:
+        return DagsterRun(run_id, "").lineage_run_id
+
+    finished = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+    unfinished = [s for s in dg.DagsterRunStatus if s not in finished]
+    live = {lineage_id(r): r for r in instance.get_run_ids(dg.RunsFilter(statuses=unfinished))}
+    ended = {}
+    for record in instance.get_run_records(dg.RunsFilter(statuses=finished, updated_after=since)):
+        run = record.dagster_run
+        at = record.end_time or record.update_timestamp.timestamp()
+        ended[lineage_id(run.run_id)] = EndedRun(run.run_id, run.status.value, _utc(at) if at else None)
+    return DagsterRuns(since, live, ended)

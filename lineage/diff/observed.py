@@ -5,8 +5,10 @@ so it works against a real Marquez and the built-in server alike.
 - datasets of each of our dataset namespaces (paginated with limit/offset up to `totalCount`),
   with their fields;
 - jobs of the job namespace (paginated), each with its current version's inputs and outputs and
-  its latest runs' states. These come from the job list: Marquez's `/lineage` shows only each
-  job's current version too (#2543), so nothing older is asked for;
+  its latest runs' states (and those of them still RUNNING/NEW: their start and the run ids that
+  lead to their Dagster run, their own and their parent's and root's). These come from the job
+  list: Marquez's `/lineage` shows only each job's current version too (#2543), so nothing older
+  is asked for;
 - on demand (`find_elsewhere`): datasets of the same names in other namespaces of the same
   scheme (`postgres://localhost:5433` next to `postgres://127.0.0.1:5433`), to tell a namespace
   mismatch from a missing dataset. Nothing in those namespaces is otherwise looked at: other
@@ -46,6 +48,21 @@ class ObservedDataset:
     fields: dict[str, str | None]  # name -> type, in Marquez's order; empty when it has none
 
 
+OPEN_STATES = ("RUNNING", "NEW")
+
+
+@dataclass(frozen=True)
+class OpenRun:
+    """A run Marquez still holds as RUNNING or NEW (no end event received)."""
+
+    id: str
+    state: str
+    started_at: dt.datetime | None  # its start (else its creation), as Marquez reports it
+    # Its own run id and those of its parent and root runs (the `parent` facet): the Dagster run's
+    # lineage run id (`DagsterRun.lineage_run_id`) is one of them when a Dagster run started it.
+    related_ids: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class ObservedJob:
     name: str
@@ -55,6 +72,7 @@ class ObservedJob:
     recent_states: tuple[str, ...]  # states of the latest runs Marquez lists with the job
     # The latest run's last event time (its end, else its start): Marquez keeps event times here.
     latest_run_at: dt.datetime | None = None
+    open_runs: tuple[OpenRun, ...] = ()  # those of the latest runs still RUNNING/NEW
 
 
 @dataclass
@@ -193,7 +211,8 @@ def _dataset(row: dict) -> ObservedDataset:
 
 def _job(row: dict) -> ObservedJob:
     latest = row.get("latestRun") or None
-    recent = tuple(r.get("state") for r in row.get("latestRuns") or ([latest] if latest else []))
+    runs = row.get("latestRuns") or ([latest] if latest else [])
+    recent = tuple(r.get("state") for r in runs)
     return ObservedJob(
         name=row["name"],
         inputs=frozenset(_dataset_id(r) for r in row.get("inputs") or []),
@@ -201,11 +220,28 @@ def _job(row: dict) -> ObservedJob:
         latest_state=latest.get("state") if latest else None,
         recent_states=recent,
         latest_run_at=_run_time(latest) if latest else None,
+        open_runs=tuple(_open_run(r) for r in runs if r.get("state") in OPEN_STATES and r.get("id")),
     )
 
 
+def _open_run(run: dict) -> OpenRun:
+    related = {run["id"]}
+    parent = (run.get("facets") or {}).get("parent") or {}
+    for ref in (parent, parent.get("root") or {}):
+        run_id = (ref.get("run") or {}).get("runId") if isinstance(ref, dict) else None
+        if run_id:
+            related.add(run_id)
+    started = _time(run, "startedAt", "createdAt")
+    return OpenRun(run["id"], run["state"], started, frozenset(related))
+
+
 def _run_time(run: dict) -> dt.datetime | None:
-    for key in ("endedAt", "startedAt", "createdAt"):
+    return _time(run, "endedAt", "startedAt", "createdAt")
+
+
+def _time(run: dict, *keys: str) -> dt.datetime | None:
+    """The first of `keys` the run has, as a time (None when it has none, or not a readable one)."""
+    for key in keys:
         if run.get(key):
             try:
                 return dt.datetime.fromisoformat(run[key].replace("Z", "+00:00"))

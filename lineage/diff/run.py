@@ -4,19 +4,28 @@ keep the report as the last one (store.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from lineage.diff import ConfigurationError, DiffReport, MarquezReader, diff, expected_graph, load_definitions
-from lineage.diff.expected import import_location
-from lineage.diff.materializations import last_materializations
-from lineage.diff.store import save_last
-from lineage.diff.tables import read_real_tables
 from lakehouse_core.marquez import MarquezTarget, resolve
 from lakehouse_core.settings import get_settings
+from lineage.diff import (
+    ConfigurationError,
+    DiffReport,
+    MarquezReader,
+    diff,
+    expected_graph,
+    load_definitions,
+    open_run_threshold,
+)
+from lineage.diff.expected import import_location
+from lineage.diff.materializations import dagster_runs, last_materializations
+from lineage.diff.store import save_last
+from lineage.diff.tables import read_real_tables
 
 DEFAULT_LOCATION = "orchestration.definitions"
 
@@ -43,7 +52,8 @@ def dagster_instance(home: str | None):
 
     home = home or str(get_settings().dagster_home)
     if not Path(home).is_dir():
-        return None, f"no Dagster instance at {home}: stale lineage not checked (set DAGSTER_HOME)"
+        why = "stale lineage not checked, open runs only past the threshold (set DAGSTER_HOME)"
+        return None, f"no Dagster instance at {home}: {why}"
     try:
         return DagsterInstance.from_config(home), f"Dagster instance {home}"
     except Exception as exc:  # a broken dagster.yaml, or its storage down: the user's to fix
@@ -102,9 +112,12 @@ def _run_diff(module, url, use_instance, instance, read_tables, dagster_home, sa
         listed = "\n".join(f"  - {p}" for p in expected.problems)
         raise ConfigurationError(f"{len(expected.problems)} problem(s) mapping {module} to lineage:\n{listed}")
     clock.lap("location")
-    note = "stale lineage not checked (--no-instance)"
+    note = "stale lineage not checked, open runs only past the threshold (--no-instance)"
+    open_run_after = open_run_threshold()
+    since = dt.datetime.now(dt.timezone.utc) - open_run_after
     if instance is not None:
         expected.materialized = last_materializations(instance, expected.assets)
+        expected.dagster_runs = dagster_runs(instance, since)
         note = "Dagster instance of the running code location"
     elif use_instance:
         instance, note = dagster_instance(dagster_home)
@@ -112,6 +125,7 @@ def _run_diff(module, url, use_instance, instance, read_tables, dagster_home, sa
             try:
                 with instance:
                     expected.materialized = last_materializations(instance, expected.assets)
+                    expected.dagster_runs = dagster_runs(instance, since)
             except Exception as exc:  # its storage (the project's Postgres) is down or unreadable
                 raise ConfigurationError(
                     f"cannot read the Dagster instance ({note}): {type(exc).__name__}: {str(exc).splitlines()[0][:300]}; "
@@ -121,7 +135,7 @@ def _run_diff(module, url, use_instance, instance, read_tables, dagster_home, sa
     if read_tables:
         expected.tables = read_real_tables(a.dataset for a in expected.assets.values())
     clock.lap("tables")
-    report = diff(expected, MarquezReader(target.url, api_key=target.api_key))
+    report = diff(expected, MarquezReader(target.url, api_key=target.api_key), open_run_after=open_run_after)
     clock.lap("marquez_and_compare")
     report.notes.append(note)
     if expected.tables is not None:

@@ -11,6 +11,7 @@ import json
 import re
 import socket
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,16 +19,17 @@ import dagster as dg
 import duckdb
 import pytest
 import requests
+from openlineage.client.serde import Serde
 from typer.testing import CliRunner
 
 from lineage import naming
 from lineage.cli import app
-from lineage.diff import MarquezReader, diff, expected_graph
-from lineage.diff import kinds
+from lineage.diff import MarquezReader, diff, expected_graph, kinds, open_run_threshold
 from lineage.diff.drift import KINDS, Node, dataset_node, job_node
 from lineage.diff.kinds import KINDS as DRIFT_KINDS
-from lineage.diff.materializations import last_materializations
+from lineage.diff.materializations import dagster_runs, last_materializations
 from lineage.diff.tables import read_real_tables
+from lineage.events import AssetRun, DagsterRun, JobRun, OutputFacts
 from tests.lineage import diff_location as loc
 
 LOCATION = "tests.lineage.diff_location"
@@ -45,14 +47,52 @@ def _tick() -> dt.datetime:
     return _last_tick
 
 
+# Dagster runs (runs of the `dagster` job) a test opened in a fresh Marquez, closed when the test
+# ends (the Marquez fixture checks no Dagster run is left RUNNING/NEW): (Marquez URL, closer).
+_LEFT_OPEN: list[tuple[str, Callable[[], None]]] = []
+
+
+@pytest.fixture
+def fresh_marquez(fresh_marquez):
+    """The Marquez fixture's factory; before its servers stop, the Dagster runs the test left
+    open there (a clean pipeline's parent run, or one left open on purpose) get their end event."""
+    urls: list[str] = []
+
+    def start():
+        server = fresh_marquez()
+        urls.append(server.url)
+        return server
+
+    yield start
+    for url, close in [c for c in _LEFT_OPEN if c[0] in urls]:
+        close()
+    _LEFT_OPEN[:] = [c for c in _LEFT_OPEN if c[0] not in urls]
+
+
 class Emitter:
-    """Posts OpenLineage run events to a Marquez, as the project's emitters would."""
+    """Posts OpenLineage run events to a Marquez, as the project's emitters would: child runs
+    under one Dagster run (the `dagster` job's run `parent_run`), which STARTs with its first
+    child and COMPLETEs when the test ends, unless the test posts that run's events itself."""
 
     def __init__(self, url: str):
         self.url = url
         self.parent_run = str(uuid.uuid4())
+        self.parent_state: str | None = None
 
     def post(self, event: dict) -> None:
+        if event["job"]["name"] == naming.dagster_run_job_name() and event["run"]["runId"] == self.parent_run:
+            self.parent_state = event["eventType"]  # the test posts the Dagster run's own events
+        elif "parent" in event["run"]["facets"] and self.parent_state is None:
+            self.parent_state = "START"
+            self._send(self.event("START", self.parent_run, naming.dagster_run_job_name(), [], [], parent=False))
+            _LEFT_OPEN.append((self.url, self.close))
+        self._send(event)
+
+    def close(self) -> None:
+        if self.parent_state == "START":
+            self.post(self.event("COMPLETE", self.parent_run, naming.dagster_run_job_name(), [], [], parent=False))
+
+    def _send(self, event: dict) -> None:
         response = requests.post(f"{self.url}/api/v1/lineage", json=event, timeout=30)
         assert response.status_code in (200, 201), response.text
 
@@ -126,14 +166,18 @@ def emit_pipeline(emitter: Emitter, *, skip: tuple[str, ...] = (), c_dataset: na
             emitter.run(job(name), inputs, outputs)
 
 
-def report_of(url: str, instance=None, tables=None, **location):
+def report_of(url: str, instance=None, tables=None, dbt_manifests=(), **location):
+    """The diff of the location (`dbt_manifests`: whose dbt jobs are ours; none by default, so the
+    project's own manifests play no part) against the Marquez at `url`."""
     defs = loc.make_defs(**location)
     expected = expected_graph(
-        defs, dataset_of=loc.lineage_dataset_of, external_inputs_of=loc.lineage_external_inputs, location=LOCATION
-    )
+        defs, dataset_of=loc.lineage_dataset_of, external_inputs_of=loc.lineage_external_inputs, location=LOCATION,
+        dbt_manifests=dbt_manifests,
+    )  # fmt: skip
     assert not expected.problems
     if instance is not None:
         expected.materialized = last_materializations(instance, expected.assets)
+        expected.dagster_runs = dagster_runs(instance, dt.datetime.now(dt.timezone.utc) - open_run_threshold())
     expected.tables = tables
     return diff(expected, MarquezReader(url))
 
@@ -270,6 +314,162 @@ def test_a_run_whose_events_were_lost_is_stale_lineage(fresh_marquez, tmp_path):
     assert {(d.kind, d.node) for d in report.drifts} == {("stale_lineage", job_node(NS, job("b")))}
     (drift,) = report.drifts
     assert second.run_id in drift.message and drift.severity == "error" and drift.asset == "b"
+
+
+# --- open runs, orphan jobs, a job writing in a look-alike namespace --------------------------
+
+
+def post_events(url: str, *events) -> None:
+    """Events built by the project's own builders (lineage/events.py), posted as they are sent."""
+    for event in events:
+        body = json.dumps(event) if isinstance(event, dict) else Serde.to_json(event)
+        response = requests.post(
+            f"{url}/api/v1/lineage", data=body, headers={"Content-Type": "application/json"}, timeout=30
+        )
+        assert response.status_code in (200, 201), response.text
+
+
+def asset_run(name: str, dagster_run: DagsterRun) -> AssetRun:
+    upstream = {"a": [naming.lake_dataset(loc.LAKE)], "b": [ds("a")], "c": [ds("b")]}[name]
+    return AssetRun(name, dagster_run, upstream, [ds(name)])
+
+
+def facts(name: str) -> list[OutputFacts]:
+    return [OutputFacts(ds(name), tuple(loc.COLUMNS[name].items()))]
+
+
+def test_a_run_left_open_after_its_dagster_run_ended_is_an_open_run(fresh_marquez, tmp_path):
+    """Dagster runs materialize the location; their events (the project's builders: the `dagster`
+    job's run, each asset's run under it) reach Marquez, but for one asset run and then for one
+    Dagster run the end event is lost. Compared with the Dagster instance, each is an open run
+    on exactly its job; a run whose Dagster run is still going is not."""
+    url = fresh_marquez().url
+    assets = list(loc.make_defs().assets)
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        first = dg.materialize(assets, instance=instance)
+        assert first.success
+        run1 = DagsterRun(first.run_id, "__ASSET_JOB")
+        children = [asset_run(n, run1) for n in ("a", "b", "c")]
+        runs = [e for r in children for e in (r.start(), r.complete(facts(r.asset_key)))]
+        post_events(url, JobRun(run1).start(), *runs)
+        post_events(url, JobRun(run1).complete())
+        assert drifts_of(url, instance=instance) == set()
+
+        # Run 2 materializes b: the Dagster run's START and COMPLETE arrive, b's run only STARTs.
+        second = dg.materialize(assets, instance=instance, selection=["b"])
+        run2 = DagsterRun(second.run_id, "__ASSET_JOB")
+        post_events(url, JobRun(run2).start(), asset_run("b", run2).start(), JobRun(run2).complete())
+        report = report_of(url, instance=instance)
+        assert {(d.kind, d.node) for d in report.drifts} == {("open_run", job_node(NS, job("b")))}
+        (drift,) = report.drifts
+        assert drift.severity == "warning" and drift.asset == "b"
+        assert second.run_id in drift.message and "RUNNING" in drift.message and "SUCCESS" in drift.message
+
+        # Run 3 materializes c: c's run ends, the Dagster run's own end event is lost.
+        third = dg.materialize(assets, instance=instance, selection=["c"])
+        run3 = DagsterRun(third.run_id, "__ASSET_JOB")
+        c3 = asset_run("c", run3)
+        post_events(url, JobRun(run3).start(), c3.start(), c3.complete(facts("c")))
+        _LEFT_OPEN.append((url, lambda: post_events(url, JobRun(run3).complete())))
+        assert drifts_of(url, instance=instance) == {
+            ("open_run", job_node(NS, job("b"))),
+            ("open_run", job_node(NS, naming.dagster_run_job_name())),
+        }
+
+        # A Dagster run still going (started 7 hours ago, not ended): its open runs in Marquez are no
+        # drift, however long past the threshold.
+        live = dg.DagsterRun(job_name="__ASSET_JOB", run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED)
+        instance.add_run(live)
+        run4 = DagsterRun(live.run_id, "__ASSET_JOB")
+        long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=7)
+        a4 = Serde.to_dict(asset_run("a", run4).start())
+        a4["eventTime"] = (long_ago + dt.timedelta(minutes=1)).isoformat()
+        post_events(url, JobRun(run4).start(at=long_ago), a4)
+        _LEFT_OPEN.append((url, lambda: post_events(url, JobRun(run4).complete())))
+        assert drifts_of(url, instance=instance) == {
+            ("open_run", job_node(NS, job("b"))),
+            ("open_run", job_node(NS, naming.dagster_run_job_name())),
+        }
+
+
+def test_a_run_open_past_the_threshold_without_a_dagster_run_is_an_open_run(marquez, monkeypatch):
+    """No Dagster instance to compare with: a run START-ed 7 hours ago and never ended is an open
+    run (threshold LINEAGE_DIFF_OPEN_RUN_HOURS, default 6); one started a minute ago is not yet.
+    The runs' parent (the `dagster` job's run) 7 hours ago started and ended: it is not open."""
+    emitter = Emitter(marquez)
+    started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=7)
+
+    def at(event: dict, minutes: int) -> dict:
+        event["eventTime"] = (started + dt.timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+        return event
+
+    dagster_job = naming.dagster_run_job_name()
+    old = emitter.event("START", str(uuid.uuid4()), job("c"), [ds("b")], [(ds("c"), loc.COLUMNS["c"])])
+    emitter.post(at(emitter.event("START", emitter.parent_run, dagster_job, [], [], parent=False), 0))
+    emitter.post(at(old, 1))
+    emitter.post(at(emitter.event("COMPLETE", emitter.parent_run, dagster_job, [], [], parent=False), 2))
+    # Another Dagster run, a minute old, whose run of a has only just started.
+    Emitter(marquez).run(job("a"), [naming.lake_dataset(loc.LAKE)], [(ds("a"), loc.COLUMNS["a"])], end=None)
+
+    report = report_of(marquez)
+    assert {(d.kind, d.node) for d in report.drifts} == {("open_run", job_node(NS, job("c")))}
+    (drift,) = report.drifts
+    assert old["run"]["runId"] in drift.message and "6 h" in drift.message
+    assert drift.severity == "warning" and drift.asset == "c"
+
+    monkeypatch.setenv("LINEAGE_DIFF_OPEN_RUN_HOURS", "8")  # the setting moves the threshold
+    assert drifts_of(marquez) == set()
+
+
+def test_a_retired_assets_job_still_reading_our_tables_is_an_orphan_job(marquez):
+    """A job of our namespace no asset owns: a retired asset's `dagster.asset.<key>` still reading
+    b and c, and a dbt node job of a model gone from the manifest. The dbt jobs of what the
+    manifest holds (wrapper, model run, its tests) are ours."""
+    emitter = Emitter(marquez)
+    retired = naming.asset_job_name("weekly_report")
+    emitter.run(retired, [ds("b"), ds("c")], [])
+    manifest = {
+        "metadata": {"project_name": "proj", "adapter_type": "duckdb"},
+        "nodes": {
+            "model.proj.m": {
+                "unique_id": "model.proj.m", "resource_type": "model", "database": "lakehouse", "schema": "main",
+            },
+            "test.proj.not_null_m_id.1a": {"unique_id": "test.proj.not_null_m_id.1a", "resource_type": "test"},
+        },
+        "sources": {},
+        "parent_map": {"test.proj.not_null_m_id.1a": ["model.proj.m"]},
+    }  # fmt: skip
+    wrapper = naming.dbt_wrapper_job_name("proj")
+    model_run = naming.dbt_node_job_name("proj", "lakehouse.main.proj.m.build.run")
+    model_test = naming.dbt_node_job_name("proj", "lakehouse.main.proj.m.build.test")
+    gone = naming.dbt_node_job_name("proj", "lakehouse.main.proj.dropped_model.build.run")
+    for name in (wrapper, model_run, model_test, gone):
+        emitter.run(name, [ds("b")], [])
+
+    report = report_of(marquez, dbt_manifests=[manifest])
+    assert {(d.kind, d.node) for d in report.drifts} == {
+        ("orphan_job", job_node(NS, retired)),
+        ("orphan_job", job_node(NS, gone)),
+    }
+    assert all(d.severity == "warning" for d in report.drifts)
+    message = next(d.message for d in report.drifts if d.node.name == retired)
+    assert ds("b").name in message and ds("c").name in message
+    # Without the manifest, none of the dbt jobs is ours.
+    assert {d.node.name for d in report_of(marquez).drifts} == {retired, wrapper, model_run, model_test, gone}
+
+
+def test_our_job_writing_in_a_look_alike_namespace_is_a_namespace_mismatch_on_the_job(marquez):
+    """c's job runs again and writes c under `localhost` instead of `127.0.0.1` (or the other way
+    round): the right dataset is still in Marquez from the clean run, so nothing is missing; the
+    job is named, once, and its edges are not reported again."""
+    c = ds("c")
+    host, port = c.namespace.removeprefix("postgres://").rsplit(":", 1)
+    look_alike = naming.DatasetId(f"postgres://{'localhost' if host != 'localhost' else '127.0.0.1'}:{port}", c.name)
+    Emitter(marquez).run(job("c"), [ds("b")], [(look_alike, loc.COLUMNS["c"])])
+    report = report_of(marquez)
+    assert {(d.kind, d.node) for d in report.drifts} == {("namespace_mismatch", job_node(NS, job("c")))}
+    (drift,) = report.drifts
+    assert drift.severity == "error" and drift.asset == "c" and look_alike.namespace in drift.message
 
 
 def test_a_column_added_to_the_real_table_is_schema_drift(marquez, tmp_path):

@@ -3,7 +3,7 @@
     lineage status            events pending / failed / delivered / rejected, the oldest owed, the last error
     lineage events            the most recent events (optionally of one run, or with one status)
     lineage deliver           deliver what is owed once; --follow keeps delivering (what `lakehouse up` runs)
-    lineage replay            deliver the whole backlog now, with a progress bar
+    lineage replay            deliver the whole backlog now, with a progress bar (--failed: events set aside as failed too)
     lineage diff              reconcile Dagster's asset graph with Marquez and report drift
 
 Exit codes of deliver / replay: 0 nothing is owed any more, 1 events remain (or Marquez refused
@@ -35,7 +35,7 @@ from rich.table import Table
 from lakehouse_core.marquez import MarquezTarget, resolve
 from lineage.delivery import BACKOFF_MAX_S, DeliveryResult, deliver_once, follow
 from lineage.diff.command import diff_command
-from lineage.outbox import REJECTED, Outbox
+from lineage.outbox import FAILED, REJECTED, Outbox
 from lineage.sender import LineageSender
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -74,6 +74,11 @@ def status(outbox: OutboxPath = None) -> None:
         console.print(f"last error: {_describe(last, last.last_attempt_at or '')} ({last.status}): {last.last_error}")
     if counts.rejected:
         console.print(f"rejected events and their reasons: lineage events --status {REJECTED}")
+    console.print(
+        f"failed and set aside (Marquez kept answering 5xx): {counts.set_aside}"
+        + (f"; listed by `lineage events --status {FAILED}`, sent again by `lineage replay --failed`" if counts.set_aside else ""),
+        style="red" if counts.set_aside else None,
+    )
     try:
         target = resolve()
         console.print(f"delivered to: {target.url} ({target.source})")
@@ -127,6 +132,8 @@ def _target(url: str | None) -> MarquezTarget:
 def _exit_code(result: DeliveryResult, target: MarquezTarget) -> int:
     """Print how delivery ended; 0 nothing owed, 1 something remains or was refused, 2 unreachable."""
     summary = f"delivered {result.delivered}, rejected {result.rejected}, still owed {result.remaining}"
+    if result.set_aside:
+        summary += f", set aside as failed {result.set_aside}"
     if result.unreachable:
         console.print(f"[bold red]Marquez at {target.url} cannot be reached ({target.source}):[/] {result.error}")
         console.print(f"{summary}; the events wait in the outbox")
@@ -138,7 +145,12 @@ def _exit_code(result: DeliveryResult, target: MarquezTarget) -> int:
         console.print("[yellow]another process is delivering this outbox; try again when it is done[/]")
     if result.rejected:
         console.print(f"[red]{result.rejected} events refused by Marquez were set aside:[/] lineage events --status {REJECTED}")
-    return 1 if (result.remaining or result.rejected or result.busy) else 0
+    if result.set_aside:
+        console.print(
+            f"[red]{result.set_aside} events Marquez kept failing on (5xx) were set aside as failed:[/]"
+            f" lineage events --status {FAILED}; lineage replay --failed sends them again"
+        )
+    return 1 if (result.remaining or result.rejected or result.busy or result.set_aside) else 0
 
 
 @app.command()
@@ -171,11 +183,17 @@ def replay(
     url: MarquezUrl = None,
     one_by_one: OneByOne = False,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries after a failure (1 s, 2 s, 4 s ... apart).")] = 2,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Also send again the events set aside as failed (Marquez kept answering 5xx).")
+    ] = False,
     outbox: OutboxPath = None,
 ) -> None:
     """Deliver the whole backlog now, exactly once from Marquez's point of view, with a progress bar."""
     target = _target(url)
     box = Outbox(outbox)
+    if failed:
+        again = box.retry_failed()
+        console.print(f"{again} events set aside as failed are owed again")
     owed = box.counts().undelivered
     if not owed:
         console.print(f"nothing to deliver: the outbox {box.path} owes Marquez no event")
@@ -192,6 +210,7 @@ def replay(
                 result = deliver_once(box, target, sender=sender, progress=lambda n: bar.advance(task, n))
                 total.delivered += result.delivered
                 total.rejected += result.rejected
+                total.set_aside += result.set_aside
                 total.error, total.unreachable, total.busy = result.error, result.unreachable, result.busy
                 total.remaining = result.remaining
                 if result.error is None and not result.busy:

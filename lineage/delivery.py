@@ -4,7 +4,10 @@ Order: events go out in outbox sequence order, which keeps each run's events in 
 were emitted. An event that cannot be delivered now (Marquez down, 5xx, timeout) stops the pass:
 nothing after it may overtake it. It is marked `failed` with the error and retried later, from
 the same place. An event Marquez refuses for good (a 4xx judging the event) is marked `rejected`
-with the reason and the pass goes on.
+with the reason and the pass goes on. An event the server answers with an error of its own (500,
+not 502/503/504) MAX_SERVER_ERRORS times in a row is set aside as `failed` (it would wedge the
+producer for ever), and the pass goes on; `lineage status` shows it, `lineage replay --failed`
+sends it again.
 
 Only what the server acknowledged is marked delivered. If an acknowledgement is lost (crash,
 timeout after the server stored it), the event is sent again, which the built-in server ignores.
@@ -32,6 +35,8 @@ from lakehouse_core.settings import get_settings
 log = logging.getLogger(__name__)
 
 CHUNK_EVENTS = 500
+# Consecutive 500-like answers to one event before it is set aside as `failed`.
+MAX_SERVER_ERRORS = 5
 # Well under the built-in server's 16 MiB body cap; a bigger batch only delays the first answer.
 CHUNK_BYTES = 4 * 1024 * 1024
 POLL_S = 0.5
@@ -45,6 +50,7 @@ class DeliveryResult:
     delivered: int = 0
     rejected: int = 0
     failed: int = 0  # attempts that failed and stopped the pass (0 or 1)
+    set_aside: int = 0  # events set aside as `failed` in this pass (the server kept failing on them)
     remaining: int = 0  # events still owed after the pass (pending + failed)
     error: str | None = None  # why the pass stopped early
     unreachable: bool = False  # ... and it was because no HTTP answer came
@@ -67,6 +73,7 @@ def deliver_once(
     deadline: float | None = None,
     lock_wait_s: float | None = None,
     progress: Callable[[int], None] | None = None,
+    max_server_errors: int = MAX_SERVER_ERRORS,
 ) -> DeliveryResult:
     """Deliver owed events, oldest first, until none is left, `max_events` were settled, a
     retryable failure stops the pass, or `deadline` (time.monotonic()) passes. Never raises for
@@ -76,6 +83,7 @@ def deliver_once(
     request. `sender` lets a loop keep its HTTP session and what it learned about the server.
     `lock_wait_s`: how long to wait for another deliverer (default: until `deadline`, else 30 s).
     `progress(n)` is called after each chunk with the number of events settled.
+    `max_server_errors`: consecutive 500-like answers to one event before it is set aside.
     """
     own_sender = sender is None
     sender = sender or LineageSender(target, batch=batch)
@@ -87,7 +95,7 @@ def deliver_once(
             if not locked:
                 result.busy = True
             else:
-                _pass(outbox, sender, result, max_events, chunk_events, deadline, progress)
+                _pass(outbox, sender, result, max_events, chunk_events, deadline, progress, max_server_errors)
     finally:
         if own_sender:
             sender.close()
@@ -96,7 +104,7 @@ def deliver_once(
     return result
 
 
-def _pass(outbox, sender, result, max_events, chunk_events, deadline, progress) -> None:
+def _pass(outbox, sender, result, max_events, chunk_events, deadline, progress, max_server_errors) -> None:
     while max_events is None or result.settled < max_events:
         if deadline is not None and time.monotonic() >= deadline:
             return
@@ -114,13 +122,19 @@ def _pass(outbox, sender, result, max_events, chunk_events, deadline, progress) 
             elif v.status == "failed":
                 # Only the event at the head of what is still owed is marked: it is what blocks the
                 # queue. Those behind it were neither acknowledged nor refused; they stay pending.
-                outbox.mark_failed(chunk[v.index].seq, v.detail or "failed")
+                seq = chunk[v.index].seq
+                if outbox.mark_failed(seq, v.detail or "failed", server_error=v.server_error, max_server_errors=max_server_errors):
+                    result.set_aside += 1
+                    log.warning("lineage event %s set aside as failed: Marquez answered %d times: %s", seq, max_server_errors, v.detail)
         rejected = sum(1 for v in outcome.verdicts if v.status == "rejected")
         result.delivered += len(delivered)
         result.rejected += rejected
         if progress is not None and (delivered or rejected):
             progress(len(delivered) + rejected)
         if outcome.error is not None:
+            stopped_at = outbox.get(chunk[outcome.verdicts[-1].index].seq) if outcome.verdicts else None
+            if stopped_at is not None and stopped_at.set_aside_at:
+                continue  # the event that stopped the pass is set aside: the others go on
             result.failed += 1
             result.error, result.unreachable = outcome.error, outcome.unreachable
             return
@@ -193,6 +207,11 @@ def follow(
                 log.info("delivered %d events; %d owed", result.delivered, result.remaining)
             if result.rejected:
                 log.warning("set aside %d events Marquez refused for good (see `lineage status`)", result.rejected)
+            if result.set_aside:
+                log.warning(
+                    "set aside %d events Marquez kept failing on (5xx); see `lineage status`, `lineage replay --failed`",
+                    result.set_aside,
+                )
             if result.error is None:
                 if last_error is not None:
                     log.info("Marquez at %s answers again", target.url)
@@ -267,6 +286,8 @@ def flush(
         )
     if result.rejected:
         problems.append(f"{result.rejected} events refused by Marquez were set aside (see `lineage status`)")
+    if result.set_aside:
+        problems.append(f"{result.set_aside} events Marquez kept failing on were set aside as failed (see `lineage status`)")
     if problems:
         log.warning("lineage: %s", "; ".join(problems))
     return result

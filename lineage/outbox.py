@@ -9,7 +9,10 @@ Rows are never deleted: `seq` (AUTOINCREMENT, never reused) is the order events 
 in, and a row only changes status:
 
 - `pending`: not tried yet;
-- `failed`: tried, the last attempt failed (`last_error`); it is still owed and is retried;
+- `failed`: tried, the last attempt failed (`last_error`); it is still owed and is retried, until
+  the server has answered it with an error of its own (a 5xx other than 502/503/504) too many
+  times in a row (`server_errors`): then it is set aside (`set_aside_at`), still `failed`, no
+  longer owed, so it stops blocking the events after it; `lineage replay --failed` retries it;
 - `delivered`: accepted by the receiver (`delivered_at`), never sent again;
 - `rejected`: refused for good by the receiver (a 4xx: the event itself is bad); set aside with
   the reason in `last_error`, not retried, and no longer blocks the events after it.
@@ -35,7 +38,7 @@ from pathlib import Path
 from lakehouse_core.settings import get_settings
 
 PENDING, DELIVERED, FAILED, REJECTED = "pending", "delivered", "failed", "rejected"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Long enough to outlast any other process's append (milliseconds each), short enough that a
 # wedged writer shows up as an error instead of a silent hang.
 BUSY_TIMEOUT_S = 60.0
@@ -57,7 +60,9 @@ create table if not exists {name} (
     last_error text,
     created_at text not null,
     delivered_at text,
-    last_attempt_at text
+    last_attempt_at text,
+    server_errors integer not null default 0,
+    set_aside_at text
 )"""
 
 
@@ -71,9 +76,12 @@ _V1_COLUMNS = (
     "seq, run_id, event_type, event_time, job_namespace, job_name, body, "
     "status, attempts, last_error, created_at, delivered_at"
 )
-_COLUMNS = _V1_COLUMNS + ", last_attempt_at"
-# Still owed to the receiver: never sent, or sent and failed (rejected ones are set aside).
-_OWED = f"status != '{DELIVERED}' and status != '{REJECTED}'"
+_V2_COLUMNS = _V1_COLUMNS + ", last_attempt_at"
+_COLUMNS = _V2_COLUMNS + ", server_errors, set_aside_at"
+# Still owed to the receiver: never sent, or sent and failed (rejected ones and failed ones set
+# aside are not).
+_OWED = f"status != '{DELIVERED}' and status != '{REJECTED}' and set_aside_at is null"
+_SET_ASIDE_FAILED = f"status = '{FAILED}' and set_aside_at is not null"
 
 
 def default_path() -> Path:
@@ -114,6 +122,8 @@ class OutboxEvent:
     created_at: str
     delivered_at: str | None
     last_attempt_at: str | None = None
+    server_errors: int = 0  # consecutive attempts the server answered with an error of its own
+    set_aside_at: str | None = None  # failed too often: set aside, no longer owed
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,7 @@ class OutboxCounts:
     failed: int
     oldest_undelivered: str | None  # created_at of the oldest event still owed
     rejected: int = 0  # set aside for good: not owed any more
+    set_aside: int = 0  # failed: the server kept answering an error of its own; not owed any more
 
     @property
     def undelivered(self) -> int:
@@ -253,14 +264,36 @@ class Outbox:
             )
             return cursor.rowcount
 
-    def mark_failed(self, seq: int, error: str) -> None:
-        """Record a failed delivery attempt; the event stays owed."""
+    def mark_failed(self, seq: int, error: str, *, server_error: bool = False, max_server_errors: int | None = None) -> bool:
+        """Record a failed delivery attempt; the event stays owed, unless `server_error` (the
+        server answered this event with an error of its own) has now happened `max_server_errors`
+        times in a row: then it is set aside (still `failed`, no longer owed). Returns whether it
+        was set aside."""
+        now = _now()
         with self._connect() as con:
             con.execute(
-                f"update events set status = '{FAILED}', attempts = attempts + 1, last_error = ?, last_attempt_at = ? "
+                f"update events set status = '{FAILED}', attempts = attempts + 1, last_error = ?, last_attempt_at = ?, "
+                f"server_errors = case when ? then server_errors + 1 else 0 end "
                 f"where seq = ? and {_OWED}",
-                (error, _now(), seq),
+                (error, now, server_error, seq),
             )
+            if not server_error or max_server_errors is None:
+                return False
+            cursor = con.execute(
+                f"update events set set_aside_at = ? where seq = ? and {_OWED} and server_errors >= ?",
+                (now, seq, max_server_errors),
+            )
+            return cursor.rowcount > 0
+
+    def set_aside_failed(self) -> list[OutboxEvent]:
+        """Events set aside as `failed` (oldest first)."""
+        return self._select(f"where {_SET_ASIDE_FAILED} order by seq", ())
+
+    def retry_failed(self) -> int:
+        """Make the events set aside as `failed` owed again (`lineage replay --failed`); how many."""
+        with self._connect() as con:
+            cursor = con.execute(f"update events set set_aside_at = null, server_errors = 0 where {_SET_ASIDE_FAILED}")
+            return cursor.rowcount
 
     def mark_rejected(self, seq: int, reason: str) -> None:
         """Set an event aside for good: the receiver refused it (the reason is kept in `last_error`).
@@ -273,6 +306,10 @@ class Outbox:
                 f"where seq = ? and {_OWED}",
                 (reason, _now(), seq),
             )
+
+    def get(self, seq: int) -> OutboxEvent | None:
+        rows = self._select("where seq = ?", (seq,))
+        return rows[0] if rows else None
 
     def last_seq(self) -> int:
         """The sequence number of the newest event (0 for an empty outbox)."""
@@ -289,13 +326,15 @@ class Outbox:
     def counts(self) -> OutboxCounts:
         with self._connect() as con:
             by_status = dict(con.execute("select status, count(*) from events group by status").fetchall())
+            (set_aside,) = con.execute(f"select count(*) from events where {_SET_ASIDE_FAILED}").fetchone()
             (oldest,) = con.execute(f"select min(created_at) from events where {_OWED}").fetchone()
         return OutboxCounts(
             pending=by_status.get(PENDING, 0),
             delivered=by_status.get(DELIVERED, 0),
-            failed=by_status.get(FAILED, 0),
+            failed=by_status.get(FAILED, 0) - set_aside,
             oldest_undelivered=oldest,
             rejected=by_status.get(REJECTED, 0),
+            set_aside=set_aside,
         )
 
     def _select(self, clause: str, params: tuple) -> list[OutboxEvent]:
@@ -316,6 +355,9 @@ def _migrate(con: sqlite3.Connection) -> None:
         return
     con.execute("begin immediate")  # waits (busy timeout) for any writer in another process
     try:
+        if con.execute("pragma user_version").fetchone()[0] >= SCHEMA_VERSION:  # another process did it
+            con.execute("commit")
+            return
         (table_sql,) = con.execute("select sql from sqlite_master where type = 'table' and name = 'events'").fetchone()
         if f"'{REJECTED}'" not in table_sql:  # a version-1 table; a new file already has the new one
             row = con.execute("select seq from sqlite_sequence where name = 'events'").fetchone()
@@ -325,6 +367,12 @@ def _migrate(con: sqlite3.Connection) -> None:
             con.execute("alter table events_v2 rename to events")
             if row is not None:  # never reuse a sequence number, even one whose row is gone
                 con.execute("update sqlite_sequence set seq = max(seq, ?) where name = 'events'", (row[0],))
+        # Version 3: `server_errors` and `set_aside_at` (added in place; a new file has them).
+        columns = {row[1] for row in con.execute("pragma table_info(events)").fetchall()}
+        if "server_errors" not in columns:
+            con.execute("alter table events add column server_errors integer not null default 0")
+        if "set_aside_at" not in columns:
+            con.execute("alter table events add column set_aside_at text")
         con.execute(f"pragma user_version = {SCHEMA_VERSION}")
         con.execute("commit")
     except BaseException:

@@ -11,6 +11,10 @@ overtake it, so the caller retries from there.
 - 2xx: delivered. A 4xx that judges the event (400 malformed, 413 too large, 422 missing field):
   rejected, with the server's reason. Other 4xx (401/403 auth, 404/405 wrong URL, 408/429 busy)
   and 5xx, timeouts and connection errors say nothing about the event: retry later.
+- A 5xx other than 502/503/504 for one event (`Verdict.server_error`) may be the event's fault
+  (it breaks the server): the caller counts those and sets the event aside after a few. A whole
+  batch answered so is sent again one event per request, so the events before the bad one are
+  delivered and the bad one is named.
 
 Re-sending an event whose acknowledgement was lost is harmless: the built-in server stores an
 identical event only once.
@@ -31,6 +35,13 @@ from lakehouse_core.marquez import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, MarquezHtt
 EVENT_ERRORS = frozenset({400, 413, 422})
 # Answers about us or the server's state (auth, timeouts, overload), not about what we asked.
 NOT_NOW = frozenset({401, 403, 407, 408, 425, 429})
+# 5xx that say the server (or what is in front of it) is unavailable, not that this event broke it.
+UNAVAILABLE = frozenset({502, 503, 504})
+
+
+def server_error(status: int | None) -> bool:
+    """An error of the server's own for this request (500, 501, 505...): maybe the event's fault."""
+    return status is not None and status >= 500 and status not in UNAVAILABLE
 
 Status = Literal["delivered", "rejected", "failed"]
 
@@ -40,6 +51,11 @@ class Verdict:
     index: int  # position in the bodies passed to send()
     status: Status
     detail: str | None = None  # the server's reason (rejected) or the error (failed)
+    http_status: int | None = None  # the HTTP status that judged this event (None: no answer)
+
+    @property
+    def server_error(self) -> bool:
+        return self.status == "failed" and server_error(self.http_status)
 
 
 @dataclass
@@ -112,10 +128,14 @@ class LineageSender:
             return False
         if response.status_code == 413:  # the batch is too big, maybe not any one event: each gets its verdict
             return False
+        if server_error(response.status_code) and len(bodies) > 1:
+            # One event may have broken the whole batch: one by one, the good ones before it go
+            # and the bad one gets a verdict of its own.
+            return False
         results = (_json(response) or {}).get("results") if response.ok else None
         if not isinstance(results, list) or len(results) != len(bodies):
             error = _describe(response) if not response.ok else f"unexpected batch answer: {response.text[:200]!r}"
-            outcome.verdicts.append(Verdict(0, "failed", error))
+            outcome.verdicts.append(Verdict(0, "failed", error, response.status_code if not response.ok else None))
             outcome.error = error
             return True
         for index, item in enumerate(sorted(results, key=lambda r: r.get("index", 0))):
@@ -126,7 +146,7 @@ class LineageSender:
                 outcome.verdicts.append(Verdict(index, "rejected", f"{status}: {_join(item.get('errors'))}"))
             else:  # the server could not take this one now: stop here, the rest waits behind it
                 error = f"{status} for one event of a batch: {_join(item.get('errors'))}"
-                outcome.verdicts.append(Verdict(index, "failed", error))
+                outcome.verdicts.append(Verdict(index, "failed", error, status))
                 outcome.error = error
                 break
         return True
@@ -142,7 +162,7 @@ class LineageSender:
                 outcome.verdicts.append(Verdict(index, "rejected", _describe(response)))
             else:
                 outcome.error = _describe(response)
-                outcome.verdicts.append(Verdict(index, "failed", outcome.error))
+                outcome.verdicts.append(Verdict(index, "failed", outcome.error, response.status_code))
                 return
 
     # --- HTTP -----------------------------------------------------------------------------

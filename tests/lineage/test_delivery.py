@@ -436,3 +436,134 @@ def test_chunks_are_capped_by_size_but_never_empty(monkeypatch):
 
     assert [e.seq for e in _cap_bytes([event(1, 40), event(2, 40), event(3, 40)])] == [1, 2]
     assert [e.seq for e in _cap_bytes([event(1, 500), event(2, 1)])] == [1]
+
+
+# --- an event the server keeps failing on (5xx) ------------------------------------------------
+
+
+class PoisonProxy:
+    """A real HTTP proxy in front of the real server that answers `status` to any request whose
+    body holds `marker` (a whole batch included: as a server that breaks on one event does)."""
+
+    def __init__(self, upstream: str, marker: str, status: int = 500) -> None:
+        import http.server
+
+        proxy = self
+        self.hits = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if marker.encode() in body:
+                    proxy.hits += 1
+                    code, payload, kind = status, b'{"code": 500, "message": "internal error"}', "application/json"
+                else:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                    answer = requests.request(self.command, upstream + self.path, data=body or None, headers=headers, timeout=30)
+                    code, payload = answer.status_code, answer.content
+                    kind = answer.headers.get("Content-Type", "application/json")
+                self.send_response(code)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _poisoned(scenario: Scenario, outbox: Outbox) -> tuple[list[str], int]:
+    """Two good events, one the proxy fails on (its job is `job-poison`), two good ones."""
+    good = [scenario.event(i) for i in range(4)]
+    for body in good[:2]:
+        outbox.append(body)
+    bad = json.loads(scenario.event(99))
+    bad["job"]["name"] = "job-poison"
+    seq = outbox.append(json.dumps(bad))
+    for body in good[2:]:
+        outbox.append(body)
+    return good, seq
+
+
+@pytest.mark.parametrize("batch", [None, False], ids=["batch-endpoint", "one-by-one"])
+def test_a_poisoned_outbox_delivers_every_good_event_and_reports_the_bad_one(outbox, marquez_url, scenario, batch):
+    from lineage.delivery import MAX_SERVER_ERRORS
+
+    proxy = PoisonProxy(marquez_url, "job-poison")
+    target = MarquezTarget(proxy.url, "external")
+    try:
+        good, bad = _poisoned(scenario, outbox)
+        sender = LineageSender(target, batch=batch)
+        results = [deliver_once(outbox, target, sender=sender) for _ in range(MAX_SERVER_ERRORS)]
+        sender.close()
+        assert sum(r.set_aside for r in results) == 1
+        assert results[-1].remaining == 0 and results[-1].error is None
+        # The good events before it went at once; those after it once it was set aside.
+        assert results[0].delivered == 2 and sum(r.delivered for r in results) == 4
+        assert scenario.stored() == _names(good)
+        (failed,) = outbox.set_aside_failed()
+        assert (failed.seq, failed.status, failed.server_errors) == (bad, "failed", MAX_SERVER_ERRORS)
+        assert "500" in failed.last_error
+        counts = outbox.counts()
+        assert (counts.delivered, counts.set_aside, counts.undelivered, counts.failed) == (4, 1, 0, 0)
+
+        status = runner.invoke(app, ["status", "--outbox", str(outbox.path)], env={"COLUMNS": "250"})
+        assert "failed and set aside (Marquez kept answering 5xx): 1" in status.output, status.output
+        listed = runner.invoke(app, ["events", "--status", "failed", "--outbox", str(outbox.path)], env={"COLUMNS": "250"})
+        assert "job-poison" in listed.output
+
+        # Still failing: replay --failed tries it again and sets it aside again.
+        replay = runner.invoke(app, ["replay", "--failed", "--retries", "0", "--url", proxy.url, "--outbox", str(outbox.path)])
+        assert "1 events set aside as failed are owed again" in replay.output, replay.output
+        assert outbox.get(bad).set_aside_at is None and outbox.counts().undelivered == 1
+    finally:
+        proxy.close()
+    # The server is fixed: replay --failed delivers it.
+    replay = runner.invoke(app, ["replay", "--failed", "--url", marquez_url, "--outbox", str(outbox.path)])
+    assert replay.exit_code == 0, replay.output
+    assert outbox.get(bad).status == "delivered" and outbox.counts().set_aside == 0
+    assert ("job-poison", "START") in scenario.stored()
+
+
+def test_an_unavailable_server_never_sets_an_event_aside(outbox, marquez_url, scenario):
+    """503 (and 502/504) say the server is unavailable, not that the event breaks it: retried for ever."""
+    proxy = PoisonProxy(marquez_url, "job-poison", status=503)
+    target = MarquezTarget(proxy.url, "external")
+    try:
+        _good, bad = _poisoned(scenario, outbox)
+        for _ in range(8):
+            result = deliver_once(outbox, target, batch=False)
+        assert result.set_aside == 0 and result.remaining == 3 and "503" in result.error
+        event = outbox.get(bad)
+        assert (event.status, event.set_aside_at, event.server_errors) == ("failed", None, 0)
+    finally:
+        proxy.close()
+
+
+def test_a_follow_loop_is_not_wedged_by_a_poisoned_event(outbox, marquez_url, scenario):
+    proxy = PoisonProxy(marquez_url, "job-poison")
+    target = MarquezTarget(proxy.url, "external")
+    stop = threading.Event()
+    try:
+        good, bad = _poisoned(scenario, outbox)
+        loop = threading.Thread(target=follow, args=(outbox, target), kwargs={"stop": stop, "backoff_max_s": 0.2})
+        loop.start()
+        _wait(lambda: outbox.counts().set_aside == 1 and outbox.counts().undelivered == 0, 30)
+        assert scenario.stored() == _names(good)
+    finally:
+        stop.set()
+        proxy.close()

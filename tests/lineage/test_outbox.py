@@ -164,7 +164,7 @@ def test_an_outbox_of_the_first_version_is_upgraded_in_place(tmp_path: Path):
     assert outbox.last_error().seq == 2
 
     with sqlite3.connect(path) as con:
-        assert con.execute("pragma user_version").fetchone() == (2,)
+        assert con.execute("pragma user_version").fetchone() == (3,)
         indexes = {name for (name,) in con.execute("select name from sqlite_master where type = 'index'")}
         assert {"events_undelivered", "events_run"} <= indexes
         assert con.execute("pragma integrity_check").fetchone() == ("ok",)
@@ -198,3 +198,37 @@ def test_readers_find_the_outbox_the_config_names(tmp_path, monkeypatch):
     assert default_path() == custom
     config.write_text("transport:\n  type: console\n")
     assert default_path().name == "outbox.sqlite3" and default_path() != custom
+
+
+def test_an_event_failing_with_server_errors_is_set_aside_after_the_bound(tmp_path: Path):
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    a = outbox.append(json.dumps({"eventTime": "2025-01-01T00:00:00Z", "run": {"runId": "r"}}))
+    b = outbox.append(json.dumps({"eventTime": "2025-01-01T00:00:01Z", "run": {"runId": "r"}}))
+    # Unreachable attempts do not count; a non-server error resets the run of server errors.
+    assert not outbox.mark_failed(a, "refused", server_error=False, max_server_errors=2)
+    assert not outbox.mark_failed(a, "500", server_error=True, max_server_errors=2)
+    assert not outbox.mark_failed(a, "503", server_error=False, max_server_errors=2)
+    assert not outbox.mark_failed(a, "500", server_error=True, max_server_errors=2)
+    assert outbox.mark_failed(a, "500 again", server_error=True, max_server_errors=2)
+    assert [e.seq for e in outbox.pending()] == [b]  # set aside: no longer owed, no longer blocking
+    counts = outbox.counts()
+    assert (counts.pending, counts.failed, counts.set_aside, counts.undelivered) == (1, 0, 1, 1)
+    (failed,) = outbox.set_aside_failed()
+    assert (failed.seq, failed.status, failed.last_error, failed.attempts) == (a, "failed", "500 again", 5)
+    assert outbox.retry_failed() == 1
+    assert [e.seq for e in outbox.pending()] == [a, b] and outbox.counts().set_aside == 0
+    assert outbox.get(a).server_errors == 0
+
+
+def test_a_version_2_outbox_is_upgraded_in_place(tmp_path: Path):
+    path = tmp_path / "outbox.sqlite3"
+    Outbox(path).append(json.dumps({"eventTime": "2025-01-01T00:00:00Z"}))
+    with sqlite3.connect(path) as con:  # back to version 2: without the two new columns
+        con.execute("alter table events drop column server_errors")
+        con.execute("alter table events drop column set_aside_at")
+        con.execute("pragma user_version = 2")
+    outbox = Outbox(path)
+    (event,) = outbox.pending()
+    assert (event.server_errors, event.set_aside_at) == (0, None)
+    with sqlite3.connect(path) as con:
+        assert con.execute("pragma user_version").fetchone() == (3,)

@@ -23,6 +23,7 @@ from marquez.api import (
     ingest,
     jobs,
     namespaces,
+    projection_errors,
     runs,
     search,
     sources,
@@ -37,6 +38,7 @@ from marquez.metrics import Metrics
 from marquez.service.errors import ServiceError
 from marquez.storage.db import open_pool
 from marquez.storage.migrations import migrate
+from marquez.storage import projection_errors as stored_errors
 from marquez.storage.projector import ProjectorProcess, pending
 from marquez.storage.session import Store
 
@@ -47,7 +49,7 @@ log = logging.getLogger("marquez")
 def build_router() -> Router:
     router = Router()
     # One module per resource; the order does not matter (a path matches one route per method).
-    for module in (ingest, namespaces, sources, datasets, jobs, runs, graph, search, events, stats, tags):
+    for module in (ingest, namespaces, sources, datasets, jobs, runs, graph, search, events, stats, tags, projection_errors):
         module.register(router)
     return router
 
@@ -133,18 +135,29 @@ def create_app(config: ServerConfig) -> Starlette:
         metrics.latency.labels(request.method).observe(time.perf_counter() - started)
         return response
 
-    async def healthcheck(request: Request) -> Response:
-        def backlog() -> int:
-            with state["pool"].connection(timeout=5) as conn:
-                return pending(conn)
+    def projection_state() -> tuple[int, int]:
+        """(events waiting for the projector, events it could not apply)."""
+        with state["pool"].connection(timeout=5) as conn:
+            return pending(conn), stored_errors.count(conn)
 
+    async def healthcheck(request: Request) -> Response:
         try:
-            waiting = await run_in_threadpool(backlog)
+            waiting, failed = await run_in_threadpool(projection_state)
         except Exception as exc:  # the store is down: say so, do not pretend
             return JSONResponse({"healthy": False, "message": f"database unreachable: {exc}"}, status_code=503)
-        return JSONResponse({"healthy": True, "pendingEvents": waiting})
+        body = {"healthy": not failed, "status": "degraded" if failed else "ok", "pendingEvents": waiting, "projectionErrors": failed}
+        if failed:
+            # Still serving (200), but acknowledged events are missing from the model: say so.
+            body["message"] = f"{failed} acknowledged events could not be applied to the model: GET {API_PREFIX}/projection-errors"
+        return JSONResponse(body)
 
     async def prometheus(request: Request) -> Response:
+        try:
+            waiting, failed = await run_in_threadpool(projection_state)
+            metrics.pending.set(waiting)
+            metrics.projection_errors.set(failed)
+        except Exception:  # the store is down: the request metrics still answer
+            pass
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(request: Request, exc: HTTPException) -> Response:

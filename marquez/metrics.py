@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -17,4 +17,10 @@ class Metrics:
         )  # fmt: skip
         self.events = Counter(
             "marquez_lineage_events", "OpenLineage events received", ["outcome"], registry=self.registry
+        )
+        self.pending = Gauge(
+            "marquez_pending_events", "Acknowledged events not yet applied to the model", registry=self.registry
+        )
+        self.projection_errors = Gauge(
+            "marquez_projection_errors", "Acknowledged events the projector could not apply", registry=self.registry
         )

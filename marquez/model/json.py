@@ -393,3 +393,23 @@ def _event_dataset(ds: dict) -> dict:
     if isinstance(schema, dict) and isinstance(schema.get("fields"), list):
         facets["schema"] = {**schema, "fields": [{"description": None, **f} for f in schema["fields"]]}
     return {**ds, "facets": facets, "inputFacets": ds.get("inputFacets"), "outputFacets": ds.get("outputFacets")}
+
+
+# -- projection errors (ours) -----------------------------------------------------------------------
+def projection_errors(rows: list[dict], total: int) -> dict:
+    return {
+        "totalCount": total,
+        "errors": [
+            {
+                "id": r["id"],
+                "eventType": r["event_type"],
+                "eventTime": instant(r["event_time"]),
+                "receivedAt": instant(r["received_at"]),
+                "kind": r["kind"],
+                "job": {"namespace": r["job_namespace"], "name": r["job_name"]},
+                "runId": str(r["run_uuid"]) if r["run_uuid"] else None,
+                "error": r["projection_error"],
+            }
+            for r in rows
+        ],
+    }

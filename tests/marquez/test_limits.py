@@ -5,6 +5,7 @@ message names the field or parameter, and nothing refused is stored."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
 
 import orjson
@@ -161,19 +162,27 @@ def test_names_over_the_byte_limit_are_refused(server, where):
     _refused(post_event(server.url, event), where, "bytes")
 
 
+def _incompressible(n_bytes: int) -> str:
+    """Random four-byte characters (Postgres cannot compress them to fit its index)."""
+    rng = random.Random()
+    return "".join(chr(rng.randrange(0x20000, 0x2A6DF)) for _ in range(n_bytes // 4))
+
+
 def test_names_at_the_byte_limit_are_projected(server):
-    """A name of exactly MAX_NAME_BYTES bytes of four-byte characters everywhere, under a parent
-    of the same size: acknowledged AND in the model (the projector does not fail on it)."""
+    """Names of exactly MAX_NAME_BYTES incompressible bytes everywhere, a job filed under its
+    parent at MAX_JOB_KEY_BYTES: acknowledged AND in the model (the projector does not fail)."""
     before = len(_errors(server.db_url))
-    name = WIDE * (limits.MAX_NAME_BYTES // 4)
-    ns = unique("edge") + WIDE * ((limits.MAX_NAME_BYTES - 20) // 4)
-    parent = "p" * 500
+    ns, name, parent = (_incompressible(limits.MAX_NAME_BYTES) for _ in range(3))
+    job = _incompressible(limits.MAX_JOB_KEY_BYTES - 2 * limits.MAX_NAME_BYTES - 1)
     out = dataset(ns, name, [(name, "INT")], source=(name, "postgres://h"))
-    event = run_event("START", namespace=ns, job=name[: 250], run_id=str(uuid.uuid4()), event_time=T0,
+    event = run_event("COMPLETE", namespace=ns, job=job, run_id=str(uuid.uuid4()), event_time=T0,
                       outputs=[out], run_facets=parent_facet(ns, parent, str(uuid.uuid4())))
     post_ok(server.url, event)
-    found = get_json(server.url, f"/namespaces/{requests.utils.quote(ns, safe='')}/datasets/{requests.utils.quote(name, safe='')}")
-    assert found["name"] == name
+    quoted_ns, quoted_name = requests.utils.quote(ns, safe=""), requests.utils.quote(name, safe="")
+    assert get_json(server.url, f"/namespaces/{quoted_ns}/datasets/{quoted_name}")["name"] == name
+    assert get_json(server.url, f"/namespaces/{quoted_ns}/jobs/{requests.utils.quote(parent + '.' + job, safe='')}")
+    tagged = requests.post(f"{server.url}/api/v1/namespaces/{quoted_ns}/datasets/{quoted_name}/tags/{quoted_name}", timeout=15)
+    assert tagged.status_code == 200, tagged.text[:300]
     assert len(_errors(server.db_url)) == before
 
 

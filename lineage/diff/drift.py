@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from lineage.diff.expected import ExpectedAsset, ExpectedGraph
 from lineage.diff.kinds import BY_NAME, ORDER, SEVERITIES
 from lineage.diff.kinds import KINDS as DRIFT_KINDS
+from lineage.diff.materializations import DagsterRuns
 from lineage.diff.observed import ObservedDataset, ObservedGraph, ObservedJob, scheme
 from lineage.naming import DatasetId
 
@@ -214,7 +215,7 @@ def _job_drift(
     observed: ObservedGraph,
     alias: dict[DatasetId, DatasetId],
     orphans: set[DatasetId],
-    status: set[str],
+    not_ended: set[str],
     lookalike,
     open_run_after: dt.timedelta,
     now: dt.datetime,
@@ -222,6 +223,7 @@ def _job_drift(
     """What is wrong with the jobs of our namespace themselves: orphan jobs, our jobs writing in
     a look-alike namespace, and our jobs' runs left open."""
     ns = expected.job_namespace
+    run_parents = {run: ids for job in observed.jobs.values() for run, ids in job.run_parents.items()}
     asset_of = {a.job: a.key for a in expected.assets.values() if a.job}
     ours = expected.dataset_namespaces() | {d.namespace for d in expected.external}
     drifts: list[Drift] = []
@@ -237,7 +239,7 @@ def _job_drift(
                 f"job {job.name} in {ns} belongs to no asset of {expected.location or 'the code location'} "
                 f"(nor to a model or test of the dbt manifests){uses}",
                 "if the asset was retired or renamed, stop whatever still runs its old job and delete it in Marquez "
-                f"(DELETE /api/v1/namespaces/{ns}/jobs/{{name}}); otherwise add the asset (or rebuild the dbt manifest)",
+                f"(DELETE /api/v1/namespaces/{ns}/jobs/{job.name}); otherwise add the asset (or rebuild the dbt manifest)",
             ))  # fmt: skip
             continue
         elsewhere = sorted(d for d in job.outputs if lookalike(d) and d not in alias)
@@ -250,22 +252,33 @@ def _job_drift(
                 "re-run the job, then delete the copy in the other namespace",
                 asset_of.get(job.name),
             ))  # fmt: skip
-        if job.name not in status:  # a status mismatch already says its latest run did not end well
-            drifts.extend(_open_run_drift(ns, job, expected.dagster_runs, open_run_after, now, asset_of.get(job.name)))
+        if job.name not in not_ended:  # a status mismatch already says its latest run did not end well
+            drifts.extend(_open_run_drift(
+                ns, job, expected.dagster_runs, run_parents, open_run_after, now, asset_of.get(job.name)
+            ))  # fmt: skip
     return drifts
 
 
 def _open_run_drift(
-    ns: str, job: ObservedJob, dagster, open_run_after: dt.timedelta, now: dt.datetime, asset
+    ns: str,
+    job: ObservedJob,
+    dagster: DagsterRuns | None,
+    run_parents: dict[str, frozenset[str]],
+    open_run_after: dt.timedelta,
+    now: dt.datetime,
+    asset: str | None,
 ) -> list[Drift]:
     """One drift for a job's runs Marquez still holds open although their Dagster run has ended
-    (or, with no Dagster run to compare, for longer than `open_run_after`)."""
+    (or, with no Dagster run to compare, for longer than `open_run_after`). A run's Dagster run
+    is found by its lineage run id among the run's own id, its parent's and root's, and theirs
+    (a dbt node's parent is dbt-ol's wrapper run, whose parent is the Dagster run)."""
     found = []
     for run in job.open_runs:
+        related = run.related_ids.union(*(run_parents.get(r, frozenset()) for r in run.related_ids))
         if dagster is not None:
-            if any(r in dagster.live for r in run.related_ids):
+            if any(r in dagster.live for r in related):
                 continue  # its Dagster run is still going
-            ended = next((dagster.ended[r] for r in sorted(run.related_ids) if r in dagster.ended), None)
+            ended = next((dagster.ended[r] for r in sorted(related) if r in dagster.ended), None)
             if ended is not None:
                 at = f" at {ended.ended:%Y-%m-%d %H:%M:%S}Z" if ended.ended else ""
                 found.append(f"run {run.id} is {run.state} but its Dagster run {ended.run_id} ended {ended.status}{at}")

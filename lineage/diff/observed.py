@@ -73,6 +73,9 @@ class ObservedJob:
     # The latest run's last event time (its end, else its start): Marquez keeps event times here.
     latest_run_at: dt.datetime | None = None
     open_runs: tuple[OpenRun, ...] = ()  # those of the latest runs still RUNNING/NEW
+    # Run id -> its parent and root run ids, of the latest runs that have a parent: how a dbt
+    # node's open run reaches its Dagster run through its wrapper's run.
+    run_parents: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -221,18 +224,26 @@ def _job(row: dict) -> ObservedJob:
         recent_states=recent,
         latest_run_at=_run_time(latest) if latest else None,
         open_runs=tuple(_open_run(r) for r in runs if r.get("state") in OPEN_STATES and r.get("id")),
+        run_parents={r["id"]: parents for r in runs if r.get("id") and (parents := _parents(r))},
     )
 
 
+def _parents(run: dict) -> frozenset[str]:
+    """The run ids of a run's parent and root (its `parent` facet)."""
+    parent = (run.get("facets") or {}).get("parent")
+    if not isinstance(parent, dict):
+        return frozenset()
+    ids = set()
+    for ref in (parent, parent.get("root")):
+        run_ref = ref.get("run") if isinstance(ref, dict) else None
+        if isinstance(run_ref, dict) and run_ref.get("runId"):
+            ids.add(run_ref["runId"])
+    return frozenset(ids)
+
+
 def _open_run(run: dict) -> OpenRun:
-    related = {run["id"]}
-    parent = (run.get("facets") or {}).get("parent") or {}
-    for ref in (parent, parent.get("root") or {}):
-        run_id = (ref.get("run") or {}).get("runId") if isinstance(ref, dict) else None
-        if run_id:
-            related.add(run_id)
     started = _time(run, "startedAt", "createdAt")
-    return OpenRun(run["id"], run["state"], started, frozenset(related))
+    return OpenRun(run["id"], run["state"], started, frozenset({run["id"]}) | _parents(run))
 
 
 def _run_time(run: dict) -> dt.datetime | None:

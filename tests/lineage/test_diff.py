@@ -64,7 +64,7 @@ def fresh_marquez(fresh_marquez):
         return server
 
     yield start
-    for url, close in [c for c in _LEFT_OPEN if c[0] in urls]:
+    for _, close in [c for c in _LEFT_OPEN if c[0] in urls]:
         close()
     _LEFT_OPEN[:] = [c for c in _LEFT_OPEN if c[0] not in urls]
 
@@ -319,6 +319,36 @@ def test_a_run_whose_events_were_lost_is_stale_lineage(fresh_marquez, tmp_path):
 # --- open runs, orphan jobs, a job writing in a look-alike namespace --------------------------
 
 
+# A dbt project `proj` as dbt-ol would see it: one model `m` and a test of it.
+DBT_MANIFEST = {
+    "metadata": {"project_name": "proj", "adapter_type": "duckdb"},
+    "nodes": {
+        "model.proj.m": {"unique_id": "model.proj.m", "resource_type": "model", "database": "lakehouse", "schema": "main"},
+        "test.proj.not_null_m_id.1a": {"unique_id": "test.proj.not_null_m_id.1a", "resource_type": "test"},
+    },
+    "sources": {},
+    "parent_map": {"test.proj.not_null_m_id.1a": ["model.proj.m"]},
+}  # fmt: skip
+
+
+def dbt_event(event_type: str, run_id: str, job: str, parent_run: str, parent_job: str) -> dict:
+    """A dbt-ol event in plain OpenLineage JSON: its job named as dbt-ol names it, its parent the
+    wrapper run (for a node) or the Dagster run (for the wrapper), no root."""
+    return {
+        "eventType": event_type,
+        "eventTime": _tick().isoformat().replace("+00:00", "Z"),
+        "producer": PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": run_id, "facets": {"parent": {
+            "_producer": PRODUCER,
+            "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet",
+            "run": {"runId": parent_run}, "job": {"namespace": NS, "name": parent_job},
+        }}},
+        "job": {"namespace": NS, "name": job},
+        "inputs": [], "outputs": [],
+    }  # fmt: skip
+
+
 def post_events(url: str, *events) -> None:
     """Events built by the project's own builders (lineage/events.py), posted as they are sent."""
     for event in events:
@@ -365,14 +395,33 @@ def test_a_run_left_open_after_its_dagster_run_ended_is_an_open_run(fresh_marque
         assert drift.severity == "warning" and drift.asset == "b"
         assert second.run_id in drift.message and "RUNNING" in drift.message and "SUCCESS" in drift.message
 
+        # dbt-ol's runs in run 2: the wrapper ends, the model's node run only STARTs. The node's
+        # parent is the wrapper's run, whose parent is the Dagster run.
+        wrapper, wrapper_run = naming.dbt_wrapper_job_name("proj"), str(uuid.uuid4())
+        node_run = str(uuid.uuid4())
+        post_events(
+            url,
+            dbt_event("START", wrapper_run, wrapper, run2.lineage_run_id, naming.dagster_run_job_name()),
+            dbt_event("START", node_run, "lakehouse.main.proj.m.build.run", wrapper_run, wrapper),
+            dbt_event("COMPLETE", wrapper_run, wrapper, run2.lineage_run_id, naming.dagster_run_job_name()),
+        )
+        node_job = naming.dbt_node_job_name("proj", "lakehouse.main.proj.m.build.run")
+        report = report_of(url, instance=instance, dbt_manifests=[DBT_MANIFEST])
+        assert {(d.kind, d.node) for d in report.drifts} == {
+            ("open_run", job_node(NS, job("b"))),
+            ("open_run", job_node(NS, node_job)),  # filed under its wrapper by Marquez
+        }
+        assert node_run in next(d.message for d in report.drifts if d.node.name == node_job)
+
         # Run 3 materializes c: c's run ends, the Dagster run's own end event is lost.
         third = dg.materialize(assets, instance=instance, selection=["c"])
         run3 = DagsterRun(third.run_id, "__ASSET_JOB")
         c3 = asset_run("c", run3)
         post_events(url, JobRun(run3).start(), c3.start(), c3.complete(facts("c")))
         _LEFT_OPEN.append((url, lambda: post_events(url, JobRun(run3).complete())))
-        assert drifts_of(url, instance=instance) == {
+        assert drifts_of(url, instance=instance, dbt_manifests=[DBT_MANIFEST]) == {
             ("open_run", job_node(NS, job("b"))),
+            ("open_run", job_node(NS, node_job)),
             ("open_run", job_node(NS, naming.dagster_run_job_name())),
         }
 
@@ -386,8 +435,9 @@ def test_a_run_left_open_after_its_dagster_run_ended_is_an_open_run(fresh_marque
         a4["eventTime"] = (long_ago + dt.timedelta(minutes=1)).isoformat()
         post_events(url, JobRun(run4).start(at=long_ago), a4)
         _LEFT_OPEN.append((url, lambda: post_events(url, JobRun(run4).complete())))
-        assert drifts_of(url, instance=instance) == {
+        assert drifts_of(url, instance=instance, dbt_manifests=[DBT_MANIFEST]) == {
             ("open_run", job_node(NS, job("b"))),
+            ("open_run", job_node(NS, node_job)),
             ("open_run", job_node(NS, naming.dagster_run_job_name())),
         }
 
@@ -428,17 +478,7 @@ def test_a_retired_assets_job_still_reading_our_tables_is_an_orphan_job(marquez)
     emitter = Emitter(marquez)
     retired = naming.asset_job_name("weekly_report")
     emitter.run(retired, [ds("b"), ds("c")], [])
-    manifest = {
-        "metadata": {"project_name": "proj", "adapter_type": "duckdb"},
-        "nodes": {
-            "model.proj.m": {
-                "unique_id": "model.proj.m", "resource_type": "model", "database": "lakehouse", "schema": "main",
-            },
-            "test.proj.not_null_m_id.1a": {"unique_id": "test.proj.not_null_m_id.1a", "resource_type": "test"},
-        },
-        "sources": {},
-        "parent_map": {"test.proj.not_null_m_id.1a": ["model.proj.m"]},
-    }  # fmt: skip
+    manifest = DBT_MANIFEST
     wrapper = naming.dbt_wrapper_job_name("proj")
     model_run = naming.dbt_node_job_name("proj", "lakehouse.main.proj.m.build.run")
     model_test = naming.dbt_node_job_name("proj", "lakehouse.main.proj.m.build.test")

@@ -40,6 +40,13 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["MARQUEZ_PORT"] = str(_free_port())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifests() -> None:
+    """The dbt manifests exist (built when missing or stale, as loading the code location does):
+    lineage/naming.py names the dbt models' datasets from them, also in tests that never load it."""
+    import orchestration.dbt_projects  # noqa: F401
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     data_dir = getattr(config, "_lakehouse_data_dir", None)
     if data_dir is None:

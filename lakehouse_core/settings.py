@@ -156,6 +156,27 @@ class Settings(BaseSettings):
         True,
         group="marquez",
     )
+    marquez_allowed_hosts: str | None = _env(
+        "MARQUEZ_ALLOWED_HOSTS",
+        "Comma-separated Host names the built-in server answers (DNS rebinding guard; the same list "
+        "decides which Origin may write). Default: the loopback names (localhost, 127.0.0.1, ::1) "
+        "and MARQUEZ_HOST; `*` answers any.",
+        group="marquez",
+        example="marquez.example.internal,localhost",
+    )
+    marquez_max_future_seconds: float = _env(
+        "MARQUEZ_MAX_FUTURE_SECONDS",
+        "The built-in server refuses an event whose eventTime is further in the future than this "
+        "(default a day); past times are always accepted.",
+        86400.0,
+        group="marquez",
+    )
+    marquez_body_timeout_seconds: float = _env(
+        "MARQUEZ_BODY_TIMEOUT_SECONDS",
+        "The built-in server drops a request whose body has not fully arrived within this (408).",
+        30.0,
+        group="marquez",
+    )
 
     # --- the lineage UI -----------------------------------------------------------------------
     lineage_ui_port: str = _env("LINEAGE_UI_PORT", "Port of the lineage UI (`lakehouse up`).", "3002", group="ui")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
+from urllib.parse import urlsplit
 from contextlib import asynccontextmanager
 
 import orjson
@@ -68,8 +70,62 @@ def check_text(params: dict[str, str], query) -> None:
             raise ApiError(400, f"query param {name.replace(chr(0), '%00')!r} contains a NUL character (%00)")
 
 
-def create_app(config: ServerConfig) -> Starlette:
+JSON_TYPES = ("application/json",)
+WRITES = ("POST", "PUT", "DELETE")
+
+
+def _host_name(value: str) -> str:
+    """`Host` or an Origin's netloc without the port, lower-case (`[::1]:5555` -> `::1`)."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
+
+
+class HostGuard:
+    """Answer only requests whose Host is allowed (a DNS-rebinding page names its own host)."""
+
+    def __init__(self, app, hosts: frozenset[str]):
+        self.app = app
+        self.hosts = hosts
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and "*" not in self.hosts:
+            host = dict(scope.get("headers") or []).get(b"host")
+            if host is not None and _host_name(host.decode("latin-1")) not in self.hosts:
+                body = orjson.dumps({"code": 421, "message": "this server does not answer for that Host (MARQUEZ_ALLOWED_HOSTS)"})
+                await send({"type": "http.response.start", "status": 421,
+                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def check_write(request: Request, hosts: frozenset[str]) -> None:
+    """A write from a browser's reach: a foreign page may send a simple POST (text/plain, no
+    preflight) with the user's network position; refuse any write a foreign Origin makes, and
+    any POST/PUT whose body is not declared JSON (which a page cannot send without a preflight).
+    A write without a body (tagging, as Marquez's own client sends it) needs no content type."""
+    origin = request.headers.get("origin")
+    if origin is not None and "*" not in hosts:
+        name = _host_name(urlsplit(origin).netloc) if origin != "null" else "null"
+        if name not in hosts:
+            raise ApiError(403, f"writes from Origin {origin[:100]!r} are refused (MARQUEZ_ALLOWED_HOSTS)")
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise ApiError(403, "cross-site writes are refused")
+    has_body = request.headers.get("content-length", "0").strip() != "0" or "transfer-encoding" in request.headers
+    if request.method in ("POST", "PUT") and has_body and not is_json(request.headers.get("content-type", "")):
+        raise ApiError(415, "writes need `Content-Type: application/json`")
+
+
+def create_app(config: ServerConfig) -> HostGuard:
     router = build_router()
+    hosts = config.hosts()
     metrics = Metrics()
     state: dict = {}
 
@@ -93,11 +149,15 @@ def create_app(config: ServerConfig) -> Starlette:
         if declared and declared.isdigit() and int(declared) > config.max_body_bytes:
             raise ApiError(413, f"request body over {config.max_body_bytes} bytes")
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > config.max_body_bytes:
-                raise ApiError(413, f"request body over {config.max_body_bytes} bytes")
-            chunks.append(chunk)
+        try:
+            async with asyncio.timeout(config.body_timeout_s):  # a stalled upload is dropped
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > config.max_body_bytes:
+                        raise ApiError(413, f"request body over {config.max_body_bytes} bytes")
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise ApiError(408, f"the request body did not arrive within {config.body_timeout_s:g} s") from None
         return b"".join(chunks)
 
     def authorised(request: Request) -> bool:
@@ -113,10 +173,14 @@ def create_app(config: ServerConfig) -> Starlette:
         try:
             if not authorised(request):
                 raise ApiError(401, "missing or wrong API key: send `Authorization: Bearer <key>`")
+            if request.method in WRITES:
+                check_write(request, hosts)
             handler, params = router.resolve(request, API_PREFIX)
             check_text(params, request.query_params)
             body = await read_body(request) if request.method in ("POST", "PUT") else b""
-            req = ApiRequest(params=params, query=request.query_params, body=body, store=state["store"])
+            req = ApiRequest(
+                params=params, query=request.query_params, body=body, store=state["store"], max_future_s=config.max_future_s
+            )
             result = await run_in_threadpool(handler, req)
             response = result if isinstance(result, Response) else _json(result)
         except ApiError as exc:
@@ -165,7 +229,7 @@ def create_app(config: ServerConfig) -> Starlette:
         return _json({"code": exc.status_code, "message": f"HTTP {exc.status_code} {exc.detail}"}, exc.status_code)
 
     methods = ["GET", "POST", "PUT", "DELETE"]
-    return Starlette(
+    return HostGuard(Starlette(
         exception_handlers={HTTPException: http_error},
         routes=[
             Route("/healthcheck", healthcheck, methods=["GET"]),
@@ -173,4 +237,4 @@ def create_app(config: ServerConfig) -> Starlette:
             Route(API_PREFIX + "/{rest:path}", api, methods=methods),
         ],
         lifespan=lifespan,
-    )
+    ), hosts)

@@ -30,11 +30,16 @@ def serve(
     host: str = typer.Option(None, help=f"Interface to listen on (default {DEFAULT_HOST}; MARQUEZ_HOST)."),
     port: int = typer.Option(None, help=f"Port (default {DEFAULT_PORT}; MARQUEZ_PORT)."),
     db_url: str = typer.Option(None, "--db-url", help="PostgreSQL URL of the server's own database (MARQUEZ_DB_URL)."),
-    api_key: str = typer.Option(None, "--api-key", help="Require `Authorization: Bearer KEY` (MARQUEZ_API_KEY)."),
+    api_key: str = typer.Option(None, "--api-key", hidden=True, help="Refused: set MARQUEZ_API_KEY instead."),
 ) -> None:
-    """Serve the Marquez v1 API; on an empty database, create its schema first."""
+    """Serve the Marquez v1 API; on an empty database, create its schema first.
+
+    The API key comes from MARQUEZ_API_KEY only: on the command line `ps` shows it to every user."""
+    if api_key is not None:
+        typer.echo("error: --api-key is not accepted (the command line shows in `ps`); set MARQUEZ_API_KEY", err=True)
+        raise typer.Exit(2)
     try:
-        config = ServerConfig.from_env(host=host, port=port, db_url=db_url, api_key=api_key)
+        config = ServerConfig.from_env(host=host, port=port, db_url=db_url)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

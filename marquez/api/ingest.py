@@ -23,7 +23,7 @@ def register(router: Router) -> None:
     @router.post("lineage")
     def post_event(req: ApiRequest):
         try:
-            event = parse(decode(req.body))
+            event = parse(decode(req.body), max_future_s=req.max_future_s)
         except EventError as exc:
             raise _rejected(exc) from None
         # Acknowledged once stored (durable); the projector applies it to the model.
@@ -40,5 +40,5 @@ def register(router: Router) -> None:
             raise ApiError(400, "the batch body must be a JSON array of OpenLineage events")
         if len(payload) > MAX_BATCH:
             raise ApiError(413, f"a batch holds at most {MAX_BATCH} events, got {len(payload)}")
-        body = ingest.record_batch(req.store, payload)
+        body = ingest.record_batch(req.store, payload, req.max_future_s)
         return Response(orjson.dumps(body), status_code=200, media_type="application/json")

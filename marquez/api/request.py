@@ -15,3 +15,4 @@ class ApiRequest:
     query: QueryParams
     body: bytes
     store: Store  # handed to the service functions, which open the transactions
+    max_future_s: float | None = None  # events further in the future are refused

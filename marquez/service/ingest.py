@@ -14,7 +14,7 @@ def record(store: Store, event: Event) -> None:
         store_event(conn, event)
 
 
-def record_batch(store: Store, items: list) -> dict:
+def record_batch(store: Store, items: list, max_future_s: float | None = None) -> dict:
     """Parse and store each item; the answer says, per item, stored, duplicate or rejected."""
     outcomes = []
     # One transaction, one commit: good events are stored together, bad ones answered apart.
@@ -22,7 +22,7 @@ def record_batch(store: Store, items: list) -> dict:
     with store.write(model=False) as conn:
         for index, item in enumerate(items):
             try:
-                event = parse(item)
+                event = parse(item, max_future_s=max_future_s)
             except EventError as exc:
                 outcomes.append((index, exc.status, exc.errors))
                 continue

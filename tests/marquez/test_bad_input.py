@@ -156,7 +156,7 @@ OWN: list[Bad] = [
     Bad("NaN-is-not-JSON", "POST", "/api/v1/lineage", raw=b'{"eventTime": NaN}', status=400, mentions=("JSON",)),
     Bad("not-UTF-8", "POST", "/api/v1/lineage", raw=b"\xff\xfe{}", status=400, mentions=("UTF-8",)),
     Bad("form-encoded-body", "POST", "/api/v1/lineage", raw=b"eventType=START&eventTime=now",
-        headers={"Content-Type": "application/x-www-form-urlencoded"}, status=400, mentions=("JSON",)),
+        headers={"Content-Type": "application/x-www-form-urlencoded"}, status=415, mentions=("Content-Type",)),
     Bad("NUL-in-job-name", "POST", "/api/v1/lineage", good(job={"namespace": NS, "name": "j\u0000"}), mentions=("job.name",)),
     Bad("job-name-of-10000-characters", "POST", "/api/v1/lineage",
         good(job={"namespace": NS, "name": LONG_NAME}), mentions=("job.name",)),

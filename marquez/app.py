@@ -10,7 +10,9 @@ from urllib.parse import urlsplit
 from contextlib import asynccontextmanager
 
 import orjson
+import psycopg
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg_pool import PoolTimeout
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -58,6 +60,27 @@ def build_router() -> Router:
 
 def _json(body, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+RETRY_AFTER_S = 1
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The store cannot be reached now (down, restarting, connection lost, no connection free in
+    time), as opposed to a statement that failed: the client should come back (503)."""
+    if isinstance(exc, (PoolTimeout, psycopg.InterfaceError)):
+        return True
+    if isinstance(exc, psycopg.OperationalError):
+        state = getattr(exc, "sqlstate", None)
+        return state is None or state.startswith("08") or state.startswith("57P")
+    return False
+
+
+def unavailable_response(exc: BaseException) -> Response:
+    body = {"code": 503, "message": f"the database is unavailable; retry in {RETRY_AFTER_S} s ({type(exc).__name__})"}
+    return Response(
+        orjson.dumps(body), status_code=503, media_type="application/json", headers={"Retry-After": str(RETRY_AFTER_S)}
+    )
 
 
 def check_text(params: dict[str, str], query) -> None:
@@ -190,9 +213,13 @@ def create_app(config: ServerConfig) -> HostGuard:
             response = _json(error.body(), error.status)
         except ClientDisconnect:
             response = Response(status_code=499)
-        except Exception:  # an answer for the client, the traceback for the operator
-            log.exception("error answering %s %s", request.method, request.url.path)
-            response = _json({"code": 500, "message": "internal error; see the server log"}, 500)
+        except Exception as exc:  # an answer for the client, the traceback for the operator
+            if database_unavailable(exc):
+                log.warning("database unavailable answering %s %s: %s", request.method, request.url.path, exc)
+                response = unavailable_response(exc)
+            else:
+                log.exception("error answering %s %s", request.method, request.url.path)
+                response = _json({"code": 500, "message": "internal error; see the server log"}, 500)
         if request.url.path.rstrip("/").endswith("/lineage") and request.method == "POST":
             metrics.events.labels("accepted" if response.status_code < 300 else "rejected").inc()
         metrics.requests.labels(request.method, str(response.status_code)).inc()
@@ -201,14 +228,18 @@ def create_app(config: ServerConfig) -> HostGuard:
 
     def projection_state() -> tuple[int, int]:
         """(events waiting for the projector, events it could not apply)."""
-        with state["pool"].connection(timeout=5) as conn:
+        with state["pool"].connection() as conn:
             return pending(conn), stored_errors.count(conn)
 
     async def healthcheck(request: Request) -> Response:
         try:
             waiting, failed = await run_in_threadpool(projection_state)
         except Exception as exc:  # the store is down: say so, do not pretend
-            return JSONResponse({"healthy": False, "message": f"database unreachable: {exc}"}, status_code=503)
+            return JSONResponse(
+                {"healthy": False, "message": f"database unreachable: {exc}"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         body = {"healthy": not failed, "status": "degraded" if failed else "ok", "pendingEvents": waiting, "projectionErrors": failed}
         if failed:
             # Still serving (200), but acknowledged events are missing from the model: say so.

@@ -7,6 +7,7 @@ ground floor every package may import); this server imports nothing else of the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from lakehouse_core.settings import MARQUEZ_DEFAULT_PORT, get_settings
 from marquez import limits
@@ -55,7 +56,7 @@ class ServerConfig:
     @classmethod
     def from_env(cls, **overrides) -> "ServerConfig":
         settings = get_settings()
-        values = {
+        values: dict[str, Any] = {
             "db_url": settings.marquez_db_url,
             "host": settings.marquez_host,
             "port": settings.builtin_marquez_port,

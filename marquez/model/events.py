@@ -152,7 +152,7 @@ def _check_lengths(payload: dict) -> None:
     if isinstance(payload.get("dataset"), dict):
         names += _dataset_names(payload["dataset"], "dataset")
     parent = ((payload.get("run") or {}).get("facets") or {}).get("parent")
-    parent_job = parent.get("job") if isinstance(parent, dict) and isinstance(parent.get("job"), dict) else {}
+    parent_job: dict = parent["job"] if isinstance(parent, dict) and isinstance(parent.get("job"), dict) else {}
     names += [
         ("run.facets.parent.job.namespace", parent_job.get("namespace")),
         ("run.facets.parent.job.name", parent_job.get("name")),

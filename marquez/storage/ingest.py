@@ -38,7 +38,47 @@ def run_state(event_type: str | None) -> str | None:
 
 
 def event_hash(raw: dict) -> str:
-    return hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    """The identity of an event: its canonical form (see `canonical`), keys sorted."""
+    return hashlib.sha256(orjson.dumps(canonical(raw), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _canonical_uuid(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            return value
+    return value
+
+
+def _canonical_time(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        return parsed.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return value
+
+
+def canonical(raw: dict) -> dict:
+    """The same event however it is written: times in UTC with `Z`, run ids (the event's and its
+    parent's) as lower-case UUIDs. Two events that differ only so are one event (stored once)."""
+    doc = dict(raw)
+    doc["eventTime"] = _canonical_time(raw.get("eventTime"))
+    run = raw.get("run")
+    if isinstance(run, dict):
+        run = dict(run)
+        run["runId"] = _canonical_uuid(run.get("runId"))
+        facets = run.get("facets")
+        parent = facets.get("parent") if isinstance(facets, dict) else None
+        if isinstance(parent, dict) and isinstance(parent.get("run"), dict):
+            parent_run = dict(parent["run"], runId=_canonical_uuid(parent["run"].get("runId")))
+            run["facets"] = dict(facets, parent=dict(parent, run=parent_run))
+        doc["run"] = run
+    return doc
 
 
 def store_event(conn: psycopg.Connection, event: Event) -> int | None:

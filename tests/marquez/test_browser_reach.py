@@ -27,7 +27,9 @@ def server(builtin_marquez):
 
 def _event(**kwargs) -> dict:
     kwargs.setdefault("event_time", dt.datetime(2025, 3, 9, tzinfo=dt.timezone.utc))
-    return run_event("START", namespace=kwargs.pop("namespace", unique("browser")), job="j", run_id=str(uuid.uuid4()), **kwargs)
+    return run_event(
+        "START", namespace=kwargs.pop("namespace", unique("browser")), job="j", run_id=str(uuid.uuid4()), **kwargs
+    )
 
 
 def _namespaces(url: str) -> set[str]:
@@ -39,17 +41,24 @@ def test_a_text_plain_post_is_refused_and_stores_nothing(server):
     event = _event()
     import json
 
-    response = requests.post(f"{server.url}/api/v1/lineage", data=json.dumps(event), headers={"Content-Type": "text/plain"}, timeout=10)
+    response = requests.post(
+        f"{server.url}/api/v1/lineage", data=json.dumps(event), headers={"Content-Type": "text/plain"}, timeout=10
+    )
     assert response.status_code == 415 and "Content-Type" in response.json()["message"]
     assert event["job"]["namespace"] not in _namespaces(server.url)
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", "https://attacker.test:5555", "null", "http://127.0.0.1.evil.example"])
+@pytest.mark.parametrize(
+    "origin", ["http://evil.example", "https://attacker.test:5555", "null", "http://127.0.0.1.evil.example"]
+)
 def test_a_foreign_origin_cannot_write(server, origin):
     event = _event()
     headers = {"Origin": origin}
     assert requests.post(f"{server.url}/api/v1/lineage", json=event, headers=headers, timeout=10).status_code == 403
-    assert requests.post(f"{server.url}/api/v1/namespaces/x/datasets/y/tags/PII", headers=headers, timeout=10).status_code == 403
+    assert (
+        requests.post(f"{server.url}/api/v1/namespaces/x/datasets/y/tags/PII", headers=headers, timeout=10).status_code
+        == 403
+    )
     assert requests.put(f"{server.url}/api/v1/tags/PII", json={}, headers=headers, timeout=10).status_code == 403
     assert requests.delete(f"{server.url}/api/v1/namespaces/x", headers=headers, timeout=10).status_code == 403
     assert event["job"]["namespace"] not in _namespaces(server.url)
@@ -58,7 +67,9 @@ def test_a_foreign_origin_cannot_write(server, origin):
 
 
 def test_a_cross_site_fetch_cannot_write(server):
-    response = requests.post(f"{server.url}/api/v1/lineage", json=_event(), headers={"Sec-Fetch-Site": "cross-site"}, timeout=10)
+    response = requests.post(
+        f"{server.url}/api/v1/lineage", json=_event(), headers={"Sec-Fetch-Site": "cross-site"}, timeout=10
+    )
     assert response.status_code == 403
 
 
@@ -91,10 +102,19 @@ def test_loopback_hosts_are_answered(server, host):
 
 def test_the_allow_list_is_a_setting(start_builtin):
     other = start_builtin({"MARQUEZ_ALLOWED_HOSTS": "marquez.internal,127.0.0.1"})
-    assert requests.get(f"{other.url}/api/v1/namespaces", headers={"Host": "marquez.internal:5000"}, timeout=10).status_code == 200
-    assert requests.get(f"{other.url}/api/v1/namespaces", headers={"Host": "evil.example"}, timeout=10).status_code == 421
+    assert (
+        requests.get(
+            f"{other.url}/api/v1/namespaces", headers={"Host": "marquez.internal:5000"}, timeout=10
+        ).status_code
+        == 200
+    )
+    assert (
+        requests.get(f"{other.url}/api/v1/namespaces", headers={"Host": "evil.example"}, timeout=10).status_code == 421
+    )
     assert requests.get(f"{other.url}/api/v1/namespaces", headers={"Host": "localhost"}, timeout=10).status_code == 421
-    write = requests.post(f"{other.url}/api/v1/lineage", json=_event(), headers={"Origin": "http://marquez.internal"}, timeout=10)
+    write = requests.post(
+        f"{other.url}/api/v1/lineage", json=_event(), headers={"Origin": "http://marquez.internal"}, timeout=10
+    )
     assert write.status_code == 201
 
 
@@ -107,8 +127,19 @@ def test_default_hosts():
 # -- the API key --------------------------------------------------------------------------------------
 def test_the_api_key_is_refused_on_the_command_line():
     result = subprocess.run(
-        [sys.executable, "-m", "marquez", "serve", "--api-key", "s3cret", "--db-url", "postgresql://nobody@127.0.0.1:1/x"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "marquez",
+            "serve",
+            "--api-key",
+            "s3cret",
+            "--db-url",
+            "postgresql://nobody@127.0.0.1:1/x",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "MARQUEZ_API_KEY" in result.stderr and "s3cret" not in result.stderr + result.stdout
@@ -125,7 +156,7 @@ def test_a_stalled_body_is_timed_out(start_builtin):
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(
             b"POST /api/v1/lineage HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n{\"eventTime\": "
+            b'Content-Length: 1000\r\n\r\n{"eventTime": '
         )
         started = time.monotonic()
         answer = sock.recv(4096)
@@ -141,8 +172,15 @@ def test_events_from_the_future_are_refused_past_ones_welcome(server):
     assert response.status_code == 400 and "eventTime" in response.json()["message"]
     start_9999 = _event(event_time="9999-01-01T00:00:00Z")
     assert requests.post(f"{server.url}/api/v1/lineage", json=start_9999, timeout=10).status_code == 400
-    for when in (now + dt.timedelta(hours=1), now - dt.timedelta(days=3650), dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)):
-        assert requests.post(f"{server.url}/api/v1/lineage", json=_event(event_time=iso(when)), timeout=10).status_code == 201
+    for when in (
+        now + dt.timedelta(hours=1),
+        now - dt.timedelta(days=3650),
+        dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc),
+    ):
+        assert (
+            requests.post(f"{server.url}/api/v1/lineage", json=_event(event_time=iso(when)), timeout=10).status_code
+            == 201
+        )
 
 
 def test_the_future_margin_is_a_setting(start_builtin):

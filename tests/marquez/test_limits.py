@@ -27,7 +27,9 @@ def server(builtin_marquez):
 
 
 def _event(ns: str | None = None, job: str = "j", event_type: str = "START", **kwargs) -> dict:
-    return run_event(event_type, namespace=ns or unique("lim"), job=job, run_id=str(uuid.uuid4()), event_time=T0, **kwargs)
+    return run_event(
+        event_type, namespace=ns or unique("lim"), job=job, run_id=str(uuid.uuid4()), event_time=T0, **kwargs
+    )
 
 
 def _refused(response: requests.Response, *names: str, status: int = 400) -> str:
@@ -47,7 +49,9 @@ def _nested(depth: int):
 
 def _errors(db_url: str) -> list:
     with psycopg.connect(db_url) as conn:
-        return conn.execute("SELECT id, projection_error FROM lineage_events WHERE projection_error IS NOT NULL").fetchall()
+        return conn.execute(
+            "SELECT id, projection_error FROM lineage_events WHERE projection_error IS NOT NULL"
+        ).fetchall()
 
 
 # -- JSON nesting ---------------------------------------------------------------------------------
@@ -120,7 +124,7 @@ def test_a_malformed_stored_facet_does_not_break_column_lineage(server):
     get_json(server.url, "/column-lineage", {"nodeId": f"dataset:{ns}:good"})
     with psycopg.connect(server.db_url) as conn:  # as if stored before the check existed
         conn.execute(
-            "UPDATE dataset_versions v SET facets = v.facets || '{\"columnLineage\": {\"fields\": [1]}}'::jsonb"
+            'UPDATE dataset_versions v SET facets = v.facets || \'{"columnLineage": {"fields": [1]}}\'::jsonb'
             " FROM datasets d WHERE d.current_version_uuid = v.uuid AND d.namespace_name = %s AND d.name = 'bad'",
             (ns,),
         )
@@ -129,13 +133,21 @@ def test_a_malformed_stored_facet_does_not_break_column_lineage(server):
 
 
 # -- names: bytes, not characters; every name, parents and sources included ------------------------
-WIDE = "\U0001F600"  # four bytes in UTF-8
+WIDE = "\U0001f600"  # four bytes in UTF-8
 
 
 @pytest.mark.parametrize(
     "where",
-    ["job.namespace", "job.name", "inputs[0].name", "outputs[0].namespace", "outputs[0].facets.schema.fields[0].name",
-     "outputs[0].facets.dataSource.name", "run.facets.parent.job.name", "run.facets.parent.job.namespace"],
+    [
+        "job.namespace",
+        "job.name",
+        "inputs[0].name",
+        "outputs[0].namespace",
+        "outputs[0].facets.schema.fields[0].name",
+        "outputs[0].facets.dataSource.name",
+        "run.facets.parent.job.name",
+        "run.facets.parent.job.namespace",
+    ],
 )
 def test_names_over_the_byte_limit_are_refused(server, where):
     long = WIDE * limits.MAX_NAME_BYTES  # 1,024 characters, 4,096 bytes
@@ -156,9 +168,19 @@ def test_names_over_the_byte_limit_are_refused(server, where):
     elif where.endswith("dataSource.name"):
         outputs[0]["facets"]["dataSource"]["name"] = "s" * 100_000
     else:
-        run_facets = parent_facet(long if where.endswith("namespace") else ns, long if where.endswith("name") else "p", str(uuid.uuid4()))
-    event = run_event("START", namespace=ns, job=job, run_id=str(uuid.uuid4()), event_time=T0,
-                      inputs=inputs, outputs=outputs, run_facets=run_facets)
+        run_facets = parent_facet(
+            long if where.endswith("namespace") else ns, long if where.endswith("name") else "p", str(uuid.uuid4())
+        )
+    event = run_event(
+        "START",
+        namespace=ns,
+        job=job,
+        run_id=str(uuid.uuid4()),
+        event_time=T0,
+        inputs=inputs,
+        outputs=outputs,
+        run_facets=run_facets,
+    )
     _refused(post_event(server.url, event), where, "bytes")
 
 
@@ -175,21 +197,36 @@ def test_names_at_the_byte_limit_are_projected(server):
     ns, name, parent = (_incompressible(limits.MAX_NAME_BYTES) for _ in range(3))
     job = _incompressible(limits.MAX_JOB_KEY_BYTES - 2 * limits.MAX_NAME_BYTES - 1)
     out = dataset(ns, name, [(name, "INT")], source=(name, "postgres://h"))
-    event = run_event("COMPLETE", namespace=ns, job=job, run_id=str(uuid.uuid4()), event_time=T0,
-                      outputs=[out], run_facets=parent_facet(ns, parent, str(uuid.uuid4())))
+    event = run_event(
+        "COMPLETE",
+        namespace=ns,
+        job=job,
+        run_id=str(uuid.uuid4()),
+        event_time=T0,
+        outputs=[out],
+        run_facets=parent_facet(ns, parent, str(uuid.uuid4())),
+    )
     post_ok(server.url, event)
     quoted_ns, quoted_name = requests.utils.quote(ns, safe=""), requests.utils.quote(name, safe="")
     assert get_json(server.url, f"/namespaces/{quoted_ns}/datasets/{quoted_name}")["name"] == name
     assert get_json(server.url, f"/namespaces/{quoted_ns}/jobs/{requests.utils.quote(parent + '.' + job, safe='')}")
-    tagged = requests.post(f"{server.url}/api/v1/namespaces/{quoted_ns}/datasets/{quoted_name}/tags/{quoted_name}", timeout=15)
+    tagged = requests.post(
+        f"{server.url}/api/v1/namespaces/{quoted_ns}/datasets/{quoted_name}/tags/{quoted_name}", timeout=15
+    )
     assert tagged.status_code == 200, tagged.text[:300]
     assert len(_errors(server.db_url)) == before
 
 
 def test_filed_job_name_over_the_key_limit_is_refused(server):
     ns = "n" * 1000
-    event = run_event("START", namespace=ns, job="j" * 1000, run_id=str(uuid.uuid4()), event_time=T0,
-                      run_facets=parent_facet(ns, "p" * 1000, str(uuid.uuid4())))
+    event = run_event(
+        "START",
+        namespace=ns,
+        job="j" * 1000,
+        run_id=str(uuid.uuid4()),
+        event_time=T0,
+        run_facets=parent_facet(ns, "p" * 1000, str(uuid.uuid4())),
+    )
     _refused(post_event(server.url, event), "run.facets.parent.job.name", "job.name")
 
 
@@ -254,7 +291,11 @@ def test_tag_names_over_the_byte_limit_are_refused(server):
     _refused(response, "tag name", "bytes")
     ns = unique("tags")
     post_ok(server.url, _event(ns, outputs=[dataset(ns, "d", [("a", "INT")])]))
-    for path in (f"/namespaces/{ns}/datasets/d/tags/", f"/namespaces/{ns}/datasets/d/fields/a/tags/", f"/namespaces/{ns}/jobs/j/tags/"):
+    for path in (
+        f"/namespaces/{ns}/datasets/d/tags/",
+        f"/namespaces/{ns}/datasets/d/fields/a/tags/",
+        f"/namespaces/{ns}/jobs/j/tags/",
+    ):
         response = requests.post(f"{server.url}/api/v1{path}{requests.utils.quote('x' * 3000)}", timeout=15)
         _refused(response, "tag name")
 

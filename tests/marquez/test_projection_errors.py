@@ -27,7 +27,9 @@ def _incompressible(n: int) -> str:
 def _store_unprojectable(db_url: str) -> None:
     """An event stored as if acknowledged before today's checks: a job name Postgres cannot index."""
     ns = unique("unprojectable")
-    event = run_event("START", namespace=ns, job=_incompressible(1000), run_id=str(uuid.uuid4()), event_time="2025-03-09T00:00:00Z")
+    event = run_event(
+        "START", namespace=ns, job=_incompressible(1000), run_id=str(uuid.uuid4()), event_time="2025-03-09T00:00:00Z"
+    )
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO lineage_events (event_hash, event_type, event_time, job_namespace, job_name, producer, kind, event)"
@@ -45,7 +47,10 @@ def test_a_projection_error_is_visible_everywhere(start_builtin):
 
     _store_unprojectable(server.db_url)
     ns = unique("after")
-    post_ok(server.url, run_event("START", namespace=ns, job="j", run_id=str(uuid.uuid4()), event_time="2025-03-09T00:00:00Z"))
+    post_ok(
+        server.url,
+        run_event("START", namespace=ns, job="j", run_id=str(uuid.uuid4()), event_time="2025-03-09T00:00:00Z"),
+    )
     assert get_json(server.url, f"/namespaces/{ns}")["name"] == ns  # the others are applied all the same
 
     health = requests.get(f"{server.url}/healthcheck", timeout=10)
@@ -61,10 +66,16 @@ def test_a_projection_error_is_visible_everywhere(start_builtin):
     listed = get_json(server.url, "/projection-errors")
     assert listed["totalCount"] == 1
     (error,) = listed["errors"]
-    assert error["eventType"] == "START" and "index row" in error["error"].lower() or "ProgramLimitExceeded" in error["error"]
+    assert (
+        error["eventType"] == "START"
+        and "index row" in error["error"].lower()
+        or "ProgramLimitExceeded" in error["error"]
+    )
 
     # Retry hands it to the projector again (it fails again: still listed, nothing lost).
-    response = requests.post(f"{server.url}/api/v1/projection-errors/retry", headers={"Content-Type": "application/json"}, timeout=10)
+    response = requests.post(
+        f"{server.url}/api/v1/projection-errors/retry", headers={"Content-Type": "application/json"}, timeout=10
+    )
     assert response.status_code == 200 and response.json() == {"requeued": 1}
     deadline = time.monotonic() + 10
     while get_json(server.url, "/projection-errors")["totalCount"] != 1 and time.monotonic() < deadline:

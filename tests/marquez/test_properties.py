@@ -32,13 +32,22 @@ SETTINGS = settings(
 # -- building blocks -------------------------------------------------------------------------------
 PLAIN = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
 TEXT = st.one_of(
-    PLAIN, PLAIN, PLAIN,
-    st.text(alphabet=st.sampled_from("ab/:.\x00%é\U0001F600 "), max_size=30).filter(lambda t: "\x00" not in t or len(t) % 4 == 0),
-    st.sampled_from(["", " ", "a", "ns", "x" * 1025, "\U0001F600" * 256, "\U0001F600" * 257, "s" * 3000]),
+    PLAIN,
+    PLAIN,
+    PLAIN,
+    st.text(alphabet=st.sampled_from("ab/:.\x00%é\U0001f600 "), max_size=30).filter(
+        lambda t: "\x00" not in t or len(t) % 4 == 0
+    ),
+    st.sampled_from(["", " ", "a", "ns", "x" * 1025, "\U0001f600" * 256, "\U0001f600" * 257, "s" * 3000]),
 )
-SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.floats(allow_nan=False, allow_infinity=False), TEXT)
+SCALAR = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.floats(allow_nan=False, allow_infinity=False), TEXT
+)
 JSON = st.recursive(
-    SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.one_of(PLAIN, PLAIN, TEXT), inner, max_size=4)),
+    SCALAR,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.one_of(PLAIN, PLAIN, TEXT), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -56,19 +65,50 @@ def maybe(valid, *, odds: int = 12):
 
 
 TIMES = st.one_of(
-    st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=st.just(dt.timezone.utc)).map(
-        lambda t: t.isoformat()
+    st.datetimes(
+        min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=st.just(dt.timezone.utc)
+    ).map(lambda t: t.isoformat()),
+    st.sampled_from(
+        [
+            "2025-03-09T00:00:00Z",
+            "2025-03-09T00:00:00+00:00",
+            "9999-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+            "2025-03-09",
+            "nope",
+            "2025-13-01T00:00:00Z",
+            "2025-03-09T00:00:00+23:59",
+        ]
     ),
-    st.sampled_from(["2025-03-09T00:00:00Z", "2025-03-09T00:00:00+00:00", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
-                     "2025-03-09", "nope", "2025-13-01T00:00:00Z", "2025-03-09T00:00:00+23:59"]),
 )
 NAME = st.one_of(st.sampled_from(["ns", "prop", "postgres://h:5432", "a/b", "j", "d"]), TEXT)
 FIELD = st.fixed_dictionaries({"name": maybe(NAME)}, optional={"type": maybe(TEXT), "description": maybe(TEXT)})
 COLUMN_LINEAGE = st.fixed_dictionaries(
-    {"fields": maybe(st.dictionaries(NAME, maybe(st.fixed_dictionaries(
-        {"inputFields": maybe(st.lists(maybe(st.fixed_dictionaries({"namespace": maybe(NAME), "name": maybe(NAME), "field": maybe(NAME)})), max_size=3))},
-        optional={"transformationType": maybe(TEXT)},
-    )), max_size=3))}
+    {
+        "fields": maybe(
+            st.dictionaries(
+                NAME,
+                maybe(
+                    st.fixed_dictionaries(
+                        {
+                            "inputFields": maybe(
+                                st.lists(
+                                    maybe(
+                                        st.fixed_dictionaries(
+                                            {"namespace": maybe(NAME), "name": maybe(NAME), "field": maybe(NAME)}
+                                        )
+                                    ),
+                                    max_size=3,
+                                )
+                            )
+                        },
+                        optional={"transformationType": maybe(TEXT)},
+                    )
+                ),
+                max_size=3,
+            )
+        )
+    }
 )
 DATASET_FACETS = st.fixed_dictionaries(
     {},
@@ -83,35 +123,60 @@ DATASET_FACETS = st.fixed_dictionaries(
 )
 DATASET = st.fixed_dictionaries(
     {"namespace": maybe(NAME), "name": maybe(NAME)},
-    optional={"facets": maybe(DATASET_FACETS), "inputFacets": maybe(st.dictionaries(TEXT, JSON, max_size=2)),
-              "outputFacets": maybe(st.dictionaries(TEXT, JSON, max_size=2))},
+    optional={
+        "facets": maybe(DATASET_FACETS),
+        "inputFacets": maybe(st.dictionaries(TEXT, JSON, max_size=2)),
+        "outputFacets": maybe(st.dictionaries(TEXT, JSON, max_size=2)),
+    },
 )
 RUN_ID = st.one_of(st.uuids().map(str), st.uuids().map(lambda u: str(u).upper()), TEXT)
 PARENT = st.fixed_dictionaries(
-    {"run": maybe(st.fixed_dictionaries({"runId": maybe(RUN_ID)})),
-     "job": maybe(st.fixed_dictionaries({"namespace": maybe(NAME), "name": maybe(NAME)}))}
+    {
+        "run": maybe(st.fixed_dictionaries({"runId": maybe(RUN_ID)})),
+        "job": maybe(st.fixed_dictionaries({"namespace": maybe(NAME), "name": maybe(NAME)})),
+    }
 )
 RUN = st.fixed_dictionaries(
     {"runId": maybe(RUN_ID)},
-    optional={"facets": maybe(st.fixed_dictionaries({}, optional={
-        "parent": maybe(PARENT),
-        "nominalTime": maybe(st.fixed_dictionaries({"nominalStartTime": maybe(TIMES)}, optional={"nominalEndTime": maybe(TIMES)})),
-        "other": JSON,
-    }))},
+    optional={
+        "facets": maybe(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "parent": maybe(PARENT),
+                    "nominalTime": maybe(
+                        st.fixed_dictionaries(
+                            {"nominalStartTime": maybe(TIMES)}, optional={"nominalEndTime": maybe(TIMES)}
+                        )
+                    ),
+                    "other": JSON,
+                },
+            )
+        )
+    },
 )
 JOB = st.fixed_dictionaries(
     {"namespace": maybe(NAME), "name": maybe(NAME)},
-    optional={"facets": maybe(st.fixed_dictionaries({}, optional={
-        "documentation": maybe(st.fixed_dictionaries({"description": maybe(TEXT)})),
-        "sourceCodeLocation": maybe(st.fixed_dictionaries({"url": maybe(TEXT)})),
-    }))},
+    optional={
+        "facets": maybe(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "documentation": maybe(st.fixed_dictionaries({"description": maybe(TEXT)})),
+                    "sourceCodeLocation": maybe(st.fixed_dictionaries({"url": maybe(TEXT)})),
+                },
+            )
+        )
+    },
 )
 RUN_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent"
-SCHEMA_URLS = st.sampled_from([
-    "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
-    "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/DatasetEvent",
-    "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/JobEvent",
-])
+SCHEMA_URLS = st.sampled_from(
+    [
+        "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
+        "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/DatasetEvent",
+        "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/JobEvent",
+    ]
+)
 EVENT = st.fixed_dictionaries(
     {
         "eventTime": maybe(TIMES),
@@ -139,7 +204,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory):
 
 def _projection_errors(db_url: str) -> list:
     with psycopg.connect(db_url) as conn:
-        return conn.execute("SELECT id, projection_error, event::text FROM lineage_events WHERE projection_error IS NOT NULL").fetchall()
+        return conn.execute(
+            "SELECT id, projection_error, event::text FROM lineage_events WHERE projection_error IS NOT NULL"
+        ).fetchall()
 
 
 def _settle(server) -> None:
@@ -160,7 +227,9 @@ def test_no_event_answers_5xx_and_every_acknowledged_one_is_projected(server, ev
     body = _encode(event)
     if body is None:
         return
-    response = requests.post(f"{server.url}/api/v1/lineage", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+    response = requests.post(
+        f"{server.url}/api/v1/lineage", data=body, headers={"Content-Type": "application/json"}, timeout=30
+    )
     assert response.status_code < 500, f"{response.status_code} {response.text[:300]} for {body[:2000]!r}"
     note(f"status {response.status_code}")
     if response.status_code >= 400:
@@ -168,7 +237,9 @@ def test_no_event_answers_5xx_and_every_acknowledged_one_is_projected(server, ev
         return
     _settle(server)
     errors = _projection_errors(server.db_url)
-    assert not errors, "acknowledged, then not projected:\n" + "\n".join(f"{e[1][:200]}\n  {e[2][:3000]}" for e in errors)
+    assert not errors, "acknowledged, then not projected:\n" + "\n".join(
+        f"{e[1][:200]}\n  {e[2][:3000]}" for e in errors
+    )
 
 
 @SETTINGS
@@ -177,11 +248,15 @@ def test_no_batch_answers_5xx(server, events):
     body = _encode(events)
     if body is None:
         return
-    response = requests.post(f"{server.url}/api/v1/lineage/batch", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+    response = requests.post(
+        f"{server.url}/api/v1/lineage/batch", data=body, headers={"Content-Type": "application/json"}, timeout=30
+    )
     assert response.status_code < 500, f"{response.status_code} {response.text[:300]} for {body[:2000]!r}"
     _settle(server)
     errors = _projection_errors(server.db_url)
-    assert not errors, "acknowledged, then not projected:\n" + "\n".join(f"{e[1][:200]}\n  {e[2][:3000]}" for e in errors)
+    assert not errors, "acknowledged, then not projected:\n" + "\n".join(
+        f"{e[1][:200]}\n  {e[2][:3000]}" for e in errors
+    )
 
 
 # -- queries ---------------------------------------------------------------------------------------
@@ -191,18 +266,88 @@ SEGMENT = st.one_of(
     st.uuids().map(str),
 )
 ROUTES = [
-    "namespaces", "namespaces/{}", "namespaces/{}/datasets", "namespaces/{}/datasets/{}", "namespaces/{}/datasets/{}/versions",
-    "namespaces/{}/datasets/{}/versions/{}", "namespaces/{}/jobs", "namespaces/{}/jobs/{}", "namespaces/{}/jobs/{}/runs",
-    "namespaces/{}/jobs/{}/versions", "jobs", "jobs/runs/{}", "jobs/runs/{}/facets", "sources", "sources/{}", "lineage",
-    "column-lineage", "search", "events/lineage", "stats/{}", "tags", "tags/{}", "namespaces/{}/datasets/{}/tags/{}",
-    "namespaces/{}/datasets/{}/fields/{}/tags/{}", "namespaces/{}/jobs/{}/tags/{}",
+    "namespaces",
+    "namespaces/{}",
+    "namespaces/{}/datasets",
+    "namespaces/{}/datasets/{}",
+    "namespaces/{}/datasets/{}/versions",
+    "namespaces/{}/datasets/{}/versions/{}",
+    "namespaces/{}/jobs",
+    "namespaces/{}/jobs/{}",
+    "namespaces/{}/jobs/{}/runs",
+    "namespaces/{}/jobs/{}/versions",
+    "jobs",
+    "jobs/runs/{}",
+    "jobs/runs/{}/facets",
+    "sources",
+    "sources/{}",
+    "lineage",
+    "column-lineage",
+    "search",
+    "events/lineage",
+    "stats/{}",
+    "tags",
+    "tags/{}",
+    "namespaces/{}/datasets/{}/tags/{}",
+    "namespaces/{}/datasets/{}/fields/{}/tags/{}",
+    "namespaces/{}/jobs/{}/tags/{}",
 ]
-PARAM_NAMES = st.sampled_from(["limit", "offset", "depth", "nodeId", "q", "filter", "sort", "namespace", "after", "before",
-                               "sortDirection", "period", "timezone", "type", "withDownstream", "lastRunStates", "runState"])
+PARAM_NAMES = st.sampled_from(
+    [
+        "limit",
+        "offset",
+        "depth",
+        "nodeId",
+        "q",
+        "filter",
+        "sort",
+        "namespace",
+        "after",
+        "before",
+        "sortDirection",
+        "period",
+        "timezone",
+        "type",
+        "withDownstream",
+        "lastRunStates",
+        "runState",
+    ]
+)
 PARAM_VALUES = st.one_of(
-    st.sampled_from(["0", "-1", "1", "100", "1001", str(2**31), str(2**63), str(2**64), "1e9", "", "%00", "dataset:ns:d",
-                     "job:ns:j", "datasetField:ns:d:a", "dataset:", "UTC", "Mars/Base", "+99:99", "DAY", "WEEK", "asc",
-                     "2025-01-01T00:00:00Z", "9999-99-99", "DATASET", "JOB", "NAME", "true", "run", "job", "x" * 5000]),
+    st.sampled_from(
+        [
+            "0",
+            "-1",
+            "1",
+            "100",
+            "1001",
+            str(2**31),
+            str(2**63),
+            str(2**64),
+            "1e9",
+            "",
+            "%00",
+            "dataset:ns:d",
+            "job:ns:j",
+            "datasetField:ns:d:a",
+            "dataset:",
+            "UTC",
+            "Mars/Base",
+            "+99:99",
+            "DAY",
+            "WEEK",
+            "asc",
+            "2025-01-01T00:00:00Z",
+            "9999-99-99",
+            "DATASET",
+            "JOB",
+            "NAME",
+            "true",
+            "run",
+            "job",
+            "x" * 5000,
+        ]
+    ),
     st.text(max_size=20).map(lambda t: quote(t, safe="")),
 )
 
@@ -219,7 +364,9 @@ def test_no_query_answers_5xx(seeded, route, segments, params, method):
     query = "&".join(f"{k}={v}" for k, v in params)
     url = f"{seeded.url}/api/v1/{path}" + (f"?{query}" if query else "")
     headers = {"Content-Type": "application/json"}
-    response = requests.request(method, url, data=b"{}" if method in ("PUT", "POST") else None, headers=headers, timeout=30)
+    response = requests.request(
+        method, url, data=b"{}" if method in ("PUT", "POST") else None, headers=headers, timeout=30
+    )
     assert response.status_code < 500, f"{method} {url[:500]} -> {response.status_code} {response.text[:300]}"
     note(f"status {response.status_code}")
 
@@ -229,12 +376,23 @@ def seeded(server):
     """A model for the query tests to find things in."""
     ns = "ns"
     event = {
-        "eventTime": "2025-03-09T00:00:00Z", "eventType": "COMPLETE", "producer": "https://example.com/prop",
+        "eventTime": "2025-03-09T00:00:00Z",
+        "eventType": "COMPLETE",
+        "producer": "https://example.com/prop",
         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
-        "run": {"runId": str(uuid.uuid4())}, "job": {"namespace": ns, "name": "j"},
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": ns, "name": "j"},
         "inputs": [{"namespace": ns, "name": "d", "facets": {"schema": {"fields": [{"name": "a", "type": "INT"}]}}}],
-        "outputs": [{"namespace": ns, "name": "e", "facets": {"schema": {"fields": [{"name": "a", "type": "INT"}]},
-                     "columnLineage": {"fields": {"a": {"inputFields": [{"namespace": ns, "name": "d", "field": "a"}]}}}}}],
+        "outputs": [
+            {
+                "namespace": ns,
+                "name": "e",
+                "facets": {
+                    "schema": {"fields": [{"name": "a", "type": "INT"}]},
+                    "columnLineage": {"fields": {"a": {"inputFields": [{"namespace": ns, "name": "d", "field": "a"}]}}},
+                },
+            }
+        ],
     }
     assert requests.post(f"{server.url}/api/v1/lineage", json=event, timeout=30).status_code == 201
     return server

@@ -44,7 +44,7 @@ from marquez.storage.db import open_pool
 from marquez.storage.migrations import migrate
 from marquez.storage import projection_errors as stored_errors
 from marquez.storage.projector import ProjectorProcess, pending
-from marquez.storage.session import Store
+from marquez.storage.session import READ_STATE, Store
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("marquez")
@@ -63,6 +63,7 @@ def _json(body, status: int = 200) -> Response:
 
 
 RETRY_AFTER_S = 1
+UNAPPLIED_HEADER = "X-Marquez-Unapplied-Events"
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -204,8 +205,16 @@ def create_app(config: ServerConfig) -> HostGuard:
             req = ApiRequest(
                 params=params, query=request.query_params, body=body, store=state["store"], max_future_s=config.max_future_s
             )
-            result = await run_in_threadpool(handler, req)
+            read_state: dict = {}
+            token = READ_STATE.set(read_state)  # the handler's thread sees this dict
+            try:
+                result = await run_in_threadpool(handler, req)
+            finally:
+                READ_STATE.reset(token)
             response = result if isinstance(result, Response) else _json(result)
+            if read_state.get("unapplied"):
+                # Answered before all the events stored ahead of it were applied (the wait ran out).
+                response.headers[UNAPPLIED_HEADER] = str(read_state["unapplied"])
         except ApiError as exc:
             response = _json(exc.body(), exc.status)
         except ServiceError as exc:  # what the service layer refuses (not found, invalid), as HTTP

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from psycopg_pool import ConnectionPool
 
 from marquez.storage.projector import barrier
+
+
+# Set by the web layer per request to a dict; a read that had to answer before every event stored
+# ahead of it was applied (the wait ran out) records how many were still pending in it, and the
+# answer says so in a header (X-Marquez-Unapplied-Events).
+READ_STATE: ContextVar[dict | None] = ContextVar("marquez_read_state", default=None)
+
+
+def _note(left: int) -> None:
+    state = READ_STATE.get()
+    if state is not None and left:
+        state["unapplied"] = max(state.get("unapplied", 0), left)
 
 
 class Store:
@@ -21,7 +34,7 @@ class Store:
         """A connection for reads of the model (one snapshot for the whole answer), once every
         event stored before the request has been applied: a client reads its own writes."""
         with self.pool.connection() as conn:
-            barrier(conn, self.read_wait_s)
+            _note(barrier(conn, self.read_wait_s))
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 yield conn
@@ -41,6 +54,6 @@ class Store:
         """A transaction; `model=True` (changes to the model, e.g. tags) first waits like `read`."""
         with self.pool.connection() as conn:
             if model:
-                barrier(conn, self.read_wait_s)
+                _note(barrier(conn, self.read_wait_s))
             with conn.transaction():
                 yield conn

@@ -23,7 +23,8 @@ job): `dagster` (the Dagster runs), `naming.asset_job_name(key)` of every asset,
 assets map to, and for each dbt manifest (`naming.dbt_manifest_paths()`, or the `dbt_manifests`
 given) its project's wrapper `naming.dbt_wrapper_job_name(project)` and the node jobs dbt-ol
 names for what the manifest holds now: `.build.run` of each model, `.build.snapshot` of each
-snapshot, `.build.test` of each model or source a test reads (`dbt_owned_jobs`).
+snapshot, `.build.test` of each model or source a test reads, and each test's own job (named
+by its unique id: dbt-ol gives one to each singular test) (`dbt_owned_jobs`).
 
 An asset the naming authority does not know is not an error here: it is listed in
 `ExpectedGraph.problems` (a configuration problem, which `lineage diff` reports with exit 2).
@@ -233,8 +234,9 @@ def _manifests() -> list[Mapping]:
 def dbt_owned_jobs(manifest: Mapping) -> set[str]:
     """The Marquez jobs dbt-ol gives what one dbt manifest holds, as Marquez files them (under
     the project's wrapper): the wrapper, `<db>.<schema>.<project>.<name>.build.run` of each model
-    (`.build.snapshot` of each snapshot) and `.build.test` of each model or source a test reads
-    (dbt-ol files a node's tests as one job per tested node)."""
+    (`.build.snapshot` of each snapshot), `.build.test` of each model or source a test reads
+    (dbt-ol files a node's generic tests as one job per tested node) and `<test unique id>` of
+    each test (dbt-ol's job of a singular test)."""
     nodes = manifest.get("nodes") or {}
     sources = manifest.get("sources") or {}
     project = (manifest.get("metadata") or {}).get("project_name") or next(
@@ -258,6 +260,7 @@ def dbt_owned_jobs(manifest: Mapping) -> set[str]:
         elif kind == "snapshot":
             jobs.add(node_job(node, ".build.snapshot"))
         elif kind == "test":
+            jobs.add(naming.dbt_node_job_name(project, str(unique_id)))
             parents = parent_map.get(unique_id) or (node.get("depends_on") or {}).get("nodes") or []
             for parent in parents:
                 tested = nodes.get(parent) or sources.get(parent)

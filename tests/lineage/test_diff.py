@@ -324,10 +324,12 @@ DBT_MANIFEST = {
     "metadata": {"project_name": "proj", "adapter_type": "duckdb"},
     "nodes": {
         "model.proj.m": {"unique_id": "model.proj.m", "resource_type": "model", "database": "lakehouse", "schema": "main"},
-        "test.proj.not_null_m_id.1a": {"unique_id": "test.proj.not_null_m_id.1a", "resource_type": "test"},
+        "test.proj.not_null_m_id.1a": {"unique_id": "test.proj.not_null_m_id.1a", "resource_type": "test",
+                                       "test_metadata": {"name": "not_null"}},
+        "test.proj.m_reconciles": {"unique_id": "test.proj.m_reconciles", "resource_type": "test"},
     },
     "sources": {},
-    "parent_map": {"test.proj.not_null_m_id.1a": ["model.proj.m"]},
+    "parent_map": {"test.proj.not_null_m_id.1a": ["model.proj.m"], "test.proj.m_reconciles": ["model.proj.m"]},
 }  # fmt: skip
 
 
@@ -482,8 +484,9 @@ def test_a_retired_assets_job_still_reading_our_tables_is_an_orphan_job(marquez)
     wrapper = naming.dbt_wrapper_job_name("proj")
     model_run = naming.dbt_node_job_name("proj", "lakehouse.main.proj.m.build.run")
     model_test = naming.dbt_node_job_name("proj", "lakehouse.main.proj.m.build.test")
+    singular_test = naming.dbt_node_job_name("proj", "test.proj.m_reconciles")  # dbt-ol: the test's unique id
     gone = naming.dbt_node_job_name("proj", "lakehouse.main.proj.dropped_model.build.run")
-    for name in (wrapper, model_run, model_test, gone):
+    for name in (wrapper, model_run, model_test, singular_test, gone):
         emitter.run(name, [ds("b")], [])
 
     report = report_of(marquez, dbt_manifests=[manifest])
@@ -495,7 +498,7 @@ def test_a_retired_assets_job_still_reading_our_tables_is_an_orphan_job(marquez)
     message = next(d.message for d in report.drifts if d.node.name == retired)
     assert ds("b").name in message and ds("c").name in message
     # Without the manifest, none of the dbt jobs is ours.
-    assert {d.node.name for d in report_of(marquez).drifts} == {retired, wrapper, model_run, model_test, gone}
+    assert {d.node.name for d in report_of(marquez).drifts} == {retired, wrapper, model_run, model_test, singular_test, gone}
 
 
 def test_our_job_writing_in_a_look_alike_namespace_is_a_namespace_mismatch_on_the_job(marquez):

@@ -529,6 +529,7 @@ def main(
     print(f"events: {validate_load()}")
     extra_env = dict(item.split("=", 1) for item in server_env)
     backend = External(url, server_pid) if url else BuiltIn(pg_port, extra_env)
+    postgres_version = backend.postgres_version()  # before close(), which stops an embedded Postgres
     commit_at_start = _git_commit()
     started = time.perf_counter()
     load_before = os.getloadavg()
@@ -599,7 +600,7 @@ def main(
     report = {
         "date": dt.date.today().isoformat(),
         "machine": machine(),
-        "postgres": backend.postgres_version(),
+        "postgres": postgres_version,
         "server": url or "built-in (python -m marquez serve)",
         "git_commit": commit_at_start,
         "git_commit_at_end": _git_commit(),

@@ -54,6 +54,24 @@ DIFFERENCES: tuple[Difference, ...] = (
         ours="400 naming the parameter",
         reason="the caller made the mistake; say which",
     ),
+    Difference(
+        key="host-allow-list",
+        marquez="answers a request whatever its Host header",
+        ours="421 for a Host outside MARQUEZ_ALLOWED_HOSTS (default the loopback names); a write from a foreign Origin 403",
+        reason="a web page the user opens can reach 127.0.0.1 (DNS rebinding, simple cross-site POSTs)",
+    ),
+    Difference(
+        key="future-events-refused",
+        marquez="accepts any eventTime: a START dated 9999 leaves its run RUNNING for ever",
+        ours="400 for an eventTime more than MARQUEZ_MAX_FUTURE_SECONDS (a day) ahead; past times accepted",
+        reason="a clock or serialisation bug must not pin a run's state",
+    ),
+    Difference(
+        key="projection-errors-listed",
+        marquez="no such endpoint (an event it cannot apply answers 500 and is lost to the producer)",
+        ours="GET /api/v1/projection-errors lists acknowledged events that could not be applied; /healthcheck says degraded",
+        reason="acknowledged means in the model, or a failure someone can see",
+    ),
 )
 
 BY_KEY = {d.key: d for d in DIFFERENCES}

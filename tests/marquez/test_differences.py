@@ -187,3 +187,24 @@ def test_every_difference_has_a_test() -> None:
     tests = {name for name in dir(module) if name.startswith("test_") and name != "test_every_difference_has_a_test"}
     stale = tests - {"test_" + k.replace("-", "_") for k in keys}
     assert not stale, f"tests here for differences no longer listed: {sorted(stale)}"
+
+
+def test_host_allow_list(builtin_marquez) -> None:
+    """More in tests/marquez/test_browser_reach.py."""
+    assert requests.get(f"{builtin_marquez.url}/api/v1/namespaces", headers={"Host": "evil.example"}, timeout=10).status_code == 421
+    write = requests.put(f"{builtin_marquez.url}/api/v1/tags/X", json={}, headers={"Origin": "http://evil.example"}, timeout=10)
+    assert write.status_code == 403
+
+
+def test_future_events_refused(builtin_marquez) -> None:
+    """More in tests/marquez/test_browser_reach.py."""
+    event = run_event("START", namespace=unique("future"), job="j", run_id=str(uuid.uuid4()), event_time="9999-01-01T00:00:00Z")
+    response = requests.post(f"{builtin_marquez.url}/api/v1/lineage", json=event, timeout=10)
+    assert response.status_code == 400 and "eventTime" in error_text(response)
+
+
+def test_projection_errors_listed(builtin_marquez) -> None:
+    """More in tests/marquez/test_projection_errors.py."""
+    listed = requests.get(f"{builtin_marquez.url}/api/v1/projection-errors", timeout=10).json()
+    assert isinstance(listed["errors"], list) and listed["totalCount"] >= 0
+    assert "projectionErrors" in requests.get(f"{builtin_marquez.url}/healthcheck", timeout=10).json()

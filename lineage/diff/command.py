@@ -97,6 +97,6 @@ def diff_command(
 def _table_text(report) -> str:
     from lineage.diff.report import print_table
 
-    console = Console(file=io.StringIO(), width=140)
-    print_table(report, console)
-    return console.file.getvalue()
+    text = io.StringIO()
+    print_table(report, Console(file=text, width=140))
+    return text.getvalue()

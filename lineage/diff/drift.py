@@ -177,14 +177,14 @@ def compare(
         drifts.extend(_schema_drift(asset, observed_ds, real))
         if asset.job is None:
             continue
-        job = observed.jobs.get(asset.job)
-        status = _status_drift(expected.job_namespace, asset, job)
+        producer = observed.jobs.get(asset.job)
+        status = _status_drift(expected.job_namespace, asset, producer)
         drifts.extend(status)
-        if not status and expected.materialized is not None:
-            drifts.extend(_stale_drift(expected.job_namespace, asset, job, expected.materialized.get(asset.key)))
-        if job is None or (status and not job.inputs and not job.outputs):
+        if producer is not None and not status and expected.materialized is not None:
+            drifts.extend(_stale_drift(expected.job_namespace, asset, producer, expected.materialized.get(asset.key)))
+        if producer is None or (status and not producer.inputs and not producer.outputs):
             continue  # nothing recorded to compare edges with: the status drift says why
-        drifts.extend(_edge_drift(expected, asset, job, edge_alias, missing, orphans))
+        drifts.extend(_edge_drift(expected, asset, producer, edge_alias, missing, orphans))
 
     not_ended = {d.node.name for d in drifts if d.kind == STATUS_MISMATCH}
     drifts.extend(_job_drift(expected, observed, alias, orphans, not_ended, lookalike, open_run_after, now))
@@ -304,6 +304,7 @@ def _open_run_drift(
 
 
 def _status_drift(job_namespace: str, asset: ExpectedAsset, job: ObservedJob | None) -> list[Drift]:
+    assert asset.job is not None  # assets without a job are skipped before
     subject = job_node(job_namespace, asset.job)
     if job is None:
         return [_drift(
@@ -332,6 +333,7 @@ def _status_drift(job_namespace: str, asset: ExpectedAsset, job: ObservedJob | N
 def _stale_drift(job_namespace: str, asset: ExpectedAsset, job: ObservedJob, materialized) -> list[Drift]:
     if materialized is None or job.latest_run_at is None or job.latest_run_at >= materialized.run_started - _SKEW:
         return []
+    assert asset.job is not None  # assets without a job are skipped before
     return [_drift(
         STALE_LINEAGE, job_node(job_namespace, asset.job),
         f"asset {asset.key}: Dagster materialized it at {materialized.at:%Y-%m-%d %H:%M:%S}Z in run {materialized.run_id}, "

@@ -98,5 +98,5 @@ def _postgres_columns(url: str, database: str) -> list[tuple[str, str, str, str]
 
     params = conninfo_to_dict(url)
     params["dbname"] = database
-    with psycopg.connect(make_conninfo(**params), connect_timeout=5) as con:
+    with psycopg.connect(make_conninfo("", **params), connect_timeout=5) as con:
         return con.execute(_QUERY).fetchall()

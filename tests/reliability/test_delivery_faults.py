@@ -71,8 +71,11 @@ def test_marquez_stopped_for_the_whole_run(tmp_path, marquez, caplog, monkeypatc
         day = _generate(tmp_path)
         follower = Follower(outbox, marquez.url, tmp_path / "follow.log")  # Marquez not started yet
         try:
-            _run_pipeline(day)
-            assert _close_and_count_warnings(caplog) == 1, "the run's end did not warn that events wait"
+            result = _run_pipeline(day)
+            # The run's end flushes in the run's own process (the instance's storage sees the end,
+            # d0e64ca), so its one warning is in that process's output, or here if closing flushed.
+            warned = _close_and_count_warnings(caplog) + result.stderr.count("events wait in the outbox")
+            assert warned >= 1, "the run's end did not warn that events wait"
             owed = Outbox(outbox).counts()
             assert owed.delivered == 0 and owed.undelivered > 0, owed
             assert owed.failed == 1, "the head event carries the last error"

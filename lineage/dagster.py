@@ -41,8 +41,8 @@ def window_of_run(run: dg.DagsterRun) -> TimeWindow | None:
     if not first or not last:
         return None
     try:
-        start = dt.datetime.fromisoformat(first).replace(tzinfo=dt.timezone.utc)
-        end = dt.datetime.fromisoformat(last).replace(tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
+        start = dt.datetime.fromisoformat(first).replace(tzinfo=dt.UTC)
+        end = dt.datetime.fromisoformat(last).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
     except ValueError:  # not a daily partition key: no nominal time rather than a wrong one
         return None
     return TimeWindow(start, end)
@@ -51,7 +51,7 @@ def window_of_run(run: dg.DagsterRun) -> TimeWindow | None:
 def _run_ended_at(instance: dg.DagsterInstance, run_id: str) -> dt.datetime:
     record = instance.get_run_record_by_id(run_id)
     ended = record.end_time if record and record.end_time else None
-    return dt.datetime.fromtimestamp(ended, dt.timezone.utc) if ended else dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.fromtimestamp(ended, dt.UTC) if ended else dt.datetime.now(dt.UTC)
 
 
 _END_STATUS = {"RUN_SUCCESS": "SUCCESS", "RUN_FAILURE": "FAILURE", "RUN_CANCELED": "CANCELED"}
@@ -67,7 +67,7 @@ def on_run_event(instance: dg.DagsterInstance, entry: dg.EventLogEntry) -> bool:
     run = instance.get_run_by_id(entry.run_id)
     if run is None:
         return False
-    at = dt.datetime.fromtimestamp(entry.timestamp, dt.timezone.utc)
+    at = dt.datetime.fromtimestamp(entry.timestamp, dt.UTC)
     if event.event_type.name == "RUN_START":
         emit(JobRun(dagster_run_of(run), window_of_run(run)).start(at=at))
     else:

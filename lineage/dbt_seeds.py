@@ -37,7 +37,9 @@ def add_seed_inputs(event: dict) -> dict:
         return event
     if not seeds:
         return event
-    system = (outputs[0]["namespace"] if outputs else (event.get("inputs") or [{}])[0].get("namespace", "")).split(":")[0]
+    system = (outputs[0]["namespace"] if outputs else (event.get("inputs") or [{}])[0].get("namespace", "")).split(":")[
+        0
+    ]
     build = {"duckdb": duckdb_dataset, "postgres": postgres_dataset}.get(system)
     if build is None:
         return event

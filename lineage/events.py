@@ -235,7 +235,9 @@ class JobRun:
     def fail(self, error: BaseException | str, at: dt.datetime | None = None) -> RunEvent:
         return self._event(RunState.FAIL, {"errorMessage": _error_facet(error)}, at=at)
 
-    def _event(self, state: RunState, extra: dict[str, RunFacet] | None = None, at: dt.datetime | None = None) -> RunEvent:
+    def _event(
+        self, state: RunState, extra: dict[str, RunFacet] | None = None, at: dt.datetime | None = None
+    ) -> RunEvent:
         facets: dict[str, RunFacet] = {"tags": self.dagster_run.tags_facet(), **(extra or {})}
         if self.window:
             facets["nominalTime"] = self.window.facet()
@@ -286,7 +288,7 @@ def _run_event(
 ) -> RunEvent:
     return RunEvent(
         eventType=state,
-        eventTime=_iso(at or dt.datetime.now(dt.timezone.utc)),
+        eventTime=_iso(at or dt.datetime.now(dt.UTC)),
         run=run,
         job=job,
         inputs=inputs or [],

@@ -27,6 +27,11 @@ def cli(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         sys.exit(f"error: {exc}")
     if not (config.dist_dir / "index.html").exists():
-        print(f"warning: {config.dist_dir} has no build yet: run `make ui`; pages answer 503 until then", file=sys.stderr)
-    print(f"Lineage UI on http://{config.host}:{config.port}  (Marquez {config.marquez.url}; drift report {config.drift_report})", flush=True)
+        print(
+            f"warning: {config.dist_dir} has no build yet: run `make ui`; pages answer 503 until then", file=sys.stderr
+        )
+    print(
+        f"Lineage UI on http://{config.host}:{config.port}  (Marquez {config.marquez.url}; drift report {config.drift_report})",
+        flush=True,
+    )
     run(config)

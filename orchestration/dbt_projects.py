@@ -41,7 +41,7 @@ class LakehouseDbtCliResource(DbtCliResource):
     def _cli_version(self) -> Version:
         return Version(installed_version("dbt-core"))
 
-    def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - the stock signature
+    def _initialize_dbt_core_adapter(self, args):
         return None
 
 

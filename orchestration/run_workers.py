@@ -80,7 +80,12 @@ def stuck_runs(instance: dg.DagsterInstance) -> list[StuckRun]:
     records = instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]), limit=200)
     held = _held_slots(instance)
     return [
-        StuckRun(r.dagster_run.run_id, r.dagster_run.job_name, r.dagster_run.tags[WORKER_TAG], held.get(r.dagster_run.run_id, ()))
+        StuckRun(
+            r.dagster_run.run_id,
+            r.dagster_run.job_name,
+            r.dagster_run.tags[WORKER_TAG],
+            held.get(r.dagster_run.run_id, ()),
+        )
         for r in records
         if worker_alive(r.dagster_run.tags.get(WORKER_TAG)) is False
     ]

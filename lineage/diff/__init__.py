@@ -41,7 +41,7 @@ class DiffReport:
     http_calls: int = 0
     notes: list[str] = field(default_factory=list)  # what was not checked, and why
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (lineage/diff/run.py)
-    generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     def at_least(self, level: str) -> list[Drift]:
         return [d for d in self.drifts if d.at_least(level)]

@@ -36,23 +36,36 @@ def diff_command(
     ] = None,
     format_: Annotated[
         DiffFormat,
-        typer.Option("--format", help="table (rich), json (schema: lineage/diff/report.py), markdown, or html (one page with the graph)."),
+        typer.Option(
+            "--format",
+            help="table (rich), json (schema: lineage/diff/report.py), markdown, or html (one page with the graph).",
+        ),
     ] = DiffFormat.table,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the report to this file instead of stdout.")
     ] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on drift of this severity or worse.")] = FailOn.error,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 on drift of this severity or worse.")
+    ] = FailOn.error,
     instance: Annotated[
         bool,
-        typer.Option("--instance/--no-instance", help="Read the Dagster instance (DAGSTER_HOME) to find stale lineage."),
+        typer.Option(
+            "--instance/--no-instance", help="Read the Dagster instance (DAGSTER_HOME) to find stale lineage."
+        ),
     ] = True,
     tables: Annotated[
         bool,
-        typer.Option("--tables/--no-tables", help="Compare Marquez's fields with the real tables' columns (DuckDB file, Postgres)."),
+        typer.Option(
+            "--tables/--no-tables",
+            help="Compare Marquez's fields with the real tables' columns (DuckDB file, Postgres).",
+        ),
     ] = True,
     save: Annotated[
         bool,
-        typer.Option("--save/--no-save", help="Keep the report as the last one (LINEAGE_DIFF_REPORT, else data/lineage/diff/last.json), for the lineage UI."),
+        typer.Option(
+            "--save/--no-save",
+            help="Keep the report as the last one (LINEAGE_DIFF_REPORT, else data/lineage/diff/last.json), for the lineage UI.",
+        ),
     ] = True,
 ) -> None:
     """Reconcile the code location's asset graph with what Marquez holds, and report drift.

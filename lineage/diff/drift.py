@@ -105,7 +105,7 @@ def compare(
     """All drift between the two graphs, errors first, then by kind and subject. `open_run_after`:
     how long a run may stay open in Marquez when there is no Dagster run to compare it with."""
     elsewhere = elsewhere or {}
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     drifts: list[Drift] = []
     expected_by_ds = expected.by_dataset()
     found: dict[DatasetId, ObservedDataset] = {}  # expected dataset -> what Marquez holds for it
@@ -154,7 +154,7 @@ def compare(
             ORPHAN_DATASET, dataset_node(ds),
             f"dataset {ds.name} in {ds.namespace} belongs to no asset of {expected.location or 'the code location'}{used}",
             "if an asset was renamed or removed, delete the old dataset in Marquez "
-            f"(DELETE /api/v1/namespaces/{{ns}}/datasets/{{name}}); otherwise add the asset (a dbt model, or a dbt source naming its asset "
+            "(DELETE /api/v1/namespaces/{ns}/datasets/{name}); otherwise add the asset (a dbt model, or a dbt source naming its asset "
             "in meta.dagster.asset_key: lineage/naming.py reads the dbt manifests)",
         ))  # fmt: skip
 
@@ -407,7 +407,10 @@ def _schema_drift(asset: ExpectedAsset, observed: ObservedDataset, real: dict[st
         retyped = [
             f"{c} {declared[c]} -> {actual[c]}"
             for c in declared
-            if c in actual and _norm_type(declared[c]) and _norm_type(actual[c]) and _norm_type(declared[c]) != _norm_type(actual[c])
+            if c in actual
+            and _norm_type(declared[c])
+            and _norm_type(actual[c])
+            and _norm_type(declared[c]) != _norm_type(actual[c])
         ]
         if added:
             parts.append("added " + ", ".join(added))

@@ -130,7 +130,9 @@ def load_definitions(module_or_name):
     try:
         return value() if _is_lazy_definitions(value) else value
     except Exception as exc:  # a code location that fails to load is a configuration problem
-        raise ConfigurationError(f"loading the Definitions of {module_name} failed: {type(exc).__name__}: {exc}") from exc
+        raise ConfigurationError(
+            f"loading the Definitions of {module_name} failed: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def import_location(module_name: str):

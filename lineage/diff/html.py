@@ -55,7 +55,13 @@ def _layout(nodes: list[DatasetId], parents: dict[DatasetId, set[DatasetId]]) ->
     ids = {n: dataset_node(n).id for n in nodes}
     graph = {
         "ids": list(ids.values()),
-        "edges": [{"source": ids[p], "target": ids[c]} for c, ps in parents.items() if c in ids for p in sorted(ps) if p in ids],
+        "edges": [
+            {"source": ids[p], "target": ids[c]}
+            for c, ps in parents.items()
+            if c in ids
+            for p in sorted(ps)
+            if p in ids
+        ],
         "opts": {"nodeW": NODE_W, "nodeH": NODE_H, "layerGap": GAP_X, "nodeGap": GAP_Y},
     }
     try:
@@ -138,7 +144,9 @@ def _svg(report: DiffReport) -> tuple[str, int]:
     for node, (x, y) in pos.items():
         drifts = drift_of.get(node, [])
         worst = _worst(drifts)
-        tip = escape(f"{node.namespace}\n{node.name}" + "".join(f"\n[{d.severity}] {d.kind}: {d.message}" for d in drifts))
+        tip = escape(
+            f"{node.namespace}\n{node.name}" + "".join(f"\n[{d.severity}] {d.kind}: {d.message}" for d in drifts)
+        )
         dash = ' stroke-dasharray="5 3"' if node in missing else ""
         label = _label(node)
         anchor = f'<a href="#{_anchor(dataset_node(node).id)}">' if drifts else "<a>"
@@ -166,7 +174,7 @@ def _where(node: DatasetId) -> str:
     scheme, _, rest = node.namespace.partition("://")
     if scheme == "duckdb":
         return f"duckdb {node.name.split('.')[0]}"
-    return f"{scheme} {rest}"[:LABEL_CHARS + 6] if rest else scheme
+    return f"{scheme} {rest}"[: LABEL_CHARS + 6] if rest else scheme
 
 
 def _anchor(subject: str) -> str:
@@ -193,7 +201,11 @@ def render_html(report: DiffReport) -> str:
         note = f"<p class=note>No graph: {escape(str(exc))}.</p>"
     else:
         total = len({a.dataset for a in report.expected.assets.values()})
-        note = "" if drawn >= total else f"<p class=note>Showing {drawn} datasets: the drifted ones and their upstream.</p>"
+        note = (
+            ""
+            if drawn >= total
+            else f"<p class=note>Showing {drawn} datasets: the drifted ones and their upstream.</p>"
+        )
     rows = []
     seen_anchor: set[str] = set()
     for d in report.drifts:
@@ -221,7 +233,7 @@ def render_html(report: DiffReport) -> str:
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>lineage diff: {escape(s['location'])}</title>
+<title>lineage diff: {escape(s["location"])}</title>
 <style>
 body{{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#1b1f24}}
 h1{{font-size:20px;margin:0 0 4px}} .meta{{color:#57606a;margin:0 0 16px}}
@@ -229,18 +241,18 @@ h1{{font-size:20px;margin:0 0 4px}} .meta{{color:#57606a;margin:0 0 16px}}
 .graph text{{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;fill:#1b1f24}} .graph text.ns{{font:10px system-ui,sans-serif;fill:#6b7a89}}
 .legend span{{display:inline-block;margin-right:14px}} .legend i{{display:inline-block;width:12px;height:12px;border-radius:3px;margin-right:4px;vertical-align:-1px}}
 table{{border-collapse:collapse;margin-top:16px;width:100%}} th,td{{border-bottom:1px solid #d0d7de;padding:6px 8px;text-align:left;vertical-align:top}}
-.sev{{font-weight:600}} tr.error .sev{{color:{_COLORS['error']}}} tr.warning .sev{{color:{_COLORS['warning']}}} tr.info .sev{{color:{_COLORS['info']}}}
+.sev{{font-weight:600}} tr.error .sev{{color:{_COLORS["error"]}}} tr.warning .sev{{color:{_COLORS["warning"]}}} tr.info .sev{{color:{_COLORS["info"]}}}
 td i,.kinds i{{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}}
 tr:target{{background:#fff8c5}} small{{color:#57606a}} .clean{{color:#1a7f37;font-weight:600}} .note{{color:#57606a}}
 </style></head><body>
-<h1>lineage diff: {escape(s['location'])}</h1>
-<p class="meta">{s['assets']} assets vs Marquez {escape(report.marquez)} ({s['datasets_observed']} datasets,
-{s['jobs_observed']} jobs in {escape(s['job_namespace'])}) &middot; {escape(report.generated_at)}</p>
+<h1>lineage diff: {escape(s["location"])}</h1>
+<p class="meta">{s["assets"]} assets vs Marquez {escape(report.marquez)} ({s["datasets_observed"]} datasets,
+{s["jobs_observed"]} jobs in {escape(s["job_namespace"])}) &middot; {escape(report.generated_at)}</p>
 {verdict}
-<p class="legend"><span><i style="background:{_FILL['error']};border:2px solid {_COLORS['error']}"></i>error</span>
-<span><i style="background:{_FILL['warning']};border:2px solid {_COLORS['warning']}"></i>warning</span>
+<p class="legend"><span><i style="background:{_FILL["error"]};border:2px solid {_COLORS["error"]}"></i>error</span>
+<span><i style="background:{_FILL["warning"]};border:2px solid {_COLORS["warning"]}"></i>warning</span>
 <span><i style="background:{_FILL[None]};border:1px solid {_COLORS[None]}"></i>no drift</span>
-<span><i style="border:2px dashed {_COLORS['error']}"></i>missing in Marquez</span></p>
+<span><i style="border:2px dashed {_COLORS["error"]}"></i>missing in Marquez</span></p>
 <div class="graph">{svg}</div>{note}
 {_kind_legend(report)}
 {table}

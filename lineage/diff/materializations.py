@@ -19,7 +19,7 @@ class Materialized:
 
 
 def _utc(ts: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC)
 
 
 def last_materializations(instance, asset_keys: Iterable[str]) -> dict[str, Materialized]:

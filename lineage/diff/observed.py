@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -100,7 +100,9 @@ class MarquezReader:
     ):
         self.url = url.rstrip("/")
         target = MarquezTarget(self.url, "external", api_key)
-        self.http = MarquezHttp(target, user_agent="lakehouse-lineage-diff", pool=2 * workers, timeout=(timeout_s, timeout_s))
+        self.http = MarquezHttp(
+            target, user_agent="lakehouse-lineage-diff", pool=2 * workers, timeout=(timeout_s, timeout_s)
+        )
         self.page = page
         self.workers = workers
         self._calls = itertools.count()
@@ -113,7 +115,9 @@ class MarquezReader:
             if response.status_code == 404 and missing_ok:
                 return None
             if not response.ok:
-                raise MarquezFailed(f"Marquez at {self.url} answered {response.status_code} to {what}: {response.text[:200]}")
+                raise MarquezFailed(
+                    f"Marquez at {self.url} answered {response.status_code} to {what}: {response.text[:200]}"
+                )
             return orjson.loads(response.content)  # pages are megabytes: orjson parses them 3-5x faster
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise MarquezUnreachable(f"Marquez at {self.url} cannot be reached: {type(exc).__name__}: {exc}") from exc
@@ -157,14 +161,19 @@ class MarquezReader:
 
     def datasets(self, namespace: str) -> list[ObservedDataset]:
         rows = self._pages(
-            f"GET /namespaces/{namespace}/datasets", f"/api/v1/namespaces/{_quoted(namespace)}/datasets", "datasets",
+            f"GET /namespaces/{namespace}/datasets",
+            f"/api/v1/namespaces/{_quoted(namespace)}/datasets",
+            "datasets",
             missing_ok=True,
         )
         return [_dataset(row) for row in rows]
 
     def jobs(self, namespace: str) -> list[ObservedJob]:
         rows = self._pages(
-            f"GET /namespaces/{namespace}/jobs", f"/api/v1/namespaces/{_quoted(namespace)}/jobs", "jobs", missing_ok=True
+            f"GET /namespaces/{namespace}/jobs",
+            f"/api/v1/namespaces/{_quoted(namespace)}/jobs",
+            "jobs",
+            missing_ok=True,
         )
         return [_job(row) for row in rows]
 
@@ -180,7 +189,9 @@ class MarquezReader:
                 graph.jobs[job.name] = job
         return graph
 
-    def find_elsewhere(self, wanted: Iterable[DatasetId], exclude: Iterable[str]) -> dict[DatasetId, list[ObservedDataset]]:
+    def find_elsewhere(
+        self, wanted: Iterable[DatasetId], exclude: Iterable[str]
+    ) -> dict[DatasetId, list[ObservedDataset]]:
         """For each wanted dataset, the datasets of the same name in other namespaces of its scheme."""
         wanted = list(wanted)
         if not wanted:

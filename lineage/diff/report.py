@@ -101,7 +101,9 @@ def render_markdown(report: DiffReport) -> str:
         return "\n".join(lines) + "\n"
     lines += ["| severity | kind | subject | message | suggested fix |", "| --- | --- | --- | --- | --- |"]
     for d in report.drifts:
-        lines.append(f"| {d.severity} | {d.kind} | `{_md(d.dataset_or_job)}` | {_md(d.message)} | {_md(d.suggested_fix)} |")
+        lines.append(
+            f"| {d.severity} | {d.kind} | `{_md(d.dataset_or_job)}` | {_md(d.message)} | {_md(d.suggested_fix)} |"
+        )
     lines += ["", "Kinds:"]
     for name in dict.fromkeys(d.kind for d in report.drifts):
         lines.append(f"- `{name}` ({kind_of(name).severity}): {_md(kind_of(name).when)}")

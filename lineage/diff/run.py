@@ -114,7 +114,7 @@ def _run_diff(module, url, use_instance, instance, read_tables, dagster_home, sa
     clock.lap("location")
     note = "stale lineage not checked, open runs only past the threshold (--no-instance)"
     open_run_after = open_run_threshold()
-    since = dt.datetime.now(dt.timezone.utc) - open_run_after
+    since = dt.datetime.now(dt.UTC) - open_run_after
     if instance is not None:
         expected.materialized = last_materializations(instance, expected.assets)
         expected.dagster_runs = dagster_runs(instance, since)

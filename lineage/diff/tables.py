@@ -36,15 +36,17 @@ class RealTables:
 def project_postgres_url(namespace: str) -> str | None:
     """The project's own Postgres (LAKEHOUSE_PG_URL or the embedded server) when the namespace is
     its host:port; other servers need their own credentials, which we do not guess."""
-    from lineage import naming
     from lakehouse_core.settings import get_settings
+    from lineage import naming
 
     if naming.postgres_dataset("s", "t").namespace != namespace:
         return None
     return get_settings().pg.url
 
 
-def read_real_tables(datasets: Iterable[DatasetId], postgres_url_of: PostgresUrlOf = project_postgres_url) -> RealTables:
+def read_real_tables(
+    datasets: Iterable[DatasetId], postgres_url_of: PostgresUrlOf = project_postgres_url
+) -> RealTables:
     by_database: dict[tuple[str, str], list[DatasetId]] = {}
     for d in datasets:
         parts = d.name.split(".")

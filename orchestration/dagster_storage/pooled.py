@@ -33,7 +33,6 @@ from orchestration.dagster_storage.run_lineage import EmitsRunLineage
 _POOL = {"isolation_level": "AUTOCOMMIT", "pool_size": 3, "max_overflow": 4, "pool_recycle": 3600}
 
 
-
 class _Pooled:
     """Mixin for the stock storages: pooled connections, and constructed as this class."""
 
@@ -201,7 +200,11 @@ class PooledPostgresEventLogStorage(
         # check ran over the run's whole window: its result is each planned day's.
         evaluation = event.dagster_event.event_specific_data
         if evaluation.partition is None:
-            status = AssetCheckExecutionRecordStatus.SUCCEEDED if evaluation.passed else AssetCheckExecutionRecordStatus.FAILED
+            status = (
+                AssetCheckExecutionRecordStatus.SUCCEEDED
+                if evaluation.passed
+                else AssetCheckExecutionRecordStatus.FAILED
+            )
             target = evaluation.target_materialization_data
             table = AssetCheckExecutionsTable
             with self.index_connection() as conn:

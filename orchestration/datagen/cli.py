@@ -12,7 +12,6 @@ runs never mix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -26,19 +25,19 @@ console = Console()
 
 @app.command()
 def generate(
-    out: Optional[Path] = typer.Option(
+    out: Path | None = typer.Option(
         None, "--out", help="Lake directory. Default: $LAKEHOUSE_RAW_DIR, else <data dir>/lake/raw/bioreactor."
     ),
     seed: int = typer.Option(42, help="Random seed: the same options and seed give byte-identical files."),
     sites: str = typer.Option("LON,BOS,SGP", help="Comma-separated site codes, or a number of sites."),
     reactors_per_site: int = typer.Option(2, min=1, max=99, help="Bioreactors per site."),
     batches_per_reactor: int = typer.Option(2, min=1, max=9999, help="Batches run back to back on each reactor."),
-    days: Optional[int] = typer.Option(
+    days: int | None = typer.Option(
         None, min=1, help="Run window in days: reactors run batches until it closes (replaces --batches-per-reactor)."
     ),
     sample_interval: float = typer.Option(60.0, help="Seconds between two readings of a batch (> 0)."),
     start_date: str = typer.Option("2025-01-01", help="UTC date the first batch starts (YYYY-MM-DD)."),
-    target_rows: Optional[int] = typer.Option(
+    target_rows: int | None = typer.Option(
         None,
         min=1,
         help="Approximate total rows (e.g. 5000000 for a benchmark): raises the batches per reactor "

@@ -461,5 +461,3 @@ def _day_start_us(ts_us: int) -> int:
 
 def _minutes_us(minutes: float) -> int:
     return round(minutes) * MINUTE_US
-
-

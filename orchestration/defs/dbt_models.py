@@ -5,7 +5,6 @@ The raw source maps to `raw_bioreactor_data` and the Postgres sources to the pub
 assets through `meta.dagster.asset_key` in the dbt sources.
 """
 
-
 import hashlib
 import json
 import os
@@ -19,12 +18,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from lakehouse_core.settings import exported, get_settings
 from lineage.dagster import dagster_run_of
 from lineage.events import dbt_ol_env
 from orchestration.dbt_projects import duckdb_project, postgres_project
 from orchestration.defs.resources import LakehouseResource
 from orchestration.partitions import daily_partitions, dbt_window_vars, single_run
-from lakehouse_core.settings import exported, get_settings
 
 _GROUP_BY_TAG = {"stg": "dbt_staging", "int": "dbt_curated", "curated": "dbt_curated", "mart": "dbt_postgres_marts"}
 

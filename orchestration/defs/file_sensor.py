@@ -4,10 +4,10 @@ import datetime as dt
 
 import dagster as dg
 
+from lakehouse_core.settings import get_settings
 from orchestration.defs.jobs import ingest_raw_data, partition_pipeline
 from orchestration.defs.raw_ingestion import RAW_ASSET_KEY
 from orchestration.ingest.lake_scan import LakeCursor, scan_lake
-from lakehouse_core.settings import get_settings
 
 
 @dg.sensor(
@@ -50,7 +50,7 @@ def _already_covered(context: dg.SensorEvaluationContext, day: str, arrived_ns: 
     runs = context.instance.get_run_records(
         dg.RunsFilter(
             tags={"dagster/partition": day},
-            created_after=dt.datetime.fromtimestamp(arrived, tz=dt.timezone.utc),
+            created_after=dt.datetime.fromtimestamp(arrived, tz=dt.UTC),
         ),
         limit=20,
     )

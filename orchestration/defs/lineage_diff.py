@@ -4,7 +4,6 @@ Checks tab) with the drift table as metadata. The check runs in the `lineage_dif
 `lineage_diff_hourly` or on demand from the UI; never inside the pipeline's own runs (an
 external asset is not selected by `*`), where the run's events are not delivered yet."""
 
-
 import dagster as dg
 
 MARQUEZ_LINEAGE = dg.AssetKey("marquez_lineage")

@@ -1,6 +1,5 @@
 """Publish the curated DuckDB tables to Postgres, where dbt-postgres builds the marts."""
 
-
 from contextlib import ExitStack
 
 import dagster as dg

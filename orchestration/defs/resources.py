@@ -1,11 +1,10 @@
 """Resources shared by the assets: settings-driven DuckDB, Postgres and dbt."""
 
-
 import dagster as dg
 
+from lakehouse_core.settings import get_settings
 from orchestration.dbt_projects import DBT_EXECUTABLE, LakehouseDbtCliResource, duckdb_project, postgres_project
 from orchestration.services.postgres import ensure_postgres
-from lakehouse_core.settings import get_settings
 
 
 class LakehouseResource(dg.ConfigurableResource):

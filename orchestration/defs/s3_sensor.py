@@ -3,10 +3,10 @@ runs for exactly their days. Off by default: turn it on in the UI or with `dagst
 
 import dagster as dg
 
+from lakehouse_core.settings import get_settings
 from orchestration.defs.jobs import partition_pipeline
 from orchestration.ingest.s3_lake import BUCKET_ENV, ENDPOINT_ENV, S3LakeConfig, evaluate_s3_uploads
 from orchestration.partitions import daily_partitions
-from lakehouse_core.settings import get_settings
 
 
 @dg.sensor(

@@ -100,7 +100,7 @@ def register_window(
     """
     hashes = hashes or {}
     duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with duckdb.connect(str(duckdb_path)) as con:
         con.execute("set TimeZone = 'UTC'")
         con.execute("set enable_progress_bar = false")
@@ -137,8 +137,8 @@ def window_row_count(duckdb_path: Path, days: list[str]) -> int:
     (every reading it shows is on its folder's day; the rest is quarantined)."""
     if not days:
         return 0
-    first = dt.datetime.fromisoformat(min(days)).replace(tzinfo=dt.timezone.utc)
-    end = dt.datetime.fromisoformat(max(days)).replace(tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
+    first = dt.datetime.fromisoformat(min(days)).replace(tzinfo=dt.UTC)
+    end = dt.datetime.fromisoformat(max(days)).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
         return con.execute(

@@ -38,7 +38,7 @@ class LakeCursor:
     at_ctime: list[str] = field(default_factory=list)  # files seen with ctime == ctime_ns
 
     @classmethod
-    def parse(cls, raw: str | None) -> "LakeCursor":
+    def parse(cls, raw: str | None) -> LakeCursor:
         if not raw:
             return cls()
         data = json.loads(raw)

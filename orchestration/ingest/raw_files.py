@@ -14,10 +14,9 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -128,7 +127,9 @@ def check_file(path: Path, day: str | None = None, max_bytes: int | None = None)
     check = FileCheck(path=path, bytes=path.stat().st_size)
     limit = max_bytes if max_bytes is not None else max_file_bytes()
     if check.bytes > limit:  # refused before reading anything: it could exhaust memory or disk
-        check.fail("oversized", f"file of {check.bytes} bytes is over the limit of {limit} bytes ({MAX_FILE_BYTES_ENV})")
+        check.fail(
+            "oversized", f"file of {check.bytes} bytes is over the limit of {limit} bytes ({MAX_FILE_BYTES_ENV})"
+        )
         return check
     try:
         parquet = pq.ParquetFile(path)
@@ -153,7 +154,7 @@ def check_file(path: Path, day: str | None = None, max_bytes: int | None = None)
         check.value_min, check.value_max = _ts_range(meta, schema.get_field_index("value"))
         check.batch_min, check.batch_max = _ts_range(meta, schema.get_field_index("batch_id"))
         if day is not None and check.ts_min is not None and check.ts_max is not None:
-            first = dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
+            first = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
             low, high = _utc(check.ts_min), _utc(check.ts_max)
             if high < first or low >= first + dt.timedelta(days=1):
                 check.fail(
@@ -164,7 +165,7 @@ def check_file(path: Path, day: str | None = None, max_bytes: int | None = None)
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def quarantine(check: FileCheck, raw_dir: Path, quarantine_dir: Path) -> Path:
@@ -173,12 +174,12 @@ def quarantine(check: FileCheck, raw_dir: Path, quarantine_dir: Path) -> Path:
     target = quarantine_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():  # an earlier bad version of the same file is kept, not overwritten
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         target = target.with_name(f"{target.stem}.{stamp}{target.suffix}")
     shutil.move(str(check.path), target)
     reason = {
         "file": str(relative),
-        "quarantined_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "quarantined_at": dt.datetime.now(dt.UTC).isoformat(),
         "reasons": check.reasons,
         "problems": check.problems,
         "rows_in_footer": check.rows,
@@ -224,4 +225,3 @@ def check_files(files: list[Path], days: dict[Path, str] | None = None) -> Intak
     limit = max_file_bytes()
     checks = [check_file(p, (days or {}).get(p), limit) for p in files]
     return IntakeReport(good=[c for c in checks if c.ok], bad=[c for c in checks if not c.ok])
-

@@ -70,11 +70,11 @@ def _may_hold_bad_rows(day: str, checks: list, future: dt.datetime) -> bool:
     future or infinite, or arrive in two files (batch ranges overlapping)? Unknown tags and NaN
     are looked for separately (no statistics say which strings a column holds, and Parquet
     writers leave NaN out of min/max)."""
-    start = dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
+    start = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
     for c in checks:
         if c is None or None in (c.ts_min, c.ts_max, c.value_min, c.value_max, c.batch_min, c.batch_max):
             return True
-        low, high = (t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t for t in (c.ts_min, c.ts_max))
+        low, high = (t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t for t in (c.ts_min, c.ts_max))
         if low < start or high >= start + dt.timedelta(days=1) or high > future:
             return True
         if math.isinf(c.value_min) or math.isinf(c.value_max):
@@ -120,7 +120,9 @@ def find_bad_rows(
     return con.execute("select count(*) from bad_rows").fetchone()[0]
 
 
-def _find_in_day(con: duckdb.DuckDBPyConnection, day: str, paths: list[str], tags: list[str], future: dt.datetime) -> None:
+def _find_in_day(
+    con: duckdb.DuckDBPyConnection, day: str, paths: list[str], tags: list[str], future: dt.datetime
+) -> None:
     columns = "batch_id, site, equipment_id, ts, tag, value, unit"
     con.execute(
         f"""
@@ -165,7 +167,7 @@ def _find_in_day(con: duckdb.DuckDBPyConnection, day: str, paths: list[str], tag
         join repeated d using (batch_id, equipment_id, ts, tag_key)
         where d.conflicting or c.path <> d.first_path
         """,
-        {"tags": tags, "future": future, "day": dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)},
+        {"tags": tags, "future": future, "day": dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)},
     )
 
 

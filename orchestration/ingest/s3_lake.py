@@ -212,9 +212,7 @@ def plan(
     batch, later = fresh[:limit], fresh[limit:]
     later_keys = {o.key for o in later}
     handled = [
-        o
-        for o in objects
-        if o.key not in later_keys and (cursor.since is None or o.last_modified >= cursor.since)
+        o for o in objects if o.key not in later_keys and (cursor.since is None or o.last_modified >= cursor.since)
     ]
     if not handled:
         return batch, cursor

@@ -78,8 +78,8 @@ def check_window(duckdb_path: Path, days: list[str]) -> dict[str, TagDomain]:
     results = {tag: TagDomain(tag) for tag in known_tags()}
     if not days:
         return results
-    first = dt.datetime.fromisoformat(min(days)).replace(tzinfo=dt.timezone.utc)
-    end = dt.datetime.fromisoformat(max(days)).replace(tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
+    first = dt.datetime.fromisoformat(min(days)).replace(tzinfo=dt.UTC)
+    end = dt.datetime.fromisoformat(max(days)).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
     catalogue = [(t.lower(), t, *PHYSICAL_RANGES.get(t, (None, None))) for t in known_tags()]
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")

@@ -11,11 +11,18 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakehouse_core.settings import Settings
 from orchestration.ingest.duckdb_raw import raw_view_columns, register_window, registered_hashes, window_row_count
-from orchestration.ingest.raw_files import FileCheck, IntakeReport, check_files, content_hash, list_raw_files, quarantine
+from orchestration.ingest.raw_files import (
+    FileCheck,
+    IntakeReport,
+    check_files,
+    content_hash,
+    list_raw_files,
+    quarantine,
+)
 from orchestration.ingest.raw_rows import quarantined_rows
 from orchestration.ingest.tag_domain import TagDomain, check_window
-from lakehouse_core.settings import Settings
 
 
 @dataclass
@@ -45,7 +52,9 @@ class WindowIntake:
 
 
 def ingest_window(settings: Settings, days: list[str]) -> WindowIntake:
-    folder_day = {f: day for day in days for f in list_raw_files(settings.raw_dir / f"date={day}", root=settings.raw_dir)}
+    folder_day = {
+        f: day for day in days for f in list_raw_files(settings.raw_dir / f"date={day}", root=settings.raw_dir)
+    }
     files = list(folder_day)
     report = check_files(files, folder_day)
     # A file loaded before whose bytes differ now was rewritten after load: what dbt built on is

@@ -71,9 +71,7 @@ def _duckdb_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> 
     return [(name, postgres_type(dtype)) for name, dtype in rows]
 
 
-def _load_staging(
-    pg: psycopg.Connection, con: duckdb.DuckDBPyConnection, schema: str, table: str
-) -> PublishedTable:
+def _load_staging(pg: psycopg.Connection, con: duckdb.DuckDBPyConnection, schema: str, table: str) -> PublishedTable:
     columns = _duckdb_columns(con, schema, table)
     staging = sql.Identifier(schema, f"{table}__staging")
     pg.execute(sql.SQL("drop table if exists {}").format(staging))

@@ -23,8 +23,26 @@ def prepare_dagster_home(settings: Settings) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copy(_TEMPLATE, home / "dagster.yaml")
+    else:
+        _add_new_template_sections(home / "dagster.yaml")
     configure_postgres_storage(settings, home)  # runs and events in Postgres, not SQLite
     return home
+
+
+def _add_new_template_sections(config_file: Path) -> None:
+    """A home made from an older template gets the template's top-level sections it lacks (e.g.
+    `nux`, which keeps Dagster's pop-up off the UI); what the home already sets is left alone."""
+    import yaml
+
+    text = config_file.read_text()
+    have = set((yaml.safe_load(text) or {}).keys())
+    template = _TEMPLATE.read_text()
+    missing = [key for key in (yaml.safe_load(template) or {}) if key not in have]
+    if not missing:
+        return
+    added = [f"{key}:\n" + "".join(f"  {line}\n" for line in yaml.safe_dump(yaml.safe_load(template)[key]).splitlines())
+             for key in missing]  # fmt: skip
+    config_file.write_text(text.rstrip("\n") + "\n\n# added from orchestration/dagster.yaml\n" + "".join(added))
 
 
 def url(settings: Settings) -> str:
@@ -37,7 +55,7 @@ def declare(settings: Settings) -> background.Service:
     return background.Service(
         label="dagster dev",
         command=(dagster, "dev", "-m", "orchestration.definitions", "-h", "0.0.0.0", "-p", str(port)),
-        env=child_env(DAGSTER_HOME=str(settings.dagster_home), **settings.dbt_env()),
+        env=child_env(DAGSTER_HOME=str(settings.dagster_home), **settings.dagster_cli_env()),
         pid_file=settings.run_dir / "dagster-dev.pid",
         log_file=settings.log_dir / "dagster-dev.log",
         marks=(b"dev", b"orchestration.definitions"),

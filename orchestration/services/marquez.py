@@ -83,7 +83,9 @@ def ensure_database(settings: Settings) -> PostgresConnection:
             f"or set MARQUEZ_DB_URL ({exc.diag.message_primary})"
         ) from exc
     except psycopg.OperationalError as exc:
-        raise MarquezUnavailable(f"cannot reach Postgres at {admin.host}:{admin.port} to prepare Marquez's database: {exc}") from exc
+        raise MarquezUnavailable(
+            f"cannot reach Postgres at {admin.host}:{admin.port} to prepare Marquez's database: {exc}"
+        ) from exc
 
     target = PostgresConnection(admin.host, admin.port, MARQUEZ_ROLE, password, MARQUEZ_DB)
     try:

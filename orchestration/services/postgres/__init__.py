@@ -111,8 +111,7 @@ class EmbeddedPostgres:
             )
             if result.returncode != 0:
                 raise PostgresUnavailable(
-                    f"Postgres did not start ({result.stderr.strip() or result.stdout.strip()}); "
-                    f"see {self.log_file}"
+                    f"Postgres did not start ({result.stderr.strip() or result.stdout.strip()}); see {self.log_file}"
                 )
         ensure_database(self.connection)
         return self.connection

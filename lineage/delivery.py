@@ -6,7 +6,8 @@ nothing after it may overtake it. It is marked `failed` with the error and retri
 the same place. An event Marquez refuses for good (a 4xx judging the event) is marked `rejected`
 with the reason and the pass goes on. An event the server answers with an error of its own (500,
 not 502/503/504) MAX_SERVER_ERRORS times in a row is set aside as `failed` (it would wedge the
-producer for ever), and the pass goes on; `lineage status` shows it, `lineage replay --failed`
+producer for ever), and the pass goes on, provided the server answers a plain read at that moment
+(a server failing on everything is an outage, not the event's fault: nothing is set aside); `lineage status` shows it, `lineage replay --failed`
 sends it again.
 
 Only what the server acknowledged is marked delivered. If an acknowledgement is lost (crash,
@@ -123,7 +124,13 @@ def _pass(outbox, sender, result, max_events, chunk_events, deadline, progress, 
                 # Only the event at the head of what is still owed is marked: it is what blocks the
                 # queue. Those behind it were neither acknowledged nor refused; they stay pending.
                 seq = chunk[v.index].seq
-                if outbox.mark_failed(seq, v.detail or "failed", server_error=v.server_error, max_server_errors=max_server_errors):
+                limit: int | None = max_server_errors
+                if v.server_error:
+                    before = outbox.get(seq)
+                    if before is not None and before.server_errors + 1 >= max_server_errors and not sender.answers(deadline):
+                        # The server fails on everything (an outage answering 500): not this event's fault.
+                        limit = None
+                if outbox.mark_failed(seq, v.detail or "failed", server_error=v.server_error, max_server_errors=limit):
                     result.set_aside += 1
                     log.warning("lineage event %s set aside as failed: Marquez answered %d times: %s", seq, max_server_errors, v.detail)
         rejected = sum(1 for v in outcome.verdicts if v.status == "rejected")

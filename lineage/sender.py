@@ -104,6 +104,18 @@ class LineageSender:
             outcome.error, outcome.unreachable = str(exc), isinstance(exc, Unreachable)
         return outcome
 
+    def answers(self, deadline: float | None = None) -> bool:
+        """Whether the server answers a plain read now (GET /api/v1/namespaces?limit=1 -> 200):
+        a 500 to one event while this holds is that event's fault, not an outage's."""
+        connect, read = CONNECT_TIMEOUT_S, READ_TIMEOUT_S
+        if deadline is not None:
+            left = max(deadline - time.monotonic(), 0.05)
+            connect, read = min(connect, left), min(read, left)
+        try:
+            return self.http.get("/api/v1/namespaces", params={"limit": 1}, timeout=(connect, read)).status_code == 200
+        except requests.RequestException:
+            return False
+
     # --- the two paths -----------------------------------------------------------------
 
     def _probe_batch(self, deadline: float | None) -> bool:

@@ -445,7 +445,7 @@ class PoisonProxy:
     """A real HTTP proxy in front of the real server that answers `status` to any request whose
     body holds `marker` (a whole batch included: as a server that breaks on one event does)."""
 
-    def __init__(self, upstream: str, marker: str, status: int = 500) -> None:
+    def __init__(self, upstream: str, marker: str, status: int = 500, everything: bool = False) -> None:
         import http.server
 
         proxy = self
@@ -460,7 +460,7 @@ class PoisonProxy:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                if marker.encode() in body:
+                if everything or marker.encode() in body:
                     proxy.hits += 1
                     code, payload, kind = status, b'{"code": 500, "message": "internal error"}', "application/json"
                 else:
@@ -567,3 +567,22 @@ def test_a_follow_loop_is_not_wedged_by_a_poisoned_event(outbox, marquez_url, sc
     finally:
         stop.set()
         proxy.close()
+
+
+def test_a_server_failing_on_everything_sets_nothing_aside(outbox, marquez_url, scenario):
+    """500 to every request (an outage that answers 500, as Marquez does with its database down):
+    no event is to blame, so none is set aside however long it lasts."""
+    from lineage.delivery import MAX_SERVER_ERRORS
+
+    proxy = PoisonProxy(marquez_url, "", everything=True)
+    target = MarquezTarget(proxy.url, "external")
+    try:
+        seqs = [outbox.append(scenario.event(i)) for i in range(3)]
+        for _ in range(MAX_SERVER_ERRORS + 3):
+            result = deliver_once(outbox, target, batch=False)
+        assert (result.set_aside, result.remaining) == (0, 3) and "500" in result.error
+        head = outbox.get(seqs[0])
+        assert (head.status, head.set_aside_at) == ("failed", None) and head.server_errors == MAX_SERVER_ERRORS + 3
+    finally:
+        proxy.close()
+    assert deliver_once(outbox, MarquezTarget(marquez_url, "external")).delivered == 3

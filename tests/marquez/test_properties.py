@@ -400,3 +400,35 @@ def seeded(server):
 
 def test_limits_are_the_documented_ones():
     assert limits.MAX_NAME_BYTES == 1024 and limits.MAX_JSON_DEPTH < 254  # orjson serialises at most 254 levels
+
+
+# -- the same event, written differently, is one event ------------------------------------------------
+OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
+
+
+@SETTINGS
+@given(
+    instant=st.datetimes(
+        min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2025, 1, 1), timezones=st.just(dt.timezone.utc)
+    ),
+    offset=OFFSETS,
+    upper=st.booleans(),
+    zulu=st.booleans(),
+)
+def test_an_event_rewritten_in_another_offset_or_case_is_stored_once(server, instant, offset, upper, zulu):
+    run_id = str(uuid.uuid4())
+    ns = f"canon-{uuid.uuid4().hex[:8]}"
+    event = {
+        "eventTime": instant.isoformat().replace("+00:00", "Z") if zulu else instant.isoformat(),
+        "eventType": "START", "producer": "https://example.com/prop", "schemaURL": RUN_URL,
+        "run": {"runId": run_id}, "job": {"namespace": ns, "name": "j"},
+    }  # fmt: skip
+    variant = dict(
+        event, eventTime=instant.astimezone(offset).isoformat(), run={"runId": run_id.upper() if upper else run_id}
+    )
+    for doc in (event, variant):
+        response = requests.post(f"{server.url}/api/v1/lineage", json=doc, timeout=30)
+        assert response.status_code == 201, response.text
+    with psycopg.connect(server.db_url) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM lineage_events WHERE job_namespace = %s", (ns,)).fetchone()
+    assert count == 1, (event, variant)

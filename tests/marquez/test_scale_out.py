@@ -38,7 +38,18 @@ def two_servers(request, tmp_path):
             port = _free_port()
             log = (tmp_path / f"server-{i}.log").open("wb")
             process = subprocess.Popen(
-                [sys.executable, "-m", "marquez", "serve", "--host", "127.0.0.1", "--port", str(port), "--db-url", db_url],
+                [
+                    sys.executable,
+                    "-m",
+                    "marquez",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--db-url",
+                    db_url,
+                ],
                 cwd=REPO_ROOT,
                 env=env,
                 stdout=log,
@@ -48,7 +59,9 @@ def two_servers(request, tmp_path):
             started.append((url, process))
             deadline = time.monotonic() + 60
             while not _healthy(url):  # the second one finds the schema migrated (or migrates it alongside)
-                assert process.poll() is None and time.monotonic() < deadline, (tmp_path / f"server-{i}.log").read_text()[-3000:]
+                assert process.poll() is None and time.monotonic() < deadline, (
+                    tmp_path / f"server-{i}.log"
+                ).read_text()[-3000:]
                 time.sleep(0.2)
         yield [url for url, _ in started], db_url
     finally:
@@ -60,7 +73,10 @@ def two_servers(request, tmp_path):
 def test_two_servers_and_two_projectors_on_one_postgres(two_servers):
     (first, second), db_url = two_servers
     ns = unique("scale")
-    shared = [dataset(ns, f"raw.shared_{k}", [("id", "INT"), ("v", "DOUBLE")], source=("pg", "postgres://h:5432")) for k in range(3)]
+    shared = [
+        dataset(ns, f"raw.shared_{k}", [("id", "INT"), ("v", "DOUBLE")], source=("pg", "postgres://h:5432"))
+        for k in range(3)
+    ]
     failures: list[str] = []
 
     def client(c: int) -> None:
@@ -90,7 +106,9 @@ def test_two_servers_and_two_projectors_on_one_postgres(two_servers):
         assert datasets["totalCount"] == 3 + CLIENTS * RUNS_PER_CLIENT
     with psycopg.connect(db_url) as conn:
         (stored,) = conn.execute("SELECT count(*) FROM lineage_events").fetchone()
-        errors = conn.execute("SELECT projection_error FROM lineage_events WHERE projection_error IS NOT NULL").fetchall()
+        errors = conn.execute(
+            "SELECT projection_error FROM lineage_events WHERE projection_error IS NOT NULL"
+        ).fetchall()
         states = dict(conn.execute("SELECT state, count(*) FROM runs GROUP BY 1").fetchall())
     assert stored == 2 * CLIENTS * RUNS_PER_CLIENT
     assert errors == [], errors[:3]

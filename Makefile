@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 -include .env
 export
 
-.PHONY: setup ui demo test down status bench bench-marquez bench-lineage bench-diff bench-ui bench-daily bench-outbox clean
+.PHONY: setup ui demo bi test down status bench bench-marquez bench-lineage bench-diff bench-ui bench-daily bench-outbox clean
 
 setup: $(VENV)/.synced ui
 
@@ -37,10 +37,16 @@ ui/dist/index.html: ui/node_modules/.installed $(UI_SOURCES)
 demo: setup
 	$(BIN)/lakehouse demo
 
+# Superset on the mart (:8088), in its own venv (.venv-superset, from bi/requirements.txt; first time a few
+# minutes), its dashboard provisioned and its lineage emitted. Run after `make demo` (it needs the mart).
+bi: setup
+	$(BIN)/lakehouse up --bi
+
 test: setup
 	$(BIN)/python -m pytest
 
 down:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m orchestration.services.superset down; fi
 	@if [ -x $(BIN)/lakehouse ]; then $(BIN)/lakehouse down; else echo "nothing to stop (no .venv)"; fi
 
 status: setup

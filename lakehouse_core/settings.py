@@ -296,6 +296,27 @@ class Settings(BaseSettings):
         group="bi",
     )
 
+    superset_port: str = _env(
+        "LAKEHOUSE_SUPERSET_PORT", "Port of Superset (`make bi`, `lakehouse up --bi`).", "8088", group="bi"
+    )
+    superset_host: str = _env("LAKEHOUSE_SUPERSET_HOST", "Interface Superset listens on.", "127.0.0.1", group="bi")
+    superset_admin: str = _env(
+        "LAKEHOUSE_SUPERSET_ADMIN", "Superset's admin user, created on first start (bi/).", "admin", group="bi"
+    )
+    superset_admin_password: str | None = _env(
+        "LAKEHOUSE_SUPERSET_ADMIN_PASSWORD",
+        "Its password. Unset: one is generated on first start into <data dir>/superset/admin_password "
+        "(mode 0600, never committed) and `make bi` says where it is. Set: the admin's password is set "
+        "to it on every start.",
+        group="bi",
+    )
+    superset_venv_setting: Path | None = _env(
+        "LAKEHOUSE_SUPERSET_VENV",
+        "Superset's own virtualenv (its pins, bi/requirements.txt, are not Dagster's), created on first "
+        "use with uv (default <repo>/.venv-superset, shared by every data dir and the tests).",
+        group="bi",
+    )
+
     @field_validator("lineage_strict_s", mode="before")
     @classmethod
     def _strict_seconds(cls, value: Any) -> Any:
@@ -409,6 +430,19 @@ class Settings(BaseSettings):
     @property
     def ui_port(self) -> int:
         return _port("LINEAGE_UI_PORT", self.lineage_ui_port)
+
+    @property
+    def superset_port_number(self) -> int:
+        return _port("LAKEHOUSE_SUPERSET_PORT", self.superset_port)
+
+    @property
+    def superset_home(self) -> Path:
+        """Superset's state: its metadata database (SQLite), secret key, generated passwords, config."""
+        return self.data_dir / "superset"
+
+    @cached_property
+    def superset_venv(self) -> Path:
+        return (self.superset_venv_setting or REPO_ROOT / ".venv-superset").resolve()
 
     @property
     def builtin_marquez_port(self) -> int:

@@ -219,3 +219,38 @@ def _key_path(asset_key: AssetKeyLike) -> tuple[str, ...]:
     if isinstance(path, str):
         return tuple(path.split("/"))
     return tuple(str(part) for part in path)  # type: ignore[union-attr]  # a sequence of key parts
+
+
+# --- Superset (bi/): the end of the graph -----------------------------------------------------
+# Superset emits no OpenLineage of its own, so the project's provisioning (bi/provision.py) says
+# what it built: one run of the job `superset.provision`, reading the mart and writing the
+# Superset dataset and the dashboard, both named in the Superset instance's namespace
+# `superset://<host>:<port>` (the loopback interface written `localhost`, as a browser reaches it).
+# The job lives in that namespace too, not in OPENLINEAGE_NAMESPACE: no Dagster asset owns it, and
+# `lineage diff` (which reads that namespace's jobs) would report it as an orphan. Marquez's graph
+# crosses namespaces, so the raw files still reach the dashboard.
+SUPERSET_PROVISION_JOB = "superset.provision"
+_LOOPBACK = ("127.0.0.1", "0.0.0.0", "::", "::1", "localhost")
+
+
+def superset_namespace(host: str | None = None, port: int | None = None) -> str:
+    """`superset://localhost:8088` for the Superset on LAKEHOUSE_SUPERSET_HOST:LAKEHOUSE_SUPERSET_PORT."""
+    settings = get_settings()
+    host = host or settings.superset_host
+    port = port or settings.superset_port_number
+    return f"superset://{'localhost' if host in _LOOPBACK else host}:{port}"
+
+
+def superset_dataset(name: str, namespace: str | None = None) -> DatasetId:
+    """A Superset dataset (what its charts query) as an OpenLineage dataset: `dataset.<name>`."""
+    return DatasetId(namespace or superset_namespace(), f"dataset.{name}")
+
+
+def superset_dashboard(slug: str, namespace: str | None = None) -> DatasetId:
+    """A Superset dashboard as an OpenLineage dataset: `dashboard.<slug>`."""
+    return DatasetId(namespace or superset_namespace(), f"dashboard.{slug}")
+
+
+def superset_job(namespace: str | None = None) -> tuple[str, str]:
+    """(namespace, name) of the job that provisions or refreshes the Superset dataset and dashboard."""
+    return namespace or superset_namespace(), SUPERSET_PROVISION_JOB

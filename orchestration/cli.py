@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import NoReturn
+from typing import Annotated, NoReturn
 from pathlib import Path
 
 import typer
@@ -156,16 +156,25 @@ def _start_lineage_ui() -> None:
 
 
 @app.command()
-def up() -> None:
+def up(
+    bi: Annotated[bool, typer.Option("--bi", help="Also Superset on the mart (:8088), its dashboard provisioned (`make bi`).")] = False,
+) -> None:
     """Start Postgres, Marquez and `dagster dev` (webserver + daemon) in the background.
 
     Marquez is the built-in server on 127.0.0.1:5555 (MARQUEZ_PORT), unless MARQUEZ_URL names
-    another one: then nothing is started and it must answer."""
+    another one: then nothing is started and it must answer. --bi: Superset too (see README, BI)."""
     url = _start_postgres()
     console.print(f"Postgres   [green]up[/]  {url}")
     _start_marquez()
     _start_lineage_delivery()
     _start_lineage_ui()
+    if bi:
+        from orchestration.services import superset
+
+        try:
+            superset.report(get_settings(), superset.up(get_settings(), say=console.print), say=console.print)
+        except (RuntimeError, ValueError) as exc:
+            _fail(f"Superset: {exc}")
     settings = get_settings()
     if dagster_dev.status(settings).answers:  # ours, or one started by hand
         console.print(f"Dagster UI [green]already up[/]  {dagster_dev.url(settings)}")

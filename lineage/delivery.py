@@ -124,13 +124,13 @@ def _pass(outbox, sender, result, max_events, chunk_events, deadline, progress, 
                 # Only the event at the head of what is still owed is marked: it is what blocks the
                 # queue. Those behind it were neither acknowledged nor refused; they stay pending.
                 seq = chunk[v.index].seq
-                limit: int | None = max_server_errors
+                set_aside_after: int | None = max_server_errors
                 if v.server_error:
                     before = outbox.get(seq)
                     if before is not None and before.server_errors + 1 >= max_server_errors and not sender.answers(deadline):
                         # The server fails on everything (an outage answering 500): not this event's fault.
-                        limit = None
-                if outbox.mark_failed(seq, v.detail or "failed", server_error=v.server_error, max_server_errors=limit):
+                        set_aside_after = None
+                if outbox.mark_failed(seq, v.detail or "failed", server_error=v.server_error, max_server_errors=set_aside_after):
                     result.set_aside += 1
                     log.warning("lineage event %s set aside as failed: Marquez answered %d times: %s", seq, max_server_errors, v.detail)
         rejected = sum(1 for v in outcome.verdicts if v.status == "rejected")

@@ -20,11 +20,11 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
+from lakehouse_core.marquez import MarquezTarget
 from lineage.cli import app
 from lineage.delivery import _cap_bytes, _delivery_lock, deliver_once, flush, follow
 from lineage.outbox import Outbox, OutboxEvent
 from lineage.sender import LineageSender
-from lakehouse_core.marquez import MarquezTarget
 
 runner = CliRunner()
 
@@ -401,8 +401,8 @@ def test_status_shows_rejected_oldest_owed_and_last_error(tmp_path, target, down
 
 
 def test_background_loop_started_and_stopped_like_a_service(data_dir, marquez_url, scenario, monkeypatch):
-    from orchestration.services import lineage_delivery
     from lakehouse_core.settings import get_settings
+    from orchestration.services import lineage_delivery
 
     monkeypatch.setenv("MARQUEZ_URL", marquez_url)
     settings = get_settings()

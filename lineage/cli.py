@@ -76,7 +76,11 @@ def status(outbox: OutboxPath = None) -> None:
         console.print(f"rejected events and their reasons: lineage events --status {REJECTED}")
     console.print(
         f"failed and set aside (Marquez kept answering 5xx): {counts.set_aside}"
-        + (f"; listed by `lineage events --status {FAILED}`, sent again by `lineage replay --failed`" if counts.set_aside else ""),
+        + (
+            f"; listed by `lineage events --status {FAILED}`, sent again by `lineage replay --failed`"
+            if counts.set_aside
+            else ""
+        ),
         style="red" if counts.set_aside else None,
     )
     try:
@@ -96,7 +100,8 @@ def events(
     run_id: Annotated[str | None, typer.Option("--run-id", help="Only this OpenLineage run.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many of the most recent events.")] = 50,
     status: Annotated[
-        str | None, typer.Option("--status", help="Only events with this status (pending, failed, delivered, rejected).")
+        str | None,
+        typer.Option("--status", help="Only events with this status (pending, failed, delivered, rejected)."),
     ] = None,
     outbox: OutboxPath = None,
 ) -> None:
@@ -144,7 +149,9 @@ def _exit_code(result: DeliveryResult, target: MarquezTarget) -> int:
     if result.busy:
         console.print("[yellow]another process is delivering this outbox; try again when it is done[/]")
     if result.rejected:
-        console.print(f"[red]{result.rejected} events refused by Marquez were set aside:[/] lineage events --status {REJECTED}")
+        console.print(
+            f"[red]{result.rejected} events refused by Marquez were set aside:[/] lineage events --status {REJECTED}"
+        )
     if result.set_aside:
         console.print(
             f"[red]{result.set_aside} events Marquez kept failing on (5xx) were set aside as failed:[/]"
@@ -156,7 +163,8 @@ def _exit_code(result: DeliveryResult, target: MarquezTarget) -> int:
 @app.command()
 def deliver(
     follow_: Annotated[
-        bool, typer.Option("--follow", help="Keep delivering until stopped (SIGTERM / Ctrl-C), with backoff on failures.")
+        bool,
+        typer.Option("--follow", help="Keep delivering until stopped (SIGTERM / Ctrl-C), with backoff on failures."),
     ] = False,
     url: MarquezUrl = None,
     one_by_one: OneByOne = False,
@@ -182,9 +190,12 @@ def deliver(
 def replay(
     url: MarquezUrl = None,
     one_by_one: OneByOne = False,
-    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries after a failure (1 s, 2 s, 4 s ... apart).")] = 2,
+    retries: Annotated[
+        int, typer.Option("--retries", min=0, help="Retries after a failure (1 s, 2 s, 4 s ... apart).")
+    ] = 2,
     failed: Annotated[
-        bool, typer.Option("--failed", help="Also send again the events set aside as failed (Marquez kept answering 5xx).")
+        bool,
+        typer.Option("--failed", help="Also send again the events set aside as failed (Marquez kept answering 5xx)."),
     ] = False,
     outbox: OutboxPath = None,
 ) -> None:

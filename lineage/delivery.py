@@ -28,10 +28,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from lineage.outbox import Outbox, OutboxEvent
-from lineage.sender import LineageSender
 from lakehouse_core.marquez import MarquezTarget, resolve
 from lakehouse_core.settings import get_settings
+from lineage.outbox import Outbox, OutboxEvent
+from lineage.sender import LineageSender
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +127,23 @@ def _pass(outbox, sender, result, max_events, chunk_events, deadline, progress, 
                 set_aside_after: int | None = max_server_errors
                 if v.server_error:
                     before = outbox.get(seq)
-                    if before is not None and before.server_errors + 1 >= max_server_errors and not sender.answers(deadline):
+                    if (
+                        before is not None
+                        and before.server_errors + 1 >= max_server_errors
+                        and not sender.answers(deadline)
+                    ):
                         # The server fails on everything (an outage answering 500): not this event's fault.
                         set_aside_after = None
-                if outbox.mark_failed(seq, v.detail or "failed", server_error=v.server_error, max_server_errors=set_aside_after):
+                if outbox.mark_failed(
+                    seq, v.detail or "failed", server_error=v.server_error, max_server_errors=set_aside_after
+                ):
                     result.set_aside += 1
-                    log.warning("lineage event %s set aside as failed: Marquez answered %d times: %s", seq, max_server_errors, v.detail)
+                    log.warning(
+                        "lineage event %s set aside as failed: Marquez answered %d times: %s",
+                        seq,
+                        max_server_errors,
+                        v.detail,
+                    )
         rejected = sum(1 for v in outcome.verdicts if v.status == "rejected")
         result.delivered += len(delivered)
         result.rejected += rejected
@@ -254,7 +265,7 @@ def _wait_for_news(outbox: Outbox, stop: threading.Event, poll_s: float) -> None
 
 
 def _signature(path: Path) -> tuple:
-    out = []
+    out: list[tuple[int, int] | None] = []
     for p in (path, path.with_name(path.name + "-wal")):
         try:
             st = p.stat()
@@ -294,14 +305,15 @@ def flush(
     if result.rejected:
         problems.append(f"{result.rejected} events refused by Marquez were set aside (see `lineage status`)")
     if result.set_aside:
-        problems.append(f"{result.set_aside} events Marquez kept failing on were set aside as failed (see `lineage status`)")
+        problems.append(
+            f"{result.set_aside} events Marquez kept failing on were set aside as failed (see `lineage status`)"
+        )
     if problems:
         log.warning("lineage: %s", "; ".join(problems))
     return result
 
 
 # --- strict mode ------------------------------------------------------------------------------
-
 
 
 class LineageNotDelivered(RuntimeError):

@@ -190,7 +190,8 @@ class Outbox:
                     _now(),
                 ),
             )
-            return int(cursor.lastrowid)
+            assert cursor.lastrowid is not None  # an INSERT sets it
+            return cursor.lastrowid
 
     def append_many(self, events_json: Iterable[str]) -> int:
         """Store many serialized events as `pending` in one transaction (one fsync); returns how
@@ -264,7 +265,9 @@ class Outbox:
             )
             return cursor.rowcount
 
-    def mark_failed(self, seq: int, error: str, *, server_error: bool = False, max_server_errors: int | None = None) -> bool:
+    def mark_failed(
+        self, seq: int, error: str, *, server_error: bool = False, max_server_errors: int | None = None
+    ) -> bool:
         """Record a failed delivery attempt; the event stays owed, unless `server_error` (the
         server answered this event with an error of its own) has now happened `max_server_errors`
         times in a row: then it is set aside (still `failed`, no longer owed). Returns whether it
@@ -381,4 +384,4 @@ def _migrate(con: sqlite3.Connection) -> None:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")

@@ -43,6 +43,7 @@ def server_error(status: int | None) -> bool:
     """An error of the server's own for this request (500, 501, 505...): maybe the event's fault."""
     return status is not None and status >= 500 and status not in UNAVAILABLE
 
+
 Status = Literal["delivered", "rejected", "failed"]
 
 
@@ -219,4 +220,3 @@ def _reason(exc: BaseException) -> str:
     """The root cause of a requests error, e.g. `[Errno 111] Connection refused`, not the urllib3 prose."""
     match = re.search(r"\[Errno -?\d+\] [^'\")]+", str(exc))
     return match.group(0).strip() if match else type(exc).__name__
-

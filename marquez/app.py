@@ -6,8 +6,8 @@ import asyncio
 import hmac
 import logging
 import time
-from urllib.parse import urlsplit
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import orjson
 import psycopg
@@ -40,9 +40,9 @@ from marquez.api.routing import Router
 from marquez.config import ServerConfig
 from marquez.metrics import Metrics
 from marquez.service.errors import ServiceError
+from marquez.storage import projection_errors as stored_errors
 from marquez.storage.db import open_pool
 from marquez.storage.migrations import migrate
-from marquez.storage import projection_errors as stored_errors
 from marquez.storage.projector import ProjectorProcess, pending
 from marquez.storage.session import READ_STATE, Store
 
@@ -53,7 +53,20 @@ log = logging.getLogger("marquez")
 def build_router() -> Router:
     router = Router()
     # One module per resource; the order does not matter (a path matches one route per method).
-    for module in (ingest, namespaces, sources, datasets, jobs, runs, graph, search, events, stats, tags, projection_errors):
+    for module in (
+        ingest,
+        namespaces,
+        sources,
+        datasets,
+        jobs,
+        runs,
+        graph,
+        search,
+        events,
+        stats,
+        tags,
+        projection_errors,
+    ):
         module.register(router)
     return router
 
@@ -122,9 +135,19 @@ class HostGuard:
         if scope["type"] == "http" and "*" not in self.hosts:
             host = dict(scope.get("headers") or []).get(b"host")
             if host is not None and _host_name(host.decode("latin-1")) not in self.hosts:
-                body = orjson.dumps({"code": 421, "message": "this server does not answer for that Host (MARQUEZ_ALLOWED_HOSTS)"})
-                await send({"type": "http.response.start", "status": 421,
-                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                body = orjson.dumps(
+                    {"code": 421, "message": "this server does not answer for that Host (MARQUEZ_ALLOWED_HOSTS)"}
+                )
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 421,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
@@ -190,7 +213,9 @@ def create_app(config: ServerConfig) -> HostGuard:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         # Bytes, not str: compare_digest refuses non-ASCII text (a TypeError, once a 500).
         expected = config.api_key.encode("utf-8")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode("utf-8", "surrogateescape"), expected)
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode("utf-8", "surrogateescape"), expected
+        )
 
     async def api(request: Request) -> Response:
         started = time.perf_counter()
@@ -203,7 +228,11 @@ def create_app(config: ServerConfig) -> HostGuard:
             check_text(params, request.query_params)
             body = await read_body(request) if request.method in ("POST", "PUT") else b""
             req = ApiRequest(
-                params=params, query=request.query_params, body=body, store=state["store"], max_future_s=config.max_future_s
+                params=params,
+                query=request.query_params,
+                body=body,
+                store=state["store"],
+                max_future_s=config.max_future_s,
             )
             read_state: dict = {}
             token = READ_STATE.set(read_state)  # the handler's thread sees this dict
@@ -249,10 +278,17 @@ def create_app(config: ServerConfig) -> HostGuard:
                 status_code=503,
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             )
-        body = {"healthy": not failed, "status": "degraded" if failed else "ok", "pendingEvents": waiting, "projectionErrors": failed}
+        body = {
+            "healthy": not failed,
+            "status": "degraded" if failed else "ok",
+            "pendingEvents": waiting,
+            "projectionErrors": failed,
+        }
         if failed:
             # Still serving (200), but acknowledged events are missing from the model: say so.
-            body["message"] = f"{failed} acknowledged events could not be applied to the model: GET {API_PREFIX}/projection-errors"
+            body["message"] = (
+                f"{failed} acknowledged events could not be applied to the model: GET {API_PREFIX}/projection-errors"
+            )
         return JSONResponse(body)
 
     async def prometheus(request: Request) -> Response:
@@ -264,17 +300,21 @@ def create_app(config: ServerConfig) -> HostGuard:
             pass
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         # Unknown routes and methods answer in Marquez's JSON error shape too.
+        assert isinstance(exc, HTTPException)  # the only exception this handles
         return _json({"code": exc.status_code, "message": f"HTTP {exc.status_code} {exc.detail}"}, exc.status_code)
 
     methods = ["GET", "POST", "PUT", "DELETE"]
-    return HostGuard(Starlette(
-        exception_handlers={HTTPException: http_error},
-        routes=[
-            Route("/healthcheck", healthcheck, methods=["GET"]),
-            Route("/metrics", prometheus, methods=["GET"]),
-            Route(API_PREFIX + "/{rest:path}", api, methods=methods),
-        ],
-        lifespan=lifespan,
-    ), hosts)
+    return HostGuard(
+        Starlette(
+            exception_handlers={HTTPException: http_error},
+            routes=[
+                Route("/healthcheck", healthcheck, methods=["GET"]),
+                Route("/metrics", prometheus, methods=["GET"]),
+                Route(API_PREFIX + "/{rest:path}", api, methods=methods),
+            ],
+            lifespan=lifespan,
+        ),
+        hosts,
+    )

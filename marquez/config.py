@@ -54,7 +54,7 @@ class ServerConfig:
         return frozenset(names)
 
     @classmethod
-    def from_env(cls, **overrides) -> "ServerConfig":
+    def from_env(cls, **overrides) -> ServerConfig:
         settings = get_settings()
         values: dict[str, Any] = {
             "db_url": settings.marquez_db_url,
@@ -63,7 +63,9 @@ class ServerConfig:
             "api_key": settings.marquez_api_key,
             "max_body_bytes": settings.marquez_max_body_bytes,
             "synchronous_commit": settings.marquez_synchronous_commit,
-            "allowed_hosts": tuple(settings.marquez_allowed_hosts.split(",")) if settings.marquez_allowed_hosts else None,
+            "allowed_hosts": tuple(settings.marquez_allowed_hosts.split(","))
+            if settings.marquez_allowed_hosts
+            else None,
             "max_future_s": settings.marquez_max_future_seconds,
             "body_timeout_s": settings.marquez_body_timeout_seconds,
         }

@@ -41,17 +41,24 @@ class Router:
     def add(self, method: str, path: str, handler: Callable) -> None:
         self.routes.append(Route(method, tuple(path.strip("/").split("/")), handler))
 
-    def get(self, path: str):
-        return lambda fn: (self.add("GET", path, fn), fn)[1]
+    def _route(self, method: str, path: str) -> Callable[[Callable], Callable]:
+        def register(fn: Callable) -> Callable:
+            self.add(method, path, fn)
+            return fn
 
-    def post(self, path: str):
-        return lambda fn: (self.add("POST", path, fn), fn)[1]
+        return register
 
-    def put(self, path: str):
-        return lambda fn: (self.add("PUT", path, fn), fn)[1]
+    def get(self, path: str) -> Callable[[Callable], Callable]:
+        return self._route("GET", path)
 
-    def delete(self, path: str):
-        return lambda fn: (self.add("DELETE", path, fn), fn)[1]
+    def post(self, path: str) -> Callable[[Callable], Callable]:
+        return self._route("POST", path)
+
+    def put(self, path: str) -> Callable[[Callable], Callable]:
+        return self._route("PUT", path)
+
+    def delete(self, path: str) -> Callable[[Callable], Callable]:
+        return self._route("DELETE", path)
 
     def resolve(self, request: Request, prefix: str) -> tuple[Callable, dict]:
         raw = request.scope.get("raw_path") or request.url.path.encode()

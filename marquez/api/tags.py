@@ -24,7 +24,10 @@ def _tag_name(name: str) -> str:
     if not name.strip():
         raise ApiError(400, "the tag name must not be empty")
     if limits.utf8_len(name) > limits.MAX_NAME_BYTES:
-        raise ApiError(400, f"the tag name is {limits.utf8_len(name)} bytes long in UTF-8; at most {limits.MAX_NAME_BYTES} are accepted")
+        raise ApiError(
+            400,
+            f"the tag name is {limits.utf8_len(name)} bytes long in UTF-8; at most {limits.MAX_NAME_BYTES} are accepted",
+        )
     return name
 
 
@@ -53,7 +56,7 @@ def register(router: Router) -> None:
             except orjson.JSONDecodeError:
                 doc = ...
             if doc is not None and not isinstance(doc, dict):
-                raise ApiError(400, "the body must be a JSON object like {\"description\": \"...\"}")
+                raise ApiError(400, 'the body must be a JSON object like {"description": "..."}')
             description = (doc or {}).get("description")
             if description is not None and not isinstance(description, str):
                 raise ApiError(400, f"description must be a string, got {type(description).__name__}")

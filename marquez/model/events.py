@@ -53,8 +53,8 @@ def parse_time(value: Any, field: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value.strip())
         if parsed.tzinfo is None:  # as Marquez: a timestamp without zone is read in the server's zone (UTC)
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        return parsed.astimezone(dt.timezone.utc)
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.astimezone(dt.UTC)
     except (ValueError, OverflowError):
         raise EventError(400, [f"{field} is not an ISO-8601 timestamp within years 1-9999: {value[:64]!r}"]) from None
 
@@ -104,12 +104,14 @@ def parse(payload: Any, now: dt.datetime | None = None, max_future_s: float | No
     _check_lengths(payload)
     event_time = parse_time(payload["eventTime"], "eventTime")
     if max_future_s is not None:
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         if event_time > now + dt.timedelta(seconds=max_future_s):
             raise EventError(
                 400,
-                [f"eventTime {payload['eventTime'][:64]!r} is more than {max_future_s:g} s in the future"
-                 f" (server time {now.isoformat()}); past times are accepted"],
+                [
+                    f"eventTime {payload['eventTime'][:64]!r} is more than {max_future_s:g} s in the future"
+                    f" (server time {now.isoformat()}); past times are accepted"
+                ],
             )
     return Event(kind=kind, raw=payload, event_time=event_time)
 
@@ -161,7 +163,9 @@ def _check_lengths(payload: dict) -> None:
         if isinstance(value, str) and limits.utf8_len(value) > limits.MAX_NAME_BYTES:
             raise EventError(
                 400,
-                [f"{field} is {limits.utf8_len(value)} bytes long in UTF-8; at most {limits.MAX_NAME_BYTES} are accepted"],
+                [
+                    f"{field} is {limits.utf8_len(value)} bytes long in UTF-8; at most {limits.MAX_NAME_BYTES} are accepted"
+                ],
             )
     if isinstance(job.get("name"), str) and isinstance(job.get("namespace"), str) and parent_job.get("name"):
         # Filed as `<parent>.<job>` beside its namespace in one index entry.
@@ -169,8 +173,10 @@ def _check_lengths(payload: dict) -> None:
         if key > limits.MAX_JOB_KEY_BYTES:
             raise EventError(
                 400,
-                [f"job.namespace + run.facets.parent.job.name + '.' + job.name (the job's filed name) is {key} bytes;"
-                 f" at most {limits.MAX_JOB_KEY_BYTES} are accepted"],
+                [
+                    f"job.namespace + run.facets.parent.job.name + '.' + job.name (the job's filed name) is {key} bytes;"
+                    f" at most {limits.MAX_JOB_KEY_BYTES} are accepted"
+                ],
             )
 
 
@@ -256,7 +262,12 @@ def _dataset(ds: Any, field: str) -> None:
     lifecycle = (ds.get("facets") or {}).get("lifecycleStateChange")
     if lifecycle is not None:
         _expect(lifecycle, dict, f"{field}.facets.lifecycleStateChange", "an object")
-        _expect(lifecycle.get("lifecycleStateChange"), str, f"{field}.facets.lifecycleStateChange.lifecycleStateChange", "a string")
+        _expect(
+            lifecycle.get("lifecycleStateChange"),
+            str,
+            f"{field}.facets.lifecycleStateChange.lifecycleStateChange",
+            "a string",
+        )
     _column_lineage((ds.get("facets") or {}).get("columnLineage"), f"{field}.facets.columnLineage")
     for facet, key in (("documentation", "description"), ("dataSource", "name"), ("dataSource", "uri")):
         value = (ds.get("facets") or {}).get(facet)
@@ -276,7 +287,12 @@ def _column_lineage(facet: Any, field: str) -> None:
     for name, spec in (fields or {}).items():
         here = f"{field}.fields.{name}"
         if limits.utf8_len(name) > limits.MAX_NAME_BYTES:
-            raise EventError(400, [f"{field}.fields has a field name of {limits.utf8_len(name)} bytes; at most {limits.MAX_NAME_BYTES} are accepted"])
+            raise EventError(
+                400,
+                [
+                    f"{field}.fields has a field name of {limits.utf8_len(name)} bytes; at most {limits.MAX_NAME_BYTES} are accepted"
+                ],
+            )
         _object(spec, here)
         inputs = spec.get("inputFields")
         _expect(inputs, list, f"{here}.inputFields", "an array")
@@ -284,7 +300,9 @@ def _column_lineage(facet: Any, field: str) -> None:
             _object(inp, f"{here}.inputFields[{k}]")
             for key in ("namespace", "name", "field"):
                 if not isinstance(inp.get(key), str):
-                    raise EventError(400, [f"{here}.inputFields[{k}].{key} must be a string, got {_type(inp.get(key))}"])
+                    raise EventError(
+                        400, [f"{here}.inputFields[{k}].{key} must be a string, got {_type(inp.get(key))}"]
+                    )
         for key in ("transformationDescription", "transformationType"):
             _expect(spec.get(key), str, f"{here}.{key}", "a string")
 

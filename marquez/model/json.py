@@ -10,7 +10,7 @@ def instant(value: dt.datetime | None) -> str | None:
     """Java's Instant.toString(): UTC, 'Z', fraction only when non-zero, in groups of 3 digits."""
     if value is None:
         return None
-    value = value.astimezone(dt.timezone.utc)
+    value = value.astimezone(dt.UTC)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     micros = value.microsecond
     if micros:
@@ -241,7 +241,8 @@ def hidden_job(doc: dict) -> dict:
 
 def labels(facets: dict) -> list[str]:
     """Marquez labels a job with its jobType facet's integration and job type."""
-    job_type = facets.get("jobType") if isinstance(facets.get("jobType"), dict) else {}
+    found = facets.get("jobType")
+    job_type = found if isinstance(found, dict) else {}
     return [v for v in (job_type.get("integration"), job_type.get("jobType")) if isinstance(v, str)]
 
 
@@ -301,8 +302,15 @@ def field_node_id(f: tuple[str, str, str]) -> str:
     return f"datasetField:{f[0]}:{f[1]}:{f[2]}"
 
 
-def field_node(f: tuple[str, str, str], version: str | None, field_type: str | None, spec: dict,
-               inputs: list[tuple[str, str, str, str | None]], upstream: list, downstream: list) -> dict:
+def field_node(
+    f: tuple[str, str, str],
+    version: str | None,
+    field_type: str | None,
+    spec: dict,
+    inputs: list[tuple[str, str, str, str | None]],
+    upstream: list,
+    downstream: list,
+) -> dict:
     """A DATASET_FIELD node of /column-lineage: `f` is (namespace, dataset, field), `inputs` the
     fields it is derived from with their datasets' versions; Marquez draws the edges from the
     derived field (`inEdges` to its `upstream`, `outEdges` to its `downstream`)."""
@@ -354,7 +362,7 @@ def stats_interval(r: dict) -> dict:
 def batch(outcomes: list[tuple[int, int, list[str] | None]]) -> dict:
     """The answer to POST /lineage/batch from (index, status, errors) per event: 201 stored,
     200 a duplicate of a stored event, 4xx rejected with `errors`."""
-    results = [
+    results: list[dict[str, Any]] = [
         {"index": i, "status": status, "errors": errors} if errors is not None
         else {"index": i, "status": status, "duplicate": status == 200}
         for i, status, errors in outcomes
@@ -366,7 +374,15 @@ def batch(outcomes: list[tuple[int, int, list[str] | None]]) -> dict:
 # Facets Marquez's event model knows by name: it answers them as null when absent.
 _RUN_FACETS = ("nominalTime", "parent")
 _JOB_FACETS = ("documentation", "sourceCodeLocation", "sql", "jobType")
-_DATASET_FACETS = ("documentation", "schema", "dataSource", "description", "lifecycleStateChange", "columnLineage", "symlinks")
+_DATASET_FACETS = (
+    "documentation",
+    "schema",
+    "dataSource",
+    "description",
+    "lifecycleStateChange",
+    "columnLineage",
+    "symlinks",
+)
 
 
 def lineage_event(raw: dict, event_time: dt.datetime) -> dict:
@@ -384,7 +400,7 @@ def lineage_event(raw: dict, event_time: dt.datetime) -> dict:
 
 
 def _known(facets: dict | None, names: tuple[str, ...]) -> dict:
-    return {**{n: None for n in names}, **(facets or {})}
+    return {**dict.fromkeys(names), **(facets or {})}
 
 
 def _event_dataset(ds: dict) -> dict:

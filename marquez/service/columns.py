@@ -46,12 +46,14 @@ def _edges(rows: list[dict]) -> tuple[dict, dict, dict, dict]:
     for r in rows:
         key = (r["namespace_name"], r["name"])
         stored_fields = r["fields"] if isinstance(r["fields"], list) else []
-        types = {f["name"]: f.get("type") for f in stored_fields if isinstance(f, dict) and isinstance(f.get("name"), str)}
+        types = {
+            f["name"]: f.get("type") for f in stored_fields if isinstance(f, dict) and isinstance(f.get("name"), str)
+        }
         datasets[key] = {"version": str(r["version"]), "types": types}
         # Events are checked on the way in; a facet stored before that (or by hand) that is not
         # the expected shape is skipped here, never a 500 for every reader.
         fields = r["cl"].get("fields") if isinstance(r["cl"], dict) else None
-        for out_field, spec in (fields.items() if isinstance(fields, dict) else ()):
+        for out_field, spec in fields.items() if isinstance(fields, dict) else ():
             spec = spec if isinstance(spec, dict) else {}
             dst = (*key, out_field)
             specs[dst] = spec
@@ -91,5 +93,7 @@ def column_lineage(store: Store, node_id: str, depth: int, with_downstream: bool
         in_graph_up = [src for src in upstream.get(f, []) if src in seen]
         in_graph_down = [dst for dst in downstream.get(f, []) if dst in seen]
         field_type = ds.get("types", {}).get(f[2])
-        nodes.append(js.field_node(f, ds.get("version"), field_type, specs.get(f, {}), inputs, in_graph_up, in_graph_down))
+        nodes.append(
+            js.field_node(f, ds.get("version"), field_type, specs.get(f, {}), inputs, in_graph_up, in_graph_down)
+        )
     return js.graph(nodes)

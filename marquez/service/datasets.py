@@ -78,14 +78,16 @@ def versions(store: Store, namespace: str, name: str, limit: int, offset: int) -
         total = stored.versions_count(conn, ds["uuid"])
         created_by = runs.by_ids(conn, [r["run_uuid"] for r in rows if r["run_uuid"]])
         tags = _tags(conn, [ds["uuid"]]).get(ds["uuid"], [])
-        return js.page("versions", [js.dataset_version(ds, v, created_by.get(v["run_uuid"]), tags) for v in rows], total)
+        return js.page(
+            "versions", [js.dataset_version(ds, v, created_by.get(v["run_uuid"]), tags) for v in rows], total
+        )
 
 
 def version(store: Store, namespace: str, name: str, version_id: uuid.UUID) -> dict | None:
     with store.read() as conn:
         ds = stored.row(conn, namespace, name, hidden_too=True)
         v = stored.version(conn, ds["uuid"], version_id) if ds else None
-        if v is None:
+        if ds is None or v is None:
             return None
         run = runs.by_ids(conn, [v["run_uuid"]]).get(v["run_uuid"]) if v["run_uuid"] else None
         return js.dataset_version(ds, v, run, _tags(conn, [ds["uuid"]]).get(ds["uuid"], []))

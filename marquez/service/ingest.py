@@ -16,7 +16,7 @@ def record(store: Store, event: Event) -> None:
 
 def record_batch(store: Store, items: list, max_future_s: float | None = None) -> dict:
     """Parse and store each item; the answer says, per item, stored, duplicate or rejected."""
-    outcomes = []
+    outcomes: list[tuple[int, int, list[str] | None]] = []
     # One transaction, one commit: good events are stored together, bad ones answered apart.
     # Storing events does not touch the model, so no wait for the projector (model=False).
     with store.write(model=False) as conn:

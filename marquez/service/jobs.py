@@ -17,7 +17,9 @@ LATEST_RUNS = 10  # a job's page shows its latest ten runs
 def _io(conn, job_ids: list) -> dict:
     io: dict = defaultdict(lambda: {"inputs": [], "outputs": []})
     for r in stored.io(conn, job_ids):
-        io[r["job_uuid"]]["inputs" if r["is_input"] else "outputs"].append(js.dataset_id(r["namespace_name"], r["name"]))
+        io[r["job_uuid"]]["inputs" if r["is_input"] else "outputs"].append(
+            js.dataset_id(r["namespace_name"], r["name"])
+        )
     return io
 
 
@@ -40,7 +42,14 @@ def documents(conn, rows: list[dict], *, for_graph: bool = False, listing: bool 
     for r in stored.tags(conn, ids):
         tags[r["job_uuid"]].append(r["name"])
     return [
-        js.job(r, latest.get(run_owner[r["uuid"]]), io[r["uuid"]], tags.get(r["uuid"], []), for_graph=for_graph, listing=listing)
+        js.job(
+            r,
+            latest.get(run_owner[r["uuid"]]),
+            io[r["uuid"]],
+            tags.get(r["uuid"], []),
+            for_graph=for_graph,
+            listing=listing,
+        )
         for r in rows
     ]
 

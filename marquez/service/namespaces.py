@@ -25,4 +25,5 @@ def hide(store: Store, name: str) -> dict | None:
         if stored.get(conn, name) is None:
             return None
         stored.hide(conn, name)
-        return js.namespace(stored.get(conn, name))
+        hidden = stored.get(conn, name)
+        return js.namespace(hidden) if hidden is not None else None

@@ -39,6 +39,7 @@ def _target(conn, kind: str, namespace: str, name: str, field: str | None) -> uu
     if kind == "dataset":
         return _dataset(conn, namespace, name)
     if kind == "field":
+        assert field is not None  # the field routes always name one
         found = stored_datasets.field_uuid(conn, _dataset(conn, namespace, name), field)
         if found is None:
             raise NotFound(f"Field '{field}' not found.")

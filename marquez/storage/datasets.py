@@ -91,7 +91,9 @@ def versions_page(conn, dataset_uuid: uuid.UUID, limit: int, offset: int) -> lis
 
 
 def versions_count(conn, dataset_uuid: uuid.UUID) -> int:
-    return conn.execute("SELECT count(*) AS n FROM dataset_versions WHERE dataset_uuid = %s", (dataset_uuid,)).fetchone()["n"]
+    return conn.execute(
+        "SELECT count(*) AS n FROM dataset_versions WHERE dataset_uuid = %s", (dataset_uuid,)
+    ).fetchone()["n"]
 
 
 def version(conn, dataset_uuid: uuid.UUID, version_id: uuid.UUID) -> dict | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import orjson
-from psycopg.rows import dict_row
+import psycopg
+from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import ConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
@@ -12,6 +15,9 @@ from psycopg_pool.base import AttemptWithBackoff
 # /lineage reads thousands of small documents.
 set_json_dumps(lambda obj: orjson.dumps(obj).decode())
 set_json_loads(orjson.loads)
+
+# What the pool hands out: rows are dicts (row_factory below).
+Connection = psycopg.Connection[DictRow]
 
 
 # How long a request waits for a connection: with Postgres down it answers 503 within this.
@@ -41,9 +47,12 @@ class Pool(ConnectionPool):
         super()._add_connection(attempt or _Attempt(timeout=self.reconnect_timeout), growing)
 
 
-def open_pool(db_url: str, size: int, synchronous_commit: bool = True, timeout_s: float = POOL_TIMEOUT_S) -> ConnectionPool:
+def open_pool(
+    db_url: str, size: int, synchronous_commit: bool = True, timeout_s: float = POOL_TIMEOUT_S
+) -> ConnectionPool[Connection]:
     """Connections are checked before use (a connection Postgres dropped while it sat in the pool
     is replaced, not handed out), and waited for at most `timeout_s` (PoolTimeout)."""
+
     def configure(conn) -> None:
         if not synchronous_commit:
             conn.execute("SET synchronous_commit = off")
@@ -61,4 +70,4 @@ def open_pool(db_url: str, size: int, synchronous_commit: bool = True, timeout_s
         name="marquez",
     )
     pool.open(wait=True, timeout=30)
-    return pool
+    return cast("ConnectionPool[Connection]", pool)  # row_factory=dict_row above

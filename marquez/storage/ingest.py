@@ -18,11 +18,11 @@ import uuid
 from typing import Any
 
 import orjson
-import psycopg
 from psycopg.types.json import Jsonb
 
 from marquez.model import versions
 from marquez.model.events import DATASET_EVENT, JOB_EVENT, Event
+from marquez.storage.db import Connection
 
 DEFAULT_SOURCE = "default"
 # Stored events are announced on this channel; the projectors LISTEN to it.
@@ -58,8 +58,8 @@ def _canonical_time(value: Any) -> Any:
         except ValueError:
             return value
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        return parsed.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     return value
 
 
@@ -76,12 +76,12 @@ def canonical(raw: dict) -> dict:
         parent = facets.get("parent") if isinstance(facets, dict) else None
         if isinstance(parent, dict) and isinstance(parent.get("run"), dict):
             parent_run = dict(parent["run"], runId=_canonical_uuid(parent["run"].get("runId")))
-            run["facets"] = dict(facets, parent=dict(parent, run=parent_run))
+            run["facets"] = {**(facets or {}), "parent": dict(parent, run=parent_run)}
         doc["run"] = run
     return doc
 
 
-def store_event(conn: psycopg.Connection, event: Event) -> int | None:
+def store_event(conn: Connection, event: Event) -> int | None:
     """Append the event to the log; its id, or None when the same event was stored before."""
     raw = event.raw
     job = raw.get("job") or {}
@@ -115,11 +115,16 @@ class Seen:
         self.namespaces: set[str] = set()
         self.sources: set[str] = set()
 
+    def forget(self) -> None:
+        """After a rollback: what was upserted is gone."""
+        self.namespaces.clear()
+        self.sources.clear()
+
 
 class Ingest:
     """One event's writes on one connection; the caller owns the transaction."""
 
-    def __init__(self, conn: psycopg.Connection, event: Event, seen: "Seen | None" = None):
+    def __init__(self, conn: Connection, event: Event, seen: Seen | None = None):
         self.conn = conn
         self.event = event
         self.raw = event.raw
@@ -174,7 +179,8 @@ class Ingest:
         ds = self.raw["dataset"]
         version = self._dataset(ds, uuid.uuid4(), is_input=False, record=False)
         self.conn.execute(
-            "UPDATE datasets SET current_version_uuid = %s WHERE uuid = %s", (version["version_uuid"], version["dataset_uuid"])
+            "UPDATE datasets SET current_version_uuid = %s WHERE uuid = %s",
+            (version["version_uuid"], version["dataset_uuid"]),
         )
 
     # -- namespaces, sources, jobs, runs --------------------------------------------------------
@@ -219,6 +225,7 @@ class Ingest:
                 " RETURNING uuid, name",
                 (uuid.uuid4(), p_ns, p_name, p_name, self.now, self.now),
             ).fetchone()
+            assert job is not None  # INSERT ... RETURNING always returns the row
         p_run_id = parent["run"]["runId"]
         run_uuid = versions.run_uuid(p_run_id)
         existing = self.conn.execute("SELECT job_uuid FROM runs WHERE uuid = %s", (run_uuid,)).fetchone()
@@ -241,7 +248,7 @@ class Ingest:
             simple = simple[len(parent["name"]) + 1 :]
         full = f"{parent['name']}.{simple}" if parent is not None else simple
         inputs = [{"namespace": d["namespace"], "name": d["name"]} for d in self.raw.get("inputs") or []]
-        return self.conn.execute(
+        row = self.conn.execute(
             "INSERT INTO jobs (uuid, namespace_name, name, simple_name, parent_job_uuid, parent_job_name,"
             " description, location, created_at, updated_at, current_inputs, facets)"
             " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
@@ -258,6 +265,8 @@ class Ingest:
                 description, location, self.now, self.now, Jsonb(inputs), Jsonb(facets),
             ),
         ).fetchone()  # fmt: skip
+        assert row is not None  # INSERT ... RETURNING always returns the row
+        return row
 
     def _insert_run(self, run_uuid, external_id, job_uuid, parent_uuid, state, args, facets, job_facets) -> None:
         self.conn.execute(
@@ -316,12 +325,14 @@ class Ingest:
         nominal_end = _time(nominal.get("nominalEndTime"))
         args: dict[str, str] = {}
         if nominal_start:
-            args["nominal_start_time"] = _java_zoned(nominal.get("nominalStartTime"))
+            args["nominal_start_time"] = _java_zoned(nominal["nominalStartTime"])
             if nominal_end:
-                args["nominal_end_time"] = _java_zoned(nominal.get("nominalEndTime"))
+                args["nominal_end_time"] = _java_zoned(nominal["nominalEndTime"])
         parent_uuid = None
         if parent:
-            args.update(run_id=parent["run"]["runId"], name=parent["job"]["name"], namespace=parent["job"].get("namespace"))
+            args.update(
+                run_id=parent["run"]["runId"], name=parent["job"]["name"], namespace=parent["job"].get("namespace")
+            )
             parent_uuid = versions.run_uuid(parent["run"]["runId"])
         self._upsert_run(run_uuid, run_id, job["uuid"], parent_uuid, state, args, run_facets, job_facets,
                          (nominal_start, nominal_end))  # fmt: skip
@@ -349,7 +360,8 @@ class Ingest:
             version_row = {"uuid": dataset["current_version_uuid"]}
             if facets:
                 self.conn.execute(
-                    "UPDATE dataset_versions SET facets = facets || %s WHERE uuid = %s", (Jsonb(facets), version_row["uuid"])
+                    "UPDATE dataset_versions SET facets = facets || %s WHERE uuid = %s",
+                    (Jsonb(facets), version_row["uuid"]),
                 )
         if version_row is None:
             version = versions.dataset_version(namespace, source, name, name, fields, lifecycle, run_uuid)
@@ -373,7 +385,12 @@ class Ingest:
             self.conn.execute(
                 "UPDATE datasets SET current_version_uuid = %s WHERE uuid = %s", (version_row["uuid"], dataset["uuid"])
             )
-        return {"dataset_uuid": dataset["uuid"], "version_uuid": version_row["uuid"], "namespace": namespace, "name": name}
+        return {
+            "dataset_uuid": dataset["uuid"],
+            "version_uuid": version_row["uuid"],
+            "namespace": namespace,
+            "name": name,
+        }
 
     def _write_run_io(self) -> None:
         if not self._run_io:
@@ -464,7 +481,17 @@ class Ingest:
             " ON CONFLICT (version) DO UPDATE SET updated_at = EXCLUDED.updated_at,"
             "  latest_run_uuid = COALESCE(EXCLUDED.latest_run_uuid, job_versions.latest_run_uuid)"
             " RETURNING uuid",
-            (uuid.uuid4(), job["uuid"], version, job["location"], self.now, self.now, latest_run, ids(inputs), ids(outputs)),
+            (
+                uuid.uuid4(),
+                job["uuid"],
+                version,
+                job["location"],
+                self.now,
+                self.now,
+                latest_run,
+                ids(inputs),
+                ids(outputs),
+            ),
         ).fetchone()
         self.conn.execute("UPDATE jobs SET current_version_uuid = %s WHERE uuid = %s", (row["uuid"], job["uuid"]))
         edges = [(d, True) for d in {d["dataset_uuid"] for d in inputs}]
@@ -505,7 +532,7 @@ def _java_zoned(text: str) -> str:
     seconds only when non-zero, 'Z' for UTC, the offset otherwise."""
     value = dt.datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     out = value.strftime("%Y-%m-%dT%H:%M")
     if value.second or value.microsecond:
         out += value.strftime(":%S")

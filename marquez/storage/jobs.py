@@ -24,7 +24,8 @@ def by_ids(conn, ids: list) -> list[dict]:
 
 def page(conn, namespace: str | None, limit: int, offset: int, states: list[str] | None) -> list[dict]:
     """Visible jobs, latest updated first; `states`: only those whose latest run is in one."""
-    where, params = ["NOT j.is_hidden"], []
+    where: list[str] = ["NOT j.is_hidden"]
+    params: list[object] = []
     if namespace is not None:
         where.append("j.namespace_name = %s")
         params.append(namespace)

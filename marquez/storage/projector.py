@@ -25,6 +25,7 @@ from psycopg_pool import ConnectionPool
 
 from lakehouse_core.settings import child_env
 from marquez.model.events import Event
+from marquez.storage.db import Connection
 from marquez.storage.ingest import CHANNEL, Ingest, Seen
 
 log = logging.getLogger("marquez.projector")
@@ -34,11 +35,11 @@ IDLE_POLL_S = 1.0  # pending events are looked for at least this often, notified
 BARRIER_POLL_S = 0.002
 
 
-def pending(conn: psycopg.Connection) -> int:
+def pending(conn: Connection) -> int:
     return conn.execute("SELECT count(*) AS n FROM lineage_events WHERE projected_at IS NULL").fetchone()["n"]
 
 
-def barrier(conn: psycopg.Connection, timeout: float) -> int:
+def barrier(conn: Connection, timeout: float) -> int:
     """Wait until every event stored before this call is applied (at most `timeout` s).
     Returns how many of them are still pending (0 normally)."""
     upto = conn.execute("SELECT max(id) AS id FROM lineage_events").fetchone()["id"]
@@ -102,7 +103,7 @@ def _die_with_parent() -> None:
 
 
 class Projector:
-    def __init__(self, pool: ConnectionPool, db_url: str):
+    def __init__(self, pool: ConnectionPool[Connection], db_url: str):
         self.pool = pool
         self.db_url = db_url
         self._stop = threading.Event()
@@ -152,11 +153,13 @@ class Projector:
                         "UPDATE lineage_events SET projected_at = now() WHERE id = ANY(%s)", ([r["id"] for r in rows],)
                     )
                 for event_id, message in errors:
-                    conn.execute("UPDATE lineage_events SET projection_error = %s WHERE id = %s", (message[:2000], event_id))
+                    conn.execute(
+                        "UPDATE lineage_events SET projection_error = %s WHERE id = %s", (message[:2000], event_id)
+                    )
         return len(rows)
 
     @staticmethod
-    def _apply(conn: psycopg.Connection, event: Event, seen: Seen) -> None:
+    def _apply(conn: Connection, event: Event, seen: Seen) -> None:
         for attempt in (1, 2):
             try:
                 with conn.transaction():  # a savepoint: the event's writes, all or none
@@ -164,9 +167,9 @@ class Projector:
                 return
             except psycopg.errors.UniqueViolation:
                 # Another server process created the same row first: once more finds it.
-                seen.__init__()
+                seen.forget()
                 if attempt == 2:
                     raise
             except Exception:
-                seen.__init__()  # what the failed event upserted was rolled back
+                seen.forget()  # what the failed event upserted was rolled back
                 raise

@@ -7,8 +7,8 @@ from contextvars import ContextVar
 
 from psycopg_pool import ConnectionPool
 
+from marquez.storage.db import Connection
 from marquez.storage.projector import barrier
-
 
 # Set by the web layer per request to a dict; a read that had to answer before every event stored
 # ahead of it was applied (the wait ran out) records how many were still pending in it, and the
@@ -25,7 +25,7 @@ def _note(left: int) -> None:
 class Store:
     """The connection pool, and how long a read waits for the projector (read-your-writes)."""
 
-    def __init__(self, pool: ConnectionPool, read_wait_s: float = 10.0):
+    def __init__(self, pool: ConnectionPool[Connection], read_wait_s: float = 10.0):
         self.pool = pool
         self.read_wait_s = read_wait_s
 

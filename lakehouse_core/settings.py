@@ -34,6 +34,8 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt"
 UI_DIST_DIR = REPO_ROOT / "ui" / "dist"
 MARQUEZ_DEFAULT_PORT = 5555
 _OFF = ("off", "false", "0", "no")
+# Dagster CLI commands whose every call warns that `dg` supersedes them (Settings.dagster_cli_env).
+_SUPERSEDED_CLI = ("asset_materialize_command", "job_execute_command", "dev_command")
 
 
 @dataclass(frozen=True)
@@ -211,8 +213,10 @@ class Settings(BaseSettings):
     # --- partitions and dbt -------------------------------------------------------------------
     partitions_start: dt.date = _env(
         "LAKEHOUSE_PARTITIONS_START",
-        "The first day of the daily partitions (measurement date, UTC).",
-        dt.date(2024, 1, 1),
+        "The first day of the daily partitions (measurement date, UTC): where the site's data starts, "
+        "so the Dagster UI shows no missing days before it. The default is the first day of the demo's "
+        "generated data (`lakehouse-generate --start-date`).",
+        dt.date(2025, 1, 1),
         group="partitions",
     )
     window_slice_days: int = _env(
@@ -469,7 +473,20 @@ class Settings(BaseSettings):
             "LAKEHOUSE_PG_PASSWORD": self.pg.password,
             "LAKEHOUSE_PG_DB": self.pg.dbname,
             "LAKEHOUSE_WINDOW_SLICE_DAYS": str(self.window_slice_days),
+            # dbt's output goes to pipes (Dagster's run log, files, CI): no colour codes in it, nor
+            # in dbt's own logs/dbt.log.
+            "DBT_USE_COLORS": "false",
+            "DBT_USE_COLORS_FILE": "false",
         }
+
+    def dagster_cli_env(self) -> dict[str, str]:
+        """`dbt_env()` for a `dagster ...` command the product starts (`lakehouse materialize`,
+        `backfill`, `demo`, `up`'s `dagster dev`), with Python told to skip the notice Dagster 1.13's
+        CLI prints before it loads anything: that `dagster asset materialize` / `job execute` / `dev`
+        are superseded by `dg` (a tool this project does not install). Only those messages are filtered."""
+        quiet = ",".join(f"ignore:Function `{command}` is superseded:FutureWarning" for command in _SUPERSEDED_CLI)
+        own = os.environ.get("PYTHONWARNINGS")
+        return {**self.dbt_env(), "PYTHONWARNINGS": f"{own},{quiet}" if own else quiet}
 
 
 

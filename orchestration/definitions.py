@@ -6,6 +6,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.selection import quiet_selection_beta_warning
+
+# Here, at import, not while the defs/ folder loads: Dagster restores its warning filters after that.
+quiet_selection_beta_warning()
+
 
 @dg.definitions
 def defs() -> dg.Definitions:

@@ -23,6 +23,17 @@ def first_and_last_day() -> tuple[dt.date, dt.date]:
     return get_settings().partitions_start, dt.datetime.now(dt.timezone.utc).date()
 
 
+def default_day() -> str:
+    """The partition a run gets when it names none (`dagster job execute -j transform_dbt_models`,
+    the jobs' run tags, `lakehouse materialize` without a day): the latest day with data in the
+    lake, or the last partition (today, UTC) when the lake holds no day of the partitions."""
+    from orchestration.ingest.lake_scan import lake_days
+
+    start, end = first_and_last_day()
+    days = [d for d in lake_days(get_settings().raw_dir) if start.isoformat() <= d <= end.isoformat()]
+    return days[-1] if days else end.isoformat()
+
+
 def check_range(first_day: str, last_day: str) -> tuple[str, str]:
     """The days as YYYY-MM-DD when they make a range of existing partitions; ValueError naming
     what is wrong and where the partitions start and end otherwise."""

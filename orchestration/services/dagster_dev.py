@@ -42,7 +42,8 @@ def _add_new_template_sections(config_file: Path) -> None:
         return
     added = [f"{key}:\n" + "".join(f"  {line}\n" for line in yaml.safe_dump(yaml.safe_load(template)[key]).splitlines())
              for key in missing]  # fmt: skip
-    config_file.write_text(text.rstrip("\n") + "\n\n# added from orchestration/dagster.yaml\n" + "".join(added))
+    # At the top: the storage section at the end is rewritten whole when the connection changes.
+    config_file.write_text("# added from orchestration/dagster.yaml\n" + "".join(added) + "\n" + text)
 
 
 def url(settings: Settings) -> str:

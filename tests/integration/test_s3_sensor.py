@@ -112,15 +112,15 @@ def _files(root: Path) -> list[Path]:
 
 def test_new_days_then_nothing_then_a_rewrite(lake: Lake):
     uploads = {
-        "date=2024-03-01/part-A.parquet": _parquet("2024-03-01", "A", 1.0),
-        "date=2024-03-01/part-B.parquet": _parquet("2024-03-01", "B", 2.0),
-        "date=2024-03-02/part-A.parquet": _parquet("2024-03-02", "A", 3.0),
+        "date=2025-03-01/part-A.parquet": _parquet("2025-03-01", "A", 1.0),
+        "date=2025-03-01/part-B.parquet": _parquet("2025-03-01", "B", 2.0),
+        "date=2025-03-02/part-A.parquet": _parquet("2025-03-02", "A", 3.0),
     }
     for name, body in uploads.items():
         lake.put(DEFAULT_PREFIX + name, body)
 
     first = _tick()
-    assert [day for day, _ in _runs(first)] == ["2024-03-01", "2024-03-02"]
+    assert [day for day, _ in _runs(first)] == ["2025-03-01", "2025-03-02"]
     assert _files(lake.raw_dir) == sorted(Path(name) for name in uploads)
     for name, body in uploads.items():
         assert (lake.raw_dir / name).read_bytes() == body
@@ -131,28 +131,28 @@ def test_new_days_then_nothing_then_a_rewrite(lake: Lake):
     assert _runs(second) == []
     assert second.skip_reason is not None and "no new objects" in second.skip_reason.skip_message
 
-    rewritten = _parquet("2024-03-01", "B", 20.0)
-    lake.put(DEFAULT_PREFIX + "date=2024-03-01/part-B.parquet", rewritten)
+    rewritten = _parquet("2025-03-01", "B", 20.0)
+    lake.put(DEFAULT_PREFIX + "date=2025-03-01/part-B.parquet", rewritten)
     third = _tick(second.cursor)
-    assert [day for day, _ in _runs(third)] == ["2024-03-01"]
-    assert _runs(third)[0][1] != dict(_runs(first))["2024-03-01"]
-    assert (lake.raw_dir / "date=2024-03-01/part-B.parquet").read_bytes() == rewritten
+    assert [day for day, _ in _runs(third)] == ["2025-03-01"]
+    assert _runs(third)[0][1] != dict(_runs(first))["2025-03-01"]
+    assert (lake.raw_dir / "date=2025-03-01/part-B.parquet").read_bytes() == rewritten
     assert _files(lake.raw_dir) == sorted(Path(name) for name in uploads)  # no temporary files left
     assert _runs(_tick(third.cursor)) == []
 
 
 def test_refused_keys_are_reported_once_and_never_written(lake: Lake, tmp_path: Path):
     bad_keys = [
-        DEFAULT_PREFIX + "date=2024-03-01/../../../../escape.parquet",
-        DEFAULT_PREFIX + "date=2024-03-01/sub/part-A.parquet",
+        DEFAULT_PREFIX + "date=2025-03-01/../../../../escape.parquet",
+        DEFAULT_PREFIX + "date=2025-03-01/sub/part-A.parquet",
         DEFAULT_PREFIX + "date=2024-02-30/part-A.parquet",
-        DEFAULT_PREFIX + "date=2024-03-01/notes.csv",
-        DEFAULT_PREFIX + "date=2024-03-01\\part-A.parquet",
+        DEFAULT_PREFIX + "date=2025-03-01/notes.csv",
+        DEFAULT_PREFIX + "date=2025-03-01\\part-A.parquet",
         DEFAULT_PREFIX + "part-A.parquet",
     ]
     for key in bad_keys:
-        lake.put(key, _parquet("2024-03-01", "A", 1.0))
-    lake.put("elsewhere/date=2024-03-01/part-A.parquet", _parquet("2024-03-01", "A", 1.0))  # outside the prefix
+        lake.put(key, _parquet("2025-03-01", "A", 1.0))
+    lake.put("elsewhere/date=2025-03-01/part-A.parquet", _parquet("2025-03-01", "A", 1.0))  # outside the prefix
 
     first = _tick()
     assert _runs(first) == []
@@ -161,11 +161,11 @@ def test_refused_keys_are_reported_once_and_never_written(lake: Lake, tmp_path: 
     assert "elsewhere/" not in first.skip_reason.skip_message
     assert _files(tmp_path) == []  # nothing in the lake, nothing beside it
 
-    good = _parquet("2024-03-03", "A", 5.0)
-    lake.put(DEFAULT_PREFIX + "date=2024-03-03/part-A.parquet", good)
+    good = _parquet("2025-03-03", "A", 5.0)
+    lake.put(DEFAULT_PREFIX + "date=2025-03-03/part-A.parquet", good)
     second = _tick(first.cursor)
-    assert [day for day, _ in _runs(second)] == ["2024-03-03"]  # the refused keys are not reported again
-    assert _files(tmp_path) == [Path("lake/raw/date=2024-03-03/part-A.parquet")]
+    assert [day for day, _ in _runs(second)] == ["2025-03-03"]  # the refused keys are not reported again
+    assert _files(tmp_path) == [Path("lake/raw/date=2025-03-03/part-A.parquet")]
 
 
 def test_day_outside_the_partitions_is_copied_without_a_run(lake: Lake):
@@ -204,18 +204,18 @@ def test_missing_bucket_says_so(lake: Lake, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_evaluation_copies_through_the_pure_function(lake: Lake):
-    good, bad = DEFAULT_PREFIX + "date=2024-03-05/part-A.parquet", DEFAULT_PREFIX + "date=2024-03-05/x y.parquet"
-    lake.put(good, _parquet("2024-03-05", "A", 1.0))
+    good, bad = DEFAULT_PREFIX + "date=2025-03-05/part-A.parquet", DEFAULT_PREFIX + "date=2025-03-05/x y.parquet"
+    lake.put(good, _parquet("2025-03-05", "A", 1.0))
     lake.put(bad, b"bad name")
     config = S3LakeConfig.from_env()
     days, cursor, refused = evaluate_s3_uploads(config, lake.raw_dir, None)
-    assert [(d.partition_key, d.keys) for d in days] == [("2024-03-05", [good])]
+    assert [(d.partition_key, d.keys) for d in days] == [("2025-03-05", [good])]
     assert [r.key for r in refused] == [bad]
     assert evaluate_s3_uploads(config, lake.raw_dir, cursor) == ([], cursor, [])
 
 
 def test_a_failed_download_leaves_no_parquet(tmp_path: Path):
-    folder = tmp_path / "date=2024-03-01"
+    folder = tmp_path / "date=2025-03-01"
 
     class Interrupted:
         def download_fileobj(self, bucket: str, key: str, out: io.BufferedWriter) -> None:
@@ -224,7 +224,7 @@ def test_a_failed_download_leaves_no_parquet(tmp_path: Path):
             raise ConnectionResetError("connection lost")
 
     with pytest.raises(ConnectionResetError):
-        key = "raw/bioreactor/date=2024-03-01/part-A.parquet"
+        key = "raw/bioreactor/date=2025-03-01/part-A.parquet"
         download_to_lake(Interrupted(), "bucket", key, tmp_path)  # type: ignore[arg-type]
     assert _files(tmp_path) == []
 
@@ -232,19 +232,19 @@ def test_a_failed_download_leaves_no_parquet(tmp_path: Path):
 @pytest.mark.parametrize(
     ("prefix", "key", "expected"),
     [
-        ("raw/bioreactor/", "raw/bioreactor/date=2024-03-01/part-A.parquet", "2024-03-01"),
+        ("raw/bioreactor/", "raw/bioreactor/date=2025-03-01/part-A.parquet", "2025-03-01"),
         ("raw/bioreactor/", "raw/bioreactor/date=2024-02-29/p_1.v2.parquet", "2024-02-29"),
-        ("", "date=2024-03-01/part-A.parquet", "2024-03-01"),
+        ("", "date=2025-03-01/part-A.parquet", "2025-03-01"),
         ("raw/bioreactor/", "raw/bioreactor/date=2023-02-29/part-A.parquet", "not a calendar date"),
         ("raw/bioreactor/", "raw/bioreactor/date=2024-3-01/part-A.parquet", "is not date=YYYY-MM-DD"),
-        ("raw/bioreactor/", "raw/bioreactor/date=2024-03-01/../part-A.parquet", "contains '..'"),
-        ("raw/bioreactor/", "raw/bioreactor/x/date=2024-03-01/part-A.parquet", "no other folders"),
-        ("raw/bioreactor/", "/raw/bioreactor/date=2024-03-01/part-A.parquet", "not under the prefix"),
-        ("", "/date=2024-03-01/part-A.parquet", "absolute path"),
-        ("raw/bioreactor/", "raw/bioreactor/date=2024-03-01/part-A.csv", "not a plain <name>.parquet"),
-        ("raw/bioreactor/", "raw/bioreactor/date=2024-03-01/.part-A.parquet", "not a plain <name>.parquet"),
-        ("raw/bioreactor/", "raw/bioreactor/date=2024-03-01/", "not a plain <name>.parquet"),
-        ("raw/bioreactor/", "raw/bioreactor/date=2024-03-01\\part-A.parquet", "backslash"),
+        ("raw/bioreactor/", "raw/bioreactor/date=2025-03-01/../part-A.parquet", "contains '..'"),
+        ("raw/bioreactor/", "raw/bioreactor/x/date=2025-03-01/part-A.parquet", "no other folders"),
+        ("raw/bioreactor/", "/raw/bioreactor/date=2025-03-01/part-A.parquet", "not under the prefix"),
+        ("", "/date=2025-03-01/part-A.parquet", "absolute path"),
+        ("raw/bioreactor/", "raw/bioreactor/date=2025-03-01/part-A.csv", "not a plain <name>.parquet"),
+        ("raw/bioreactor/", "raw/bioreactor/date=2025-03-01/.part-A.parquet", "not a plain <name>.parquet"),
+        ("raw/bioreactor/", "raw/bioreactor/date=2025-03-01/", "not a plain <name>.parquet"),
+        ("raw/bioreactor/", "raw/bioreactor/date=2025-03-01\\part-A.parquet", "backslash"),
     ],
 )
 def test_partition_key_for(prefix: str, key: str, expected: str):
@@ -255,11 +255,11 @@ def test_partition_key_for(prefix: str, key: str, expected: str):
             partition_key_for(key, prefix)
 
 
-T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 
 
 def _obj(name: str, minutes: float, etag: str = "e1") -> S3Object:
-    return S3Object(f"raw/bioreactor/date=2024-03-01/{name}.parquet", etag, T0 + dt.timedelta(minutes=minutes))
+    return S3Object(f"raw/bioreactor/date=2025-03-01/{name}.parquet", etag, T0 + dt.timedelta(minutes=minutes))
 
 
 def test_cursor_catches_late_uploads_within_the_lookback():

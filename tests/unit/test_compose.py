@@ -61,6 +61,11 @@ def test_dagster_runs_as_webserver_and_daemon_sharing_one_instance(config):
     }
     assert published == {"3000"}
     assert "dagster-webserver" in daemon["depends_on"]
+    # The outbox the runs write on /data is delivered to Marquez by a loop of its own.
+    delivery = services["lineage-delivery"]
+    assert delivery["command"] == ["lineage", "deliver", "--follow"]
+    assert delivery["environment"]["MARQUEZ_URL"] == "http://marquez:5555"
+    assert delivery["environment"]["LAKEHOUSE_DATA_DIR"] == daemon["environment"]["LAKEHOUSE_DATA_DIR"]
 
 
 def test_minio_is_the_s3_sensors_endpoint(config):

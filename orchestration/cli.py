@@ -187,7 +187,11 @@ def _lineage_delivery_status() -> None:
     state = f"[green]delivering[/]  pid {pid}" if pid else "[red]stopped[/]"
     try:
         counts = Outbox().counts() if default_path().exists() else None  # status creates no outbox
-        owed = f"{counts.undelivered} owed, {counts.rejected} rejected" if counts else "no events yet"
+        owed = (
+            f"{counts.undelivered} owed, {counts.rejected} rejected, {counts.set_aside} set aside after server errors"
+            if counts
+            else "no events yet"
+        )
     except Exception as exc:  # status must show the rest even if the outbox is unreadable
         owed = f"outbox unreadable: {exc}"
     console.print(f"Lineage    {state}  ({owed}; log {lineage_delivery.log_file(settings)})")
@@ -467,11 +471,11 @@ def marquez_serve(
         help="PostgreSQL URL of the server's own database (MARQUEZ_DB_URL). Default: the database "
         "`marquez` in the project's Postgres, created (with its role) if missing.",
     ),
-    api_key: str = typer.Option(None, "--api-key", help="Require `Authorization: Bearer KEY` (MARQUEZ_API_KEY)."),
 ) -> None:
     """Run the built-in Marquez-compatible server in the foreground until Ctrl-C.
 
-    On an empty database it creates its schema first."""
+    On an empty database it creates its schema first. MARQUEZ_API_KEY (never a flag: command
+    lines show in `ps`) makes it require `Authorization: Bearer <key>`."""
     from marquez.config import ServerConfig
     from marquez.serve import run
 
@@ -481,7 +485,7 @@ def marquez_serve(
         except (marquez_service.MarquezUnavailable, PostgresUnavailable) as exc:
             _fail(str(exc))
     try:
-        config = ServerConfig.from_env(host=host, port=port, db_url=db_url, api_key=api_key)
+        config = ServerConfig.from_env(host=host, port=port, db_url=db_url)
     except ValueError as exc:
         _fail(str(exc))
     probe_host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host

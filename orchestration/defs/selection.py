@@ -41,6 +41,7 @@ _NAME = re.compile(
     r"(?<![\w:/\"'.-])(?P<up>\*|\d*\+)?(?P<name>" + "|".join(SEED_NAMES) + r")(?P<down>\*|\+\d*)?(?![\w/\"'.-])"
 )
 
+
 def quiet_selection_beta_warning() -> None:
     """Dagster's own selection parser passes its beta parameter `include_sources` to
     `AssetSelection.all` / `.groups` / ... for `*`, `group:...` (every such `--select`), and warns
@@ -128,7 +129,11 @@ def materialize(
     if last_day is not None and last_day != day:
         partition_key = None
         tags = {"dagster/asset_partition_range_start": day, "dagster/asset_partition_range_end": last_day}
-    assets = [*(location.assets or []), *(location.asset_checks or [])]
+    assets = [
+        a
+        for a in [*(location.assets or []), *(location.asset_checks or [])]
+        if isinstance(a, dg.AssetsDefinition | dg.AssetSpec | dg.SourceAsset)
+    ]
     return dg.materialize(
         assets,
         selection=chosen,

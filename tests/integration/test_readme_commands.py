@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -35,6 +35,11 @@ EXAMPLES = {
         "a foreground server on an example database host",
     "lineage diff -m my_pkg.definitions --url http://marquez:5000 --format markdown":
         "an example code location (my_pkg) and Marquez host",
+    "make bi": "installs Superset's own 250 MB environment and starts it on :8088 (tests/bi/test_superset.py)",
+    "lakehouse up --bi": "starts the background services and Superset on the user's fixed ports (tests/bi)",
+    "python -m orchestration.services.superset provision": "needs the Superset that `make bi` starts (tests/bi)",
+    "python -m orchestration.services.superset status | down": "two commands in one line, about the Superset "
+    "that `make bi` starts (tests/bi)",
 }  # fmt: skip
 
 SCALED = {
@@ -126,13 +131,37 @@ def demo_like(settings, postgres, tmp_path_factory, marquez_factory):
         env.setenv("DBT_LOG_PATH", str(root / "dbt-logs"))
         env.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         env.setenv("PATH", f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")  # the activated venv
+        # Should a new command start background services, they get free ports, never the user's
+        # (3000, 3002, 8088), and are stopped when the module ends.
+        for variable in ("DAGSTER_PORT", "LINEAGE_UI_PORT", "LAKEHOUSE_SUPERSET_PORT"):
+            env.setenv(variable, str(_free_port()))
         from lakehouse_core.settings import get_settings
 
         prepare_dagster_home(get_settings())
         from orchestration.datagen import generate_bioreactor_data
 
         generate_bioreactor_data(root / "raw", target_rows=20_000)  # what SCALED's command makes
-        yield {"root": root, "cwd": workdir, "env": dict(os.environ)}
+        try:
+            yield {"root": root, "cwd": workdir, "env": dict(os.environ)}
+        finally:
+            _stop_background_services(get_settings())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop_background_services(settings) -> None:
+    """What a command may have started in the background (never the session's Postgres)."""
+    import importlib
+
+    for name in ("dagster_dev", "lineage_ui", "lineage_delivery", "superset"):
+        try:
+            importlib.import_module(f"orchestration.services.{name}").stop(settings)
+        except (ImportError, AttributeError):
+            continue
 
 
 def _run(command: str, lake: dict) -> subprocess.CompletedProcess:

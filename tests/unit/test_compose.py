@@ -15,7 +15,11 @@ from lakehouse_core.settings import REPO_ROOT
 from tests.marquez_fixture import in_ci
 
 COMPOSE_FILE = REPO_ROOT / "compose" / "docker-compose.yml"
-SECRETS = {"LAKEHOUSE_PG_PASSWORD": "pg-secret", "MARQUEZ_DB_PASSWORD": "mq-secret", "MINIO_ROOT_PASSWORD": "minio-secret"}
+SECRETS = {
+    "LAKEHOUSE_PG_PASSWORD": "pg-secret",
+    "MARQUEZ_DB_PASSWORD": "mq-secret",
+    "MINIO_ROOT_PASSWORD": "minio-secret",
+}
 
 
 def _compose() -> list[str]:
@@ -56,9 +60,11 @@ def test_dagster_runs_as_webserver_and_daemon_sharing_one_instance(config):
         assert web["environment"][key] == daemon["environment"][key], key
     assert web["environment"]["MARQUEZ_URL"] == "http://marquez:5555"
     assert "pg-secret" in web["environment"]["LAKEHOUSE_PG_URL"]
-    published = {str(p.get("published")) for p in web["ports"]} if isinstance(web["ports"][0], dict) else {
-        str(p).split(":")[0] for p in web["ports"]
-    }
+    published = (
+        {str(p.get("published")) for p in web["ports"]}
+        if isinstance(web["ports"][0], dict)
+        else {str(p).split(":")[0] for p in web["ports"]}
+    )
     assert published == {"3000"}
     assert "dagster-webserver" in daemon["depends_on"]
     # The outbox the runs write on /data is delivered to Marquez by a loop of its own.

@@ -62,7 +62,13 @@ def test_each_seed_name_selects_exactly_the_models_of_its_multi_asset():
         assert _keys(dg.AssetSelection.groups(group)) == models, name  # the README's plain-dagster form
     # `+name`: the marts and everything upstream, back to the raw asset.
     upstream = set(selected_keys("+dbt_postgres_marts"))
-    assert {"mart_bioreactor_overview", "postgres/dim_batch", "dim_batch", "stg_bioreactor", "raw_bioreactor_data"} <= upstream
+    assert {
+        "mart_bioreactor_overview",
+        "postgres/dim_batch",
+        "dim_batch",
+        "stg_bioreactor",
+        "raw_bioreactor_data",
+    } <= upstream
     assert "int_bioreactor_downsample_5m" not in upstream  # not upstream of the mart
     with pytest.raises(ValueError, match="selects no asset"):
         selected_keys("key:dbt_staging_models")
@@ -139,7 +145,9 @@ def test_dagster_cli_children_skip_only_the_supersession_notices(settings, monke
 def test_selection_parsing_raises_no_beta_warning():
     """Dagster's parser warns about its own beta `include_sources` for `*` and `group:` on every
     `--select`; the code location filters exactly that message (orchestration/defs/selection.py)."""
-    parse = "import dagster as dg; [dg.AssetSelection.from_coercible([s]) for s in ('*', 'group:dbt_curated', '+group:x')]"
+    parse = (
+        "import dagster as dg; [dg.AssetSelection.from_coercible([s]) for s in ('*', 'group:dbt_curated', '+group:x')]"
+    )
 
     def stderr(code: str) -> str:
         return subprocess.run(

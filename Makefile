@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 -include .env
 export
 
-.PHONY: setup ui demo bi test down status bench bench-marquez bench-lineage bench-diff bench-ui bench-daily bench-outbox clean
+.PHONY: setup ui demo bi test lint down status bench bench-marquez bench-lineage bench-diff bench-ui bench-daily bench-outbox clean
 
 setup: $(VENV)/.synced ui
 
@@ -42,8 +42,14 @@ demo: setup
 bi: setup
 	$(BIN)/lakehouse up --bi
 
-test: setup
+# Lint, format and type checks first (seconds), then every test.
+test: setup lint
 	$(BIN)/python -m pytest
+
+lint: $(VENV)/.synced
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m orchestration.services.superset down; fi

@@ -22,10 +22,10 @@ import sys
 import time
 from pathlib import Path
 
+from lakehouse_core.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
 from orchestration.ingest.window import ingest_window
 from orchestration.publish.postgres import publish_tables
 from orchestration.services.postgres import ensure_postgres
-from lakehouse_core.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
 
 # What the publish asset copies (orchestration/defs/publish.py; not imported: that pulls in Dagster,
 # which a user without an orchestrator does not start).
@@ -39,7 +39,7 @@ DBT_COMMANDS = [
 
 
 def dbt_env(day: str) -> dict[str, str]:
-    start = dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
+    start = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
     bin_dir = str(Path(sys.executable).parent)  # an activated venv: dbt-ol starts `dbt` from PATH
     return {
         **os.environ,

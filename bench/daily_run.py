@@ -74,8 +74,14 @@ def _run_events(dagster_home: Path) -> dict:
                 out["run_start"] = t
             elif kind in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE):
                 out["run_end"] = t
-            elif kind in (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
-                out["steps"].setdefault(e.step_key, {})["start" if kind == dg.DagsterEventType.STEP_START else "end"] = t
+            elif kind in (
+                dg.DagsterEventType.STEP_START,
+                dg.DagsterEventType.STEP_SUCCESS,
+                dg.DagsterEventType.STEP_FAILURE,
+            ):
+                out["steps"].setdefault(e.step_key, {})[
+                    "start" if kind == dg.DagsterEventType.STEP_START else "end"
+                ] = t
         elif e.step_key and e.user_message.startswith("Running dbt command"):
             out["steps"].setdefault(e.step_key, {})["dbt_start"] = t
         elif e.step_key and e.user_message.startswith("Finished dbt command"):
@@ -114,11 +120,11 @@ def main(repeats: int = typer.Option(3), pg_port: int = typer.Option(5434)) -> N
     (bench / "openlineage.yml").write_text(
         f"transport:\n  type: lineage.transport.OutboxTransport\n  path: {bench / 'outbox.sqlite3'}\n"
     )
+    from lakehouse_core.settings import get_settings
     from orchestration.datagen import generate_bioreactor_data
     from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
     from orchestration.services.postgres import ensure_postgres
-    from lakehouse_core.settings import get_settings
 
     ensure_postgres(get_settings())
     bin_dir = Path(sys.executable).parent
@@ -281,7 +287,9 @@ def render(report: dict) -> str:
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for key, s in b["steps"].items():
-        lines.append(f"| `{key}` | {s['step_s']} | {s.get('dbt_s', '')} | {s.get('head_s', '')} | {s.get('tail_s', '')} |")
+        lines.append(
+            f"| `{key}` | {s['step_s']} | {s.get('dbt_s', '')} | {s.get('head_s', '')} | {s.get('tail_s', '')} |"
+        )
     parts = ", ".join(f"{k} {v}" for k, v in a["direct_parts_same_repeat"].items())
     before = report["before"]
     lines += ["", f"The direct run of the same repeat (seconds): {parts}.", "",

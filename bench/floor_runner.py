@@ -1,6 +1,6 @@
 """Run the floor: bench/floor.sql in DuckDB, copy its curated tables to Postgres, build the mart there.
 
-    python -m bench.floor_runner RAW_DIR DUCKDB_PATH PG_URL
+python -m bench.floor_runner RAW_DIR DUCKDB_PATH PG_URL
 """
 
 from __future__ import annotations

@@ -170,7 +170,7 @@ def _wait(probe, timeout_s: float, what: str):
 def _report(rows: list[dict]) -> dict:
     keys = ("pickup_s", "queue_s", "launch_s", "run_s", "to_mart_s", "lineage_s")
     return {
-        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "rows_per_day": "~14,000 raw readings (bench/daily_run.py's generator)",
         "days": rows,

@@ -37,7 +37,7 @@ def _events(n: int) -> list[dict]:
     os.environ["BENCH_DIFF_ASSETS"] = str(n)
     from bench import diff_location as loc
 
-    base = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    base = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     fields = [{"name": c, "type": t} for c, t in loc.COLUMNS.items()]
     events = []
     for j in range(n):
@@ -143,8 +143,10 @@ def main(
         backend.close()
     report = {
         "benchmark": "lineage_diff",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip(),
         "machine": machine(),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
@@ -189,7 +191,10 @@ def render(report: dict) -> str:
         lines.append(f"- {r['assets']:,} assets: {phases}")
     if "ratio" in report:
         q = report["ratio"]
-        lines += ["", f"Ratio {q['assets']:.0f}x the assets: {q['wall_s']}x the wall time, {q['http_calls']}x the HTTP calls."]
+        lines += [
+            "",
+            f"Ratio {q['assets']:.0f}x the assets: {q['wall_s']}x the wall time, {q['http_calls']}x the HTTP calls.",
+        ]
     return "\n".join(lines) + "\n"
 
 

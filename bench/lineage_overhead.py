@@ -199,7 +199,9 @@ def emit_cost(config_dir: Path, n: int = 200) -> dict:
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     config = scratch / "openlineage.yml"
-    config.write_text(f"transport:\n  type: lineage.transport.OutboxTransport\n  path: {scratch / 'outbox.sqlite3'}\n  strict: true\n")
+    config.write_text(
+        f"transport:\n  type: lineage.transport.OutboxTransport\n  path: {scratch / 'outbox.sqlite3'}\n  strict: true\n"
+    )
     saved = os.environ.get("OPENLINEAGE_CONFIG")
     os.environ["OPENLINEAGE_CONFIG"] = str(config)
     os.environ.pop("LAKEHOUSE_LINEAGE", None)
@@ -253,7 +255,9 @@ def marquez_counts(url: str) -> dict:
         for ns in names:
             out[ns] = {}
             for kind in ("jobs", "datasets"):
-                r = requests.get(f"{url}/api/v1/namespaces/{quote(ns, safe='')}/{kind}", params={"limit": 1}, timeout=30)
+                r = requests.get(
+                    f"{url}/api/v1/namespaces/{quote(ns, safe='')}/{kind}", params={"limit": 1}, timeout=30
+                )
                 out[ns][kind] = r.json().get("totalCount") if r.status_code == 200 else None
     except (requests.RequestException, ValueError, KeyError) as exc:
         out["error"] = {"message": str(exc)}
@@ -405,7 +409,9 @@ def main(
         services.close()  # the server, its database, and the bench Postgres if this run started it
 
     emit = emit_cost(WORK)
-    report = summarize(runs, generated, repeats, started, load_at_start, emit, wrapper, in_marquez, applied_s, loop_alive)
+    report = summarize(
+        runs, generated, repeats, started, load_at_start, emit, wrapper, in_marquez, applied_s, loop_alive
+    )
     full = rows == FULL_ROWS and repeats >= MIN_REPEATS
     out_dir = RESULTS if full else WORK
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -422,7 +428,9 @@ def _spread(values: list[float]) -> dict:
             "spread_pct": round(100 * (max(values) - min(values)) / med, 1)}  # fmt: skip
 
 
-def summarize(runs, generated, repeats, started, load_at_start, emit, wrapper, in_marquez, applied_s, loop_alive) -> dict:
+def summarize(
+    runs, generated, repeats, started, load_at_start, emit, wrapper, in_marquez, applied_s, loop_alive
+) -> dict:
     on, off = runs["on"], runs["off"]
     on_s, off_s = _spread([r["wall_s"] for r in on]), _spread([r["wall_s"] for r in off])
     lat = [x for r in on for x in r["latencies_s"]]
@@ -434,7 +442,11 @@ def summarize(runs, generated, repeats, started, load_at_start, emit, wrapper, i
             row = {"dbt": is_dbt_step(key)}
             for phase in ("total", "head", "body", "tail"):
                 on_m, off_m = median([x[phase] for x in a]), median([x[phase] for x in b])
-                row[phase] = {"on_median_s": round(on_m, 2), "off_median_s": round(off_m, 2), "delta_s": round(on_m - off_m, 2)}
+                row[phase] = {
+                    "on_median_s": round(on_m, 2),
+                    "off_median_s": round(off_m, 2),
+                    "delta_s": round(on_m - off_m, 2),
+                }
             steps[key] = row
     events_per_run = [r["events"] for r in on]
     statuses: dict[str, int] = {}
@@ -458,21 +470,31 @@ def summarize(runs, generated, repeats, started, load_at_start, emit, wrapper, i
         "paired_delta_s": [round(a["wall_s"] - b["wall_s"], 2) for a, b in zip(on, off)],
         "paired_delta_median_s": round(median([a["wall_s"] - b["wall_s"] for a, b in zip(on, off)]), 2),
         "paired_dbt_head_delta_s": [
-            round(sum(v["head"] for k, v in a["steps_s"].items() if is_dbt_step(k))
-                  - sum(v["head"] for k, v in b["steps_s"].items() if is_dbt_step(k)), 2)
+            round(
+                sum(v["head"] for k, v in a["steps_s"].items() if is_dbt_step(k))
+                - sum(v["head"] for k, v in b["steps_s"].items() if is_dbt_step(k)),
+                2,
+            )
             for a, b in zip(on, off)
         ],  # fmt: skip
         "close_run_s_median": round(median([r["close_run_s"] for r in on]), 3),
         "steps": steps,
-        "dbt_steps_delta_s": {p: round(sum(s[p]["delta_s"] for s in steps.values() if s["dbt"]), 2)
-                              for p in ("total", "head", "body", "tail")},
+        "dbt_steps_delta_s": {
+            p: round(sum(s[p]["delta_s"] for s in steps.values() if s["dbt"]), 2)
+            for p in ("total", "head", "body", "tail")
+        },
         "other_steps_delta_s": round(sum(s["total"]["delta_s"] for s in steps.values() if not s["dbt"]), 2),
         "emit_cost": emit,
-        "dbt_ol_wrapper": {**wrapper, "dbt_steps": sum(1 for s in steps.values() if s["dbt"]),
-                           "invocations_per_run": 2 * sum(1 for s in steps.values() if s["dbt"])},
+        "dbt_ol_wrapper": {
+            **wrapper,
+            "dbt_steps": sum(1 for s in steps.values() if s["dbt"]),
+            "invocations_per_run": 2 * sum(1 for s in steps.values() if s["dbt"]),
+        },
         "services_cpu_s_median": {
-            side: {k: median([r["services_cpu_s"][k] for r in runs[side] if r["services_cpu_s"][k] is not None] or [0])
-                   for k in ("delivery_loop", "marquez")}
+            side: {
+                k: median([r["services_cpu_s"][k] for r in runs[side] if r["services_cpu_s"][k] is not None] or [0])
+                for k in ("delivery_loop", "marquez")
+            }
             for side in SIDES
         },
         "latency_s": {
@@ -487,7 +509,10 @@ def summarize(runs, generated, repeats, started, load_at_start, emit, wrapper, i
         "events_by_status": statuses,
         "all_delivered": all(r["still_owed"] == 0 and set(r["events_by_status"]) == {"delivered"} for r in on),
         "off_runs_emitted": [r["events"] for r in off],
-        "marquez_after": {"namespaces": in_marquez, "applied_after_s": None if applied_s is None else round(applied_s, 2)},
+        "marquez_after": {
+            "namespaces": in_marquez,
+            "applied_after_s": None if applied_s is None else round(applied_s, 2),
+        },
         "delivery_loop_alive_at_end": loop_alive,
         "runs": runs,
     }

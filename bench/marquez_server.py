@@ -63,7 +63,7 @@ SCHEMA_FACET = "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json
 JOB_TYPE_FACET = "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
 NOMINAL_TIME_FACET = "https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet"
 DATASET_NAMESPACE = "postgres://bench:5432"
-BASE_TIME = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
+BASE_TIME = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 COLUMNS = [
     ("batch_id", "VARCHAR"), ("site", "VARCHAR"), ("reactor_id", "VARCHAR"), ("sampled_at", "TIMESTAMP"),
     ("temperature_c", "DOUBLE"), ("ph", "DOUBLE"), ("dissolved_oxygen_pct", "DOUBLE"), ("agitation_rpm", "INTEGER"),
@@ -120,8 +120,13 @@ def job_events(j: int, namespace: str) -> tuple[dict, dict]:
         "namespace": namespace,
         "name": job_name(j),
         "facets": {
-            "jobType": {"_producer": PRODUCER, "_schemaURL": JOB_TYPE_FACET, "processingType": "BATCH",
-                        "integration": "DBT", "jobType": "MODEL"}  # fmt: skip
+            "jobType": {
+                "_producer": PRODUCER,
+                "_schemaURL": JOB_TYPE_FACET,
+                "processingType": "BATCH",
+                "integration": "DBT",
+                "jobType": "MODEL",
+            }  # fmt: skip
         },
     }
     common = {"run": run, "job": job, "inputs": inputs, "outputs": outputs, "producer": PRODUCER,
@@ -234,10 +239,8 @@ class BuiltIn:
     def __init__(self, pg_port: int, server_env: dict[str, str]):
         os.environ.update({"LAKEHOUSE_DATA_DIR": str(REPO / "data" / "bench"), "LAKEHOUSE_PG_PORT": str(pg_port)})
         os.environ.pop("LAKEHOUSE_PG_URL", None)
-        from orchestration.services.postgres import ensure_postgres
         from lakehouse_core.settings import get_settings
-
-        from orchestration.services.postgres import embedded_server
+        from orchestration.services.postgres import embedded_server, ensure_postgres
 
         settings = get_settings()
         server = embedded_server(settings)
@@ -423,9 +426,12 @@ def _batch_failures(body, expected: int) -> list:
     for item in items:
         if isinstance(item, dict):
             status = item.get("status", item.get("statusCode", item.get("code")))
-            if isinstance(status, int) and not 200 <= status < 300:
-                bad.append(item)
-            elif isinstance(status, str) and status.lower() not in ("ok", "created", "stored", "duplicate", "accepted"):
+            if (
+                isinstance(status, int)
+                and not 200 <= status < 300
+                or isinstance(status, str)
+                and status.lower() not in ("ok", "created", "stored", "duplicate", "accepted")
+            ):
                 bad.append(item)
             elif item.get("ok") is False or item.get("error") or item.get("errors") or item.get("duplicate"):
                 bad.append(item)  # a duplicate on a fresh database means nothing new was stored
@@ -458,7 +464,7 @@ def ingest_batch(target: Target, load: list[tuple[bytes, bytes]], batch_size: in
 def timed_get(session: requests.Session, url: str, repeats: int, check) -> dict:
     """One cold call, then `repeats` timed calls: median, min and max in ms."""
     samples = []
-    for i in range(repeats + 1):
+    for _ in range(repeats + 1):
         t0 = time.perf_counter()
         r = session.get(url)
         body = r.content
@@ -605,11 +611,17 @@ def main(
         "git_commit": commit_at_start,
         "git_commit_at_end": _git_commit(),
         "server_env": extra_env,
-        "load_average_1_5_15": {"before": [round(x, 2) for x in load_before],
-                                "after": [round(x, 2) for x in os.getloadavg()]},  # fmt: skip
+        "load_average_1_5_15": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },  # fmt: skip
         "load": {"fan_in": list(FAN_IN), "columns": len(COLUMNS), "events_per_job": 2, "events": validate_load()},
-        "config": {"clients": clients, "batch_size": batch_size, "read_repeats": read_repeats,
-                   "http_client": f"requests {requests.__version__}, keep-alive sessions, one thread per client"},  # fmt: skip
+        "config": {
+            "clients": clients,
+            "batch_size": batch_size,
+            "read_repeats": read_repeats,
+            "http_client": f"requests {requests.__version__}, keep-alive sessions, one thread per client",
+        },  # fmt: skip
         "wall_s": round(elapsed, 1),
         "sizes": per_size,
         "real_marquez_0_51_1_at_500_jobs": REAL_MARQUEZ,
@@ -689,15 +701,20 @@ def render(report: dict) -> list[str]:
         f"{report['date']}, {m['cpu_model']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, PostgreSQL "
         f"{report['postgres']} on the same machine; server: {report['server']}"
         + (f" at {report['git_commit']}" if report.get("git_commit") else "")
-        + (f" (changed to {report['git_commit_at_end']} during the run)"
-           if report.get("git_commit_at_end") != report.get("git_commit") else "")
-        + (f", server environment {report['server_env']}" if report.get("server_env") else "") + ".",
+        + (
+            f" (changed to {report['git_commit_at_end']} during the run)"
+            if report.get("git_commit_at_end") != report.get("git_commit")
+            else ""
+        )
+        + (f", server environment {report['server_env']}" if report.get("server_env") else "")
+        + ".",
         "",
         "Load: a layered graph of N jobs, job j reads the outputs of jobs j-1 and j-50 and writes one dataset "
         "with a 12-column schema facet; one run per job, START then COMPLETE (2N events). Every ingest runs "
         "on a fresh database and server process; the reads run on the 1-client store. Ingest: median of "
-        + ", ".join(f"{s['ingest_repeats']} run{'s' if s['ingest_repeats'] > 1 else ''} at {s['jobs']:,} jobs"
-                    for s in sizes)
+        + ", ".join(
+            f"{s['ingest_repeats']} run{'s' if s['ingest_repeats'] > 1 else ''} at {s['jobs']:,} jobs" for s in sizes
+        )
         + f"; reads: median of {report['config']['read_repeats']} calls after one cold call. Client: "
         f"{report['config']['http_client']}, on the same 2 cores as the server and Postgres.",
         "",
@@ -740,7 +757,7 @@ def render(report: dict) -> list[str]:
                 continue
             i = v["events_per_s"].index(sorted(v["events_per_s"])[len(v["events_per_s"]) // 2])
 
-            def per_event(key):
+            def per_event(key, v=v, i=i):
                 x = v[key][i]
                 return "n/a" if x is None else f"{1000 * x / v['events']:.2f}"
 

@@ -92,7 +92,10 @@ def main(
 ) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     os.environ.update({"LAKEHOUSE_DATA_DIR": str(BENCH), "LAKEHOUSE_PG_PORT": str(pg_port)})
-    for key in [k for k in os.environ if k.startswith(("OPENLINEAGE_", "MARQUEZ_"))] + ["LAKEHOUSE_PG_URL", "LAKEHOUSE_LINEAGE"]:
+    for key in [k for k in os.environ if k.startswith(("OPENLINEAGE_", "MARQUEZ_"))] + [
+        "LAKEHOUSE_PG_URL",
+        "LAKEHOUSE_LINEAGE",
+    ]:
         os.environ.pop(key, None)
     from orchestration.ingest.lake_scan import lake_days
 
@@ -108,7 +111,9 @@ def main(
     try:
         server = services.start("outbox_overhead")
         env = {**os.environ, "MARQUEZ_URL": server.url, "LAKEHOUSE_RAW_DIR": str(raw_dir)}
-        loop = start_loop({**env, "OPENLINEAGE_CONFIG": str(_config("outbox", outbox, server.url))}, outbox, WORK / "delivery.log")
+        loop = start_loop(
+            {**env, "OPENLINEAGE_CONFIG": str(_config("outbox", outbox, server.url))}, outbox, WORK / "delivery.log"
+        )
         dagster = str(Path(sys.executable).parent / "dagster")
         cmd = [dagster, "asset", "materialize", "-m", "orchestration.definitions", "--select", "*",
                "--partition-range", f"{days[0]}...{days[-1]}"]  # fmt: skip
@@ -156,7 +161,7 @@ def main(
     paired = [o["wall_s"] / d["wall_s"] for o, d in zip(runs["outbox"], runs["direct"])]
     report = {
         "benchmark": "outbox_overhead",
-        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "rows": generated["rows"],
         "days": len(days),

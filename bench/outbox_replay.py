@@ -29,9 +29,9 @@ import typer
 
 from bench.marquez_server import BuiltIn, job_events
 from bench.measure import machine
+from lakehouse_core.marquez import MarquezTarget
 from lineage.delivery import deliver_once
 from lineage.outbox import Outbox
-from lakehouse_core.marquez import MarquezTarget
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -70,7 +70,9 @@ def replay(builtin: BuiltIn, events: int, batch: bool, label: str, work: Path, w
         result = deliver_once(outbox, MarquezTarget(target.url, "external"), batch=batch)
         wall = time.perf_counter() - began
         applied = applied_after(target.url) if wait_projector else float("nan")
-        stored = requests.get(f"{target.url}/api/v1/events/lineage", params={"limit": 1}, timeout=60).json()["totalCount"]
+        stored = requests.get(f"{target.url}/api/v1/events/lineage", params={"limit": 1}, timeout=60).json()[
+            "totalCount"
+        ]
     finally:
         builtin.stop(target)
     if result.delivered != events or stored != events or result.error:
@@ -90,7 +92,9 @@ def replay(builtin: BuiltIn, events: int, batch: bool, label: str, work: Path, w
 def main(
     events: int = typer.Option(10_000, help="Backlog size (even)."),
     repeats: int = typer.Option(3, help="Runs of each side, alternating."),
-    one_by_one_events: int = typer.Option(2_000, help="Backlog for the one-by-one side (its rate, not its size, is compared)."),
+    one_by_one_events: int = typer.Option(
+        2_000, help="Backlog for the one-by-one side (its rate, not its size, is compared)."
+    ),
     wait_projector: bool = typer.Option(False, help="Also time the server's projector applying the backlog (minutes)."),
     pg_port: int = typer.Option(5437, help="Port of the bench's embedded Postgres."),
 ) -> None:
@@ -117,14 +121,16 @@ def main(
     report = {
         "benchmark": "outbox_replay",
         "load_average": load_at_start,
-        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "events": events,
         "one_by_one_events": one_by_one_events,
         "repeats": repeats,
         "goal": f">= {GOAL_EVENTS_PER_S:g} events/s with the batch endpoint",
         "summary": summary,
-        "batch_vs_one_by_one": round(summary["batch"]["events_per_s_median"] / summary["one_by_one"]["events_per_s_median"], 2),
+        "batch_vs_one_by_one": round(
+            summary["batch"]["events_per_s_median"] / summary["one_by_one"]["events_per_s_median"], 2
+        ),
         "met": summary["batch"]["events_per_s_median"] >= GOAL_EVENTS_PER_S,
         "runs": runs,
     }
@@ -147,10 +153,15 @@ def render(report: dict) -> list[str]:
         "| delivery | events/s acknowledged (stored durably) | backlog delivered in | projector done after delivery |",
         "| --- | --- | --- | --- |",
     ]
-    for side, name in (("batch", "batch endpoint (`lineage replay`)"), ("one_by_one", "one event per request (`--one-by-one`, real Marquez)")):
+    for side, name in (
+        ("batch", "batch endpoint (`lineage replay`)"),
+        ("one_by_one", "one event per request (`--one-by-one`, real Marquez)"),
+    ):
         behind = statistics.median(r["projector_behind_s"] for r in report["runs"][side])
         behind_text = "not timed" if behind != behind else f"{behind:.2f} s"
-        lines.append(f"| {name} | {s[side]['events_per_s_median']:,.0f} | {s[side]['deliver_s_median']:.2f} s | {behind_text} |")
+        lines.append(
+            f"| {name} | {s[side]['events_per_s_median']:,.0f} | {s[side]['deliver_s_median']:.2f} s | {behind_text} |"
+        )
     lines += [
         "",
         f"Goal {report['goal']}: **{'met' if report['met'] else 'NOT met'}** "

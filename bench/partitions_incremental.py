@@ -36,11 +36,11 @@ def main(repeats: int = typer.Option(3), pg_port: int = typer.Option(5434)) -> N
     bench.mkdir(parents=True, exist_ok=True)
     os.environ.update({"LAKEHOUSE_DATA_DIR": str(bench.parent), "LAKEHOUSE_PG_PORT": str(pg_port)})
     os.environ.pop("LAKEHOUSE_PG_URL", None)
+    from lakehouse_core.settings import get_settings
     from orchestration.datagen import generate_bioreactor_data
     from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
     from orchestration.services.postgres import ensure_postgres
-    from lakehouse_core.settings import get_settings
 
     ensure_postgres(get_settings())
     prepare_dagster_home(get_settings())
@@ -69,7 +69,9 @@ def main(repeats: int = typer.Option(3), pg_port: int = typer.Option(5434)) -> N
     for i in range(repeats):
         runs["h60"].append(materialize("h60", long_days[60], f"h60_{i}"))
         runs["h1"].append(materialize("h1", short_days[1], f"h1_{i}"))
-        print(f"run {i + 1}: 60-day history {runs['h60'][-1].wall_s:.1f} s, 1-day history {runs['h1'][-1].wall_s:.1f} s")
+        print(
+            f"run {i + 1}: 60-day history {runs['h60'][-1].wall_s:.1f} s, 1-day history {runs['h1'][-1].wall_s:.1f} s"
+        )
 
     # 2. 30-day backfill (incremental path) vs full refresh from an empty lakehouse
     days30 = lake("d30", 30)

@@ -53,7 +53,9 @@ def raw_lake(bench_dir: Path, rows: int) -> tuple[Path, dict]:
     raw_dir = bench_dir / f"raw_{rows}"
     marker = bench_dir / f"raw_{rows}.json"
     if not marker.exists():
-        summary = generate_bioreactor_data(raw_dir, seed=1, reactors_per_site=4, target_rows=rows, progress=True, clean=True)
+        summary = generate_bioreactor_data(
+            raw_dir, seed=1, reactors_per_site=4, target_rows=rows, progress=True, clean=True
+        )
         marker.write_text(json.dumps({"rows": summary.rows, "bytes": summary.bytes}))
     return raw_dir, json.loads(marker.read_text())
 
@@ -80,10 +82,10 @@ def main(
     os.environ.update({"LAKEHOUSE_DATA_DIR": str(bench_dir), "LAKEHOUSE_PG_PORT": str(pg_port),
                        "DAGSTER_HOME": str(bench_dir / "dagster_home")})  # fmt: skip
     os.environ.pop("LAKEHOUSE_PG_URL", None)
+    from lakehouse_core.settings import get_settings
     from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
     from orchestration.services.postgres import ensure_postgres
-    from lakehouse_core.settings import get_settings
 
     settings = get_settings()
     pg = ensure_postgres(settings)
@@ -169,7 +171,10 @@ def _write(results: list[dict], repeats: int) -> None:
               for r in results]  # fmt: skip
     lines += ["", "How the ratio moved (the 50M-row lake):"] + [f"- {step}" for step in PROGRESS]
     lines += ["", "1-minute load average at the start of each run (the 2 cores are shared with other engineers' work):"]
-    lines += [f"- {r['raw_rows']:,} rows: pipeline {r['load_avg_1m']['pipeline']}, floor {r['load_avg_1m']['floor']}" for r in results]
+    lines += [
+        f"- {r['raw_rows']:,} rows: pipeline {r['load_avg_1m']['pipeline']}, floor {r['load_avg_1m']['floor']}"
+        for r in results
+    ]
     for r in results:
         b = r["pipeline_breakdown_median_run"]
         lines += ["", f"Where the median pipeline run's time goes at {r['raw_rows']:,} rows (seconds): before the run starts "

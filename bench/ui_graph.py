@@ -40,7 +40,7 @@ from pathlib import Path
 import requests
 import typer
 
-from bench.marquez_server import BuiltIn, encoded_load, ingest_batch, dataset_name, DATASET_NAMESPACE
+from bench.marquez_server import DATASET_NAMESPACE, BuiltIn, dataset_name, encoded_load, ingest_batch
 from bench.measure import machine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,7 +64,9 @@ def start_ui(marquez_url: str) -> tuple[subprocess.Popen, str]:
     log = open(WORK / "lineage-ui.log", "w")
     env = {**os.environ, "MARQUEZ_URL": marquez_url, "LINEAGE_UI_PORT": str(port),
            "LINEAGE_DIFF_REPORT": str(WORK / "no-report.json")}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "lineage_ui", "serve"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lineage_ui", "serve"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -130,7 +132,11 @@ def main(
         if result is None:
             raise RuntimeError("the built-in server has no batch endpoint")
         last = f"dataset:{DATASET_NAMESPACE}:{dataset_name(target.namespace.replace('-', '_'), jobs - 1)}"
-        lineage_nodes = len(requests.get(f"{target.url}/api/v1/lineage", params={"nodeId": last, "depth": depth}, timeout=120).json()["graph"])
+        lineage_nodes = len(
+            requests.get(f"{target.url}/api/v1/lineage", params={"nodeId": last, "depth": depth}, timeout=120).json()[
+                "graph"
+            ]
+        )
         ui, ui_url = start_ui(target.url)
         from urllib.parse import quote
 
@@ -140,10 +146,19 @@ def main(
             measure(browser, f"{ui_url}/", "[data-testid=namespaces]")  # warm the server's first answers
             for i in range(repeats):
                 samples["floor"].append(measure(browser, f"{ui_url}/healthz", "body"))
-                samples["first_page"].append(measure(browser, f"{ui_url}/", "[data-testid=namespaces]", mark="lineage-ui:home"))
-                samples["synthetic"].append(measure(browser, f"{ui_url}/bench/graph?n={nodes}", ".graph-canvas[data-ready=true]"))
+                samples["first_page"].append(
+                    measure(browser, f"{ui_url}/", "[data-testid=namespaces]", mark="lineage-ui:home")
+                )
+                samples["synthetic"].append(
+                    measure(browser, f"{ui_url}/bench/graph?n={nodes}", ".graph-canvas[data-ready=true]")
+                )
                 samples["marquez"].append(
-                    measure(browser, f"{ui_url}/lineage?node={quote(last, safe='')}&depth={depth}", ".graph-canvas[data-ready=true]", 120_000)
+                    measure(
+                        browser,
+                        f"{ui_url}/lineage?node={quote(last, safe='')}&depth={depth}",
+                        ".graph-canvas[data-ready=true]",
+                        120_000,
+                    )
                 )
                 print(
                     f"run {i + 1}: floor {samples['floor'][-1]['ready_ms']:.0f} ms, first page {samples['first_page'][-1]['painted_ms']:.0f} ms, "
@@ -152,7 +167,11 @@ def main(
                     flush=True,
                 )
             for i in range(elk_repeats):
-                samples["elk"].append(measure(browser, f"{ui_url}/bench/graph?n={nodes}&layout=elk", ".graph-canvas[data-ready=true]", 180_000))
+                samples["elk"].append(
+                    measure(
+                        browser, f"{ui_url}/bench/graph?n={nodes}&layout=elk", ".graph-canvas[data-ready=true]", 180_000
+                    )
+                )
                 print(f"elk run {i + 1}: {samples['elk'][-1]['graphs'][-1]}", flush=True)
             version = browser.version
             browser.close()
@@ -185,7 +204,12 @@ def main(
         "first_page_observed_ms": med([r["ready_ms"] for r in samples["first_page"]]),
         "all_first_page_ms": [round(r["painted_ms"], 1) for r in samples["first_page"]],
         "synthetic": graph_stats(samples["synthetic"]),
-        "marquez": {**graph_stats(samples["marquez"]), "jobs": jobs, "depth": depth, "lineage_api_nodes": lineage_nodes},
+        "marquez": {
+            **graph_stats(samples["marquez"]),
+            "jobs": jobs,
+            "depth": depth,
+            "lineage_api_nodes": lineage_nodes,
+        },
         "synthetic_elk": graph_stats(samples["elk"]) if samples["elk"] else None,
         "goals": GOALS,
         "total_s": round(time.perf_counter() - started, 1),
@@ -218,7 +242,9 @@ def render(r: dict) -> list[str]:
         f"| ... layout + render | {s['layout_render_ms']:,.0f} ms | <= 2,000 ms | {yes(r['met']['graph_1000_layout_render_ms'])} |",
         f"| ... navigation start -> graph painted (bundle, layout, render) | {s['navigation_to_graph_ms']:,.0f} ms |  |  |",
         *(
-            [f"| the same graph laid out by ELK instead (median of {len(r['synthetic_elk']['all_layout_render_ms'])}): layout + render | {r['synthetic_elk']['layout_render_ms']:,.0f} ms |  |  |"]
+            [
+                f"| the same graph laid out by ELK instead (median of {len(r['synthetic_elk']['all_layout_render_ms'])}): layout + render | {r['synthetic_elk']['layout_render_ms']:,.0f} ms |  |  |"
+            ]
             if r.get("synthetic_elk")
             else []
         ),

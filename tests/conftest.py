@@ -51,8 +51,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     data_dir = getattr(config, "_lakehouse_data_dir", None)
     if data_dir is None:
         return
-    from orchestration.services.postgres import embedded_server
     from lakehouse_core.settings import get_settings
+    from orchestration.services.postgres import embedded_server
 
     settings = get_settings()
     if not settings.external_pg_url:

@@ -36,9 +36,9 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -138,7 +138,9 @@ def start_marquez_container() -> MarquezServer:
                 SEARCH_ENABLED="false",
             )
             .waiting_for(
-                HttpWaitStrategy(5001, "/healthcheck").for_status_code(200).with_startup_timeout(CONTAINER_START_TIMEOUT)
+                HttpWaitStrategy(5001, "/healthcheck")
+                .for_status_code(200)
+                .with_startup_timeout(CONTAINER_START_TIMEOUT)
             )
         )
         marquez.start()
@@ -265,6 +267,7 @@ def start_builtin_server(
             if process.poll() is not None:
                 break
             if _healthy(url):
+
                 def stop(process=process) -> None:
                     _stop_process(process)
                     _drop_database(admin_url, dbname)
@@ -398,7 +401,6 @@ def _choose(request: pytest.FixtureRequest, log_dir: Path) -> MarquezServer:
     return server
 
 
-
 @pytest.fixture(scope="session")
 def marquez_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The session's Marquez (see the module docstring for which one)."""
@@ -453,4 +455,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         first = servers[0]
         terminalreporter.write_line(f"session Marquez: {first.kind}: {first.description}")
         if len(servers) > 1:
-            terminalreporter.write_line(f"plus {len(servers) - 1} fresh {first.kind} server(s) for tests needing an empty store")
+            terminalreporter.write_line(
+                f"plus {len(servers) - 1} fresh {first.kind} server(s) for tests needing an empty store"
+            )

@@ -113,9 +113,12 @@ def find_bad_rows(
     future = now + FUTURE_SLACK
     by_path = {str(Path(k).resolve()): v for k, v in (checks or {}).items()}
     for day, day_files in sorted(by_day.items()):  # one day at a time: duplicates never cross days
-        if checks is not None and not suspect.intersection(day_files):
-            if not _may_hold_bad_rows(day, [by_path.get(p) for p in day_files], future):
-                continue
+        if (
+            checks is not None
+            and not suspect.intersection(day_files)
+            and not _may_hold_bad_rows(day, [by_path.get(p) for p in day_files], future)
+        ):
+            continue
         _find_in_day(con, day, day_files, tags, future)
     return con.execute("select count(*) from bad_rows").fetchone()[0]
 

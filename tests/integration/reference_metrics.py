@@ -73,8 +73,6 @@ def mart_rows(files: list[Path]) -> dict[tuple[str, str], dict]:
             "max_value": max(values),
             "reading_count": len(values),
             "time_in_spec_share": (sum(d for d, ok in zip(durations, in_spec) if ok) / total) if total else None,
-            "excursion_count": sum(
-                1 for i, ok in enumerate(in_spec) if not ok and (i == 0 or in_spec[i - 1])
-            ),
+            "excursion_count": sum(1 for i, ok in enumerate(in_spec) if not ok and (i == 0 or in_spec[i - 1])),
         }
     return result

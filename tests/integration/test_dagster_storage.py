@@ -28,7 +28,9 @@ def test_a_pool_initialized_by_two_runs_at_once_starts_both(postgres, tmp_path, 
         with storage._engine.connect() as winner:
             # The winner has inserted the limit and its slot but not committed yet.
             transaction = winner.begin()
-            winner.execute(ConcurrencyLimitsTable.insert().values(concurrency_key=key, limit=1, using_default_limit=True))
+            winner.execute(
+                ConcurrencyLimitsTable.insert().values(concurrency_key=key, limit=1, using_default_limit=True)
+            )
             storage._allocate_concurrency_slots(winner, key, 1)
             loser = threading.Thread(
                 target=lambda: outcome.append(_call(storage.initialize_concurrency_limit_to_default, key))
@@ -89,7 +91,9 @@ def test_two_runs_claiming_the_last_slot_at_once_do_not_both_get_it(postgres, tm
             if name == "second":
                 second_done.set()
 
-        threads = [threading.Thread(target=claim, args=(n, s), name=n) for n, s in (("first", first), ("second", second))]
+        threads = [
+            threading.Thread(target=claim, args=(n, s), name=n) for n, s in (("first", first), ("second", second))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

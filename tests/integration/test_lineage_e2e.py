@@ -14,11 +14,11 @@ import psycopg
 import pytest
 import requests
 
+from lakehouse_core.marquez import MarquezTarget
 from lineage import naming
 from lineage.delivery import deliver_once
 from lineage.events import DagsterRun
 from lineage.outbox import Outbox
-from lakehouse_core.marquez import MarquezTarget
 from tests.integration.test_pipeline_e2e import dagster_materialize
 from tests.openlineage_spec import validator
 
@@ -347,8 +347,10 @@ def test_a_materialization_whose_events_are_lost_is_stale_lineage(lineage_run):
     with own_lake(lineage_run["root"]), pytest.MonkeyPatch.context() as env:
         env.setenv("LAKEHOUSE_LINEAGE", "off")
         with dg.DagsterInstance.get() as instance:
-            rerun = defs().resolve_job_def("ingest_raw_data").execute_in_process(
-                partition_key=lineage_run["day"], instance=instance
+            rerun = (
+                defs()
+                .resolve_job_def("ingest_raw_data")
+                .execute_in_process(partition_key=lineage_run["day"], instance=instance)
             )
         assert rerun.success
         result, report = _diff_json(lineage_run["url"])

@@ -172,10 +172,10 @@ def test_role_and_database_are_created_once(postgres, monkeypatch):
     assert (first.user, first.dbname, first.host, first.port) == ("marquez", "marquez", postgres.host, postgres.port)
 
     with psycopg.connect(postgres.with_db("postgres").url, autocommit=True) as admin:
-        assert admin.execute("select count(*) from pg_roles where rolname = 'marquez' and rolcanlogin").fetchone() == (1,)
-        owner = admin.execute(
-            "select pg_get_userbyid(datdba) from pg_database where datname = 'marquez'"
-        ).fetchone()
+        assert admin.execute("select count(*) from pg_roles where rolname = 'marquez' and rolcanlogin").fetchone() == (
+            1,
+        )
+        owner = admin.execute("select pg_get_userbyid(datdba) from pg_database where datname = 'marquez'").fetchone()
         assert owner == ("marquez",)
     # As owner of its database the role may create its schema (PostgreSQL 15+ no longer lets
     # everyone create in `public`).
@@ -224,7 +224,17 @@ def test_lakehouse_marquez_serve_creates_its_schema_and_answers(fresh_marquez_db
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    command = [str(LAKEHOUSE), "marquez", "serve", "--host", "127.0.0.1", "--port", str(port), "--db-url", fresh_marquez_db]
+    command = [
+        str(LAKEHOUSE),
+        "marquez",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db-url",
+        fresh_marquez_db,
+    ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -320,13 +330,17 @@ def test_lakehouse_status_shows_the_chosen_marquez(monkeypatch):
     monkeypatch.delenv("MARQUEZ_URL", raising=False)
     port = _free_port()
     env = {**os.environ, "MARQUEZ_PORT": str(port)}
-    result = subprocess.run([str(LAKEHOUSE), "status"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(LAKEHOUSE), "status"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith("Marquez"))
     assert "stopped" in line and f"http://127.0.0.1:{port}" in line and "built-in" in line
 
     with _http_server({"/api/v1/namespaces": 200}) as url:
         env = {**os.environ, "MARQUEZ_URL": url}
-        result = subprocess.run([str(LAKEHOUSE), "status"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [str(LAKEHOUSE), "status"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
     line = next(line for line in result.stdout.splitlines() if line.startswith("Marquez"))
     assert "running" in line and url in line and "MARQUEZ_URL" in line

@@ -47,7 +47,7 @@ def _days_in(duckdb_path, table: str, column: str) -> dict[str, list[tuple]]:
     index = names.index(column)
     by_day: dict[str, list[tuple]] = {}
     for row in rows:
-        by_day.setdefault(row[index].astimezone(dt.timezone.utc).date().isoformat(), []).append(row)
+        by_day.setdefault(row[index].astimezone(dt.UTC).date().isoformat(), []).append(row)
     return by_day
 
 
@@ -81,7 +81,9 @@ def test_three_day_backfill_then_single_day_rerun(partitioned_lake, monkeypatch)
     assert _days_in(duckdb_path, "int_bioreactor_batch_tag_daily", "day_start") == daily_before
     # The staging table holds exactly the deduplicated readings of the days run, once each.
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        days = con.execute("select distinct cast(ts as date)::varchar from staging.stg_bioreactor order by 1").fetchall()
+        days = con.execute(
+            "select distinct cast(ts as date)::varchar from staging.stg_bioreactor order by 1"
+        ).fetchall()
         dupes = con.execute(
             "select count(*) from (select * from staging.stg_bioreactor group by all having count(*) > 1)"
         ).fetchone()[0]
@@ -95,15 +97,30 @@ def _dbt_test(duckdb_path, window_day: str | None) -> subprocess.CompletedProces
     env.pop("LAKEHOUSE_WINDOW_START", None)
     env.pop("LAKEHOUSE_WINDOW_END", None)
     if window_day:
-        start = dt.datetime.fromisoformat(window_day).replace(tzinfo=dt.timezone.utc)
+        start = dt.datetime.fromisoformat(window_day).replace(tzinfo=dt.UTC)
         env["LAKEHOUSE_WINDOW_START"] = start.isoformat()
         env["LAKEHOUSE_WINDOW_END"] = (start + dt.timedelta(days=1)).isoformat()
     dbt = Path(sys.executable).parent / "dbt"
     return subprocess.run(
-        [str(dbt), "test", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target", "duckdb", "--target-path", str(Path(duckdb_path).parent / "dbt-target"),
-         "--select", "int_bioreactor_downsample_5m,test_name:not_null"],  # fmt: skip
-        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600,
+        [
+            str(dbt),
+            "test",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target",
+            "duckdb",
+            "--target-path",
+            str(Path(duckdb_path).parent / "dbt-target"),
+            "--select",
+            "int_bioreactor_downsample_5m,test_name:not_null",
+        ],  # fmt: skip
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -123,7 +140,12 @@ def test_a_daily_run_tests_its_own_window(partitioned_lake):
             "where bucket_start = (select min(bucket_start) from intermediate.int_bioreactor_downsample_5m "
             f"where cast(bucket_start as date) = '{bad_day}')"
         )
-        assert con.execute("select count(*) from intermediate.int_bioreactor_downsample_5m where site is null").fetchone()[0] > 0
+        assert (
+            con.execute("select count(*) from intermediate.int_bioreactor_downsample_5m where site is null").fetchone()[
+                0
+            ]
+            > 0
+        )
     try:
         assert _dbt_test(duckdb_path, None).returncode != 0  # no window: every row is checked
         assert _dbt_test(duckdb_path, bad_day).returncode != 0
@@ -143,17 +165,32 @@ def test_a_long_window_is_built_slice_by_slice(tmp_path):
     import re
 
     def compiled(days: int, slice_days: str) -> str:
-        start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+        start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
         env = {**os.environ, "LAKEHOUSE_DUCKDB_PATH": str(tmp_path / "compile.duckdb"),
                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "LAKEHOUSE_WINDOW_SLICE_DAYS": slice_days,
                "LAKEHOUSE_WINDOW_START": start.isoformat(),
                "LAKEHOUSE_WINDOW_END": (start + dt.timedelta(days=days)).isoformat()}  # fmt: skip
         target = tmp_path / f"target-{days}-{slice_days}"
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), "compile", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--target", "duckdb", "--target-path", str(target),
-             "--select", "int_bioreactor_downsample_5m"],  # fmt: skip
-            cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600,
+            [
+                str(Path(sys.executable).parent / "dbt"),
+                "compile",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target",
+                "duckdb",
+                "--target-path",
+                str(target),
+                "--select",
+                "int_bioreactor_downsample_5m",
+            ],  # fmt: skip
+            cwd=DBT_PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert result.returncode == 0, result.stdout[-3000:]
         (sql,) = target.rglob("int_bioreactor_downsample_5m.sql")

@@ -26,9 +26,9 @@ MART_COLUMNS = [
 
 def dagster_materialize(selection: str, partitions: str | None = None) -> subprocess.CompletedProcess:
     """`dagster asset materialize` as a user runs it; by default over every day in the lake."""
+    from lakehouse_core.settings import get_settings
     from orchestration.ingest.lake_scan import lake_days
     from orchestration.services.dagster_dev import prepare_dagster_home
-    from lakehouse_core.settings import get_settings
 
     settings = get_settings()
     prepare_dagster_home(settings)
@@ -38,8 +38,17 @@ def dagster_materialize(selection: str, partitions: str | None = None) -> subpro
     flag = "--partition-range" if "..." in partitions else "--partition"
     dagster = Path(sys.executable).parent / "dagster"
     return subprocess.run(
-        [str(dagster), "asset", "materialize", "-m", "orchestration.definitions", "--select", selection,
-         flag, partitions],  # fmt: skip
+        [
+            str(dagster),
+            "asset",
+            "materialize",
+            "-m",
+            "orchestration.definitions",
+            "--select",
+            selection,
+            flag,
+            partitions,
+        ],  # fmt: skip
         # Not the repo root: the Dagster CLI loads ./.env over the environment, and a developer's
         # .env would send the test's run to their own Postgres. (The project is installed in the venv.)
         cwd=settings.data_dir,
@@ -111,10 +120,7 @@ def test_mart_matches_an_independent_computation_from_the_raw_files(pipeline, po
 
 
 def test_bad_files_are_quarantined_with_their_reason_and_rows_add_up(pipeline, settings):
-    reasons = {
-        Path(p).name: json.loads(Path(p).read_text())
-        for p in settings.quarantine_dir.rglob("*.reason.json")
-    }
+    reasons = {Path(p).name: json.loads(Path(p).read_text()) for p in settings.quarantine_dir.rglob("*.reason.json")}
     assert set(reasons) == {"truncated-upload.parquet.reason.json", "wrong-schema.parquet.reason.json"}
     assert reasons["truncated-upload.parquet.reason.json"]["problems"][0].startswith("unreadable Parquet")
     assert "missing column 'site'" in reasons["wrong-schema.parquet.reason.json"]["problems"]

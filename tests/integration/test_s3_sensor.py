@@ -255,7 +255,7 @@ def test_partition_key_for(prefix: str, key: str, expected: str):
             partition_key_for(key, prefix)
 
 
-T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def _obj(name: str, minutes: float, etag: str = "e1") -> S3Object:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-
 # Another copy of the OpenLineage JSON schemas for the tests (tests/openlineage_spec.py): a test
 # setting, not an OpenLineage client setting, so it stays.
 _KEPT = {"OPENLINEAGE_SPEC_DIR"}

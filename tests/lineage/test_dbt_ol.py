@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from lakehouse_core.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
 from lineage import naming
 from lineage.events import DagsterRun, dbt_ol_env
 from lineage.naming import DatasetId
@@ -29,7 +30,6 @@ from lineage.outbox import Outbox
 from lineage.outbox import default_path as default_outbox_path
 from orchestration.ingest.duckdb_raw import register_window
 from orchestration.publish.postgres import publish_tables
-from lakehouse_core.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,16 @@ from lineage.dbt_seeds import add_seed_inputs
 
 MANIFEST = {
     "nodes": {
-        "seed.proj.tag_specs": {"resource_type": "seed", "name": "tag_specs", "schema": "staging", "alias": "tag_specs"},
-        "model.proj.stg": {"resource_type": "model", "depends_on": {"nodes": ["seed.proj.tag_specs", "source.proj.raw"]}},
+        "seed.proj.tag_specs": {
+            "resource_type": "seed",
+            "name": "tag_specs",
+            "schema": "staging",
+            "alias": "tag_specs",
+        },
+        "model.proj.stg": {
+            "resource_type": "model",
+            "depends_on": {"nodes": ["seed.proj.tag_specs", "source.proj.raw"]},
+        },
         "model.proj.mart": {"resource_type": "model", "depends_on": {"nodes": ["model.proj.stg"]}},
     }
 }
@@ -29,7 +37,9 @@ def test_seed_parents_become_inputs_named_by_the_authority(tmp_path, monkeypatch
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path))
     stg = naming.duckdb_dataset("staging", "stg")
     enriched = add_seed_inputs(_event("model.proj.stg", stg))
-    assert [(i["namespace"], i["name"]) for i in enriched["inputs"]] == [tuple(naming.duckdb_dataset("staging", "tag_specs"))]
+    assert [(i["namespace"], i["name"]) for i in enriched["inputs"]] == [
+        tuple(naming.duckdb_dataset("staging", "tag_specs"))
+    ]
     # Twice is once; nodes without seed parents and non-dbt events pass unchanged.
     assert add_seed_inputs(enriched)["inputs"] == enriched["inputs"]
     mart = _event("model.proj.mart", stg)

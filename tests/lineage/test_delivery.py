@@ -42,7 +42,9 @@ class Scenario:
         self.namespace = f"delivery-{uuid.uuid4().hex[:10]}"
         self.url = url
         # A moment no other test uses, so reads can be narrowed to it.
-        self.time = (dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=uuid.uuid4().int % 10**8)).isoformat()
+        self.time = (
+            dt.datetime(2020, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=uuid.uuid4().int % 10**8)
+        ).isoformat()
 
     def event(self, i: int, event_type: str = "START", *, producer: bool = True) -> str:
         body = {
@@ -465,7 +467,9 @@ class PoisonProxy:
                     code, payload, kind = status, b'{"code": 500, "message": "internal error"}', "application/json"
                 else:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                    answer = requests.request(self.command, upstream + self.path, data=body or None, headers=headers, timeout=30)
+                    answer = requests.request(
+                        self.command, upstream + self.path, data=body or None, headers=headers, timeout=30
+                    )
                     code, payload = answer.status_code, answer.content
                     kind = answer.headers.get("Content-Type", "application/json")
                 self.send_response(code)
@@ -523,11 +527,15 @@ def test_a_poisoned_outbox_delivers_every_good_event_and_reports_the_bad_one(out
 
         status = runner.invoke(app, ["status", "--outbox", str(outbox.path)], env={"COLUMNS": "250"})
         assert "failed and set aside (Marquez kept answering 5xx): 1" in status.output, status.output
-        listed = runner.invoke(app, ["events", "--status", "failed", "--outbox", str(outbox.path)], env={"COLUMNS": "250"})
+        listed = runner.invoke(
+            app, ["events", "--status", "failed", "--outbox", str(outbox.path)], env={"COLUMNS": "250"}
+        )
         assert "job-poison" in listed.output
 
         # Still failing: replay --failed tries it again and sets it aside again.
-        replay = runner.invoke(app, ["replay", "--failed", "--retries", "0", "--url", proxy.url, "--outbox", str(outbox.path)])
+        replay = runner.invoke(
+            app, ["replay", "--failed", "--retries", "0", "--url", proxy.url, "--outbox", str(outbox.path)]
+        )
         assert "1 events set aside as failed are owed again" in replay.output, replay.output
         assert outbox.get(bad).set_aside_at is None and outbox.counts().undelivered == 1
     finally:

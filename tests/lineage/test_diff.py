@@ -36,14 +36,14 @@ LOCATION = "tests.lineage.diff_location"
 NS = "lakehouse"
 PRODUCER = "https://example.invalid/tests/lineage/test_diff"
 runner = CliRunner()
-_last_tick = dt.datetime.now(dt.timezone.utc)
+_last_tick = dt.datetime.now(dt.UTC)
 
 
 def _tick() -> dt.datetime:
     """Now, but strictly after the previous event: event times follow the real clock (stale
     lineage compares them with Dagster runs' start times) and never tie."""
     global _last_tick
-    _last_tick = max(_last_tick + dt.timedelta(milliseconds=1), dt.datetime.now(dt.timezone.utc))
+    _last_tick = max(_last_tick + dt.timedelta(milliseconds=1), dt.datetime.now(dt.UTC))
     return _last_tick
 
 
@@ -177,7 +177,7 @@ def report_of(url: str, instance=None, tables=None, dbt_manifests=(), **location
     assert not expected.problems
     if instance is not None:
         expected.materialized = last_materializations(instance, expected.assets)
-        expected.dagster_runs = dagster_runs(instance, dt.datetime.now(dt.timezone.utc) - open_run_threshold())
+        expected.dagster_runs = dagster_runs(instance, dt.datetime.now(dt.UTC) - open_run_threshold())
     expected.tables = tables
     return diff(expected, MarquezReader(url))
 
@@ -432,7 +432,7 @@ def test_a_run_left_open_after_its_dagster_run_ended_is_an_open_run(fresh_marque
         live = dg.DagsterRun(job_name="__ASSET_JOB", run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED)
         instance.add_run(live)
         run4 = DagsterRun(live.run_id, "__ASSET_JOB")
-        long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=7)
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=7)
         a4 = Serde.to_dict(asset_run("a", run4).start())
         a4["eventTime"] = (long_ago + dt.timedelta(minutes=1)).isoformat()
         post_events(url, JobRun(run4).start(at=long_ago), a4)
@@ -449,7 +449,7 @@ def test_a_run_open_past_the_threshold_without_a_dagster_run_is_an_open_run(marq
     run (threshold LINEAGE_DIFF_OPEN_RUN_HOURS, default 6); one started a minute ago is not yet.
     The runs' parent (the `dagster` job's run) 7 hours ago started and ended: it is not open."""
     emitter = Emitter(marquez)
-    started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=7)
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(hours=7)
 
     def at(event: dict, minutes: int) -> dict:
         event["eventTime"] = (started + dt.timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
@@ -498,7 +498,14 @@ def test_a_retired_assets_job_still_reading_our_tables_is_an_orphan_job(marquez)
     message = next(d.message for d in report.drifts if d.node.name == retired)
     assert ds("b").name in message and ds("c").name in message
     # Without the manifest, none of the dbt jobs is ours.
-    assert {d.node.name for d in report_of(marquez).drifts} == {retired, wrapper, model_run, model_test, singular_test, gone}
+    assert {d.node.name for d in report_of(marquez).drifts} == {
+        retired,
+        wrapper,
+        model_run,
+        model_test,
+        singular_test,
+        gone,
+    }
 
 
 def test_our_job_writing_in_a_look_alike_namespace_is_a_namespace_mismatch_on_the_job(marquez):
@@ -570,7 +577,10 @@ def test_html_report_is_one_page_with_the_graph_and_the_drift(marquez, tmp_path,
 def test_dbt_assets_map_to_dbt_ol_node_jobs():
     from lineage.diff.expected import _job_name
 
-    dbt = {"dagster_dbt/unique_id": "model.bioreactor.stg_bioreactor", "dagster/table_name": "lakehouse.staging.stg_bioreactor"}
+    dbt = {
+        "dagster_dbt/unique_id": "model.bioreactor.stg_bioreactor",
+        "dagster/table_name": "lakehouse.staging.stg_bioreactor",
+    }
     assert _job_name(("stg_bioreactor",), dbt) == naming.dbt_node_job_name(
         "bioreactor", "lakehouse.staging.bioreactor.stg_bioreactor.build.run"
     )
@@ -660,7 +670,7 @@ def test_every_page_is_read(marquez):
 def test_drift_kinds_are_declared_once():
     """kinds.py is the one declaration: drift.py's kinds, the JSON's `kinds` and the README's drift
     table (which must list exactly the registered kinds, each with its severity)."""
-    assert KINDS == tuple(k.name for k in DRIFT_KINDS)
+    assert tuple(k.name for k in DRIFT_KINDS) == KINDS
     assert all(k.label and k.color.startswith("#") and k.when for k in DRIFT_KINDS)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     table = readme.split("| drift | severity | meaning |", 1)[1].split("\n\n", 1)[0]

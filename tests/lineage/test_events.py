@@ -18,10 +18,9 @@ from lineage.events import AssetRun, DagsterRun, JobRun, OutputFacts, TimeWindow
 from lineage.naming import DatasetId
 from lineage.outbox import Outbox
 from lineage.transport import OutboxConfig, OutboxTransport
-
 from tests.openlineage_spec import CORE_ID, schemas, validator
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAGSTER_RUN = DagsterRun(run_id="7b0f5a1e-54c1-4b53-9c0e-2f7c1d3e9a10", job_name="partition_pipeline")
 WINDOW = TimeWindow(dt.datetime(2025, 1, 3, tzinfo=UTC), dt.datetime(2025, 1, 4, tzinfo=UTC))
 COLUMNS = [("batch_id", "VARCHAR"), ("ts", "TIMESTAMP WITH TIME ZONE"), ("value", "DOUBLE")]

@@ -155,7 +155,10 @@ def test_an_outbox_of_the_first_version_is_upgraded_in_place(tmp_path: Path):
     con.close()
 
     outbox = Outbox(path)
-    assert [(e.seq, e.status, e.last_error) for e in outbox.pending()] == [(2, "failed", "refused"), (3, "pending", None)]
+    assert [(e.seq, e.status, e.last_error) for e in outbox.pending()] == [
+        (2, "failed", "refused"),
+        (3, "pending", None),
+    ]
     outbox.mark_rejected(2, "422: producer must not be null")
     assert [e.seq for e in outbox.pending()] == [3]
     assert outbox.append(_event(3, 9)) == 5

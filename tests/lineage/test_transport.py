@@ -12,15 +12,15 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.uuid import generate_new_uuid
 
+from lakehouse_core.settings import REPO_ROOT
 from lineage.outbox import Outbox
 from lineage.transport import OutboxConfig, OutboxTransport
-from lakehouse_core.settings import REPO_ROOT
 
 
 def _event(state: RunState = RunState.START) -> RunEvent:
     return RunEvent(
         eventType=state,
-        eventTime=dt.datetime.now(dt.timezone.utc).isoformat(),
+        eventTime=dt.datetime.now(dt.UTC).isoformat(),
         run=Run(runId=str(generate_new_uuid())),
         job=Job(namespace="lakehouse", name="transport.test"),
         producer="urn:test",

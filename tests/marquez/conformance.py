@@ -44,9 +44,10 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "marquez" / "conformance"
@@ -140,10 +141,10 @@ class _Any:
     def __repr__(self) -> str:
         return "<any>"
 
-    def __copy__(self) -> "_Any":
+    def __copy__(self) -> _Any:
         return self
 
-    def __deepcopy__(self, memo: dict) -> "_Any":
+    def __deepcopy__(self, memo: dict) -> _Any:
         return self  # one instance, so `is ANY` holds in copies of expected bodies
 
 
@@ -272,7 +273,9 @@ def diff(expected: Any, actual: Any, path: str = "") -> list[str]:
     if isinstance(expected, list) and isinstance(actual, list):
         return _diff_lists(expected, actual, path)
     if _type_name(expected) != _type_name(actual):
-        return [f"{where}: expected {_type_name(expected)} {_short(expected)}, got {_type_name(actual)} {_short(actual)}"]
+        return [
+            f"{where}: expected {_type_name(expected)} {_short(expected)}, got {_type_name(actual)} {_short(actual)}"
+        ]
     if expected != actual:
         return [f"{where}: expected {_short(expected)}, got {_short(actual)}"]
     return []
@@ -682,7 +685,12 @@ def replay(
                 except (OSError, http.client.HTTPException) as exc:
                     client.close()
                     result = StepResult(
-                        step.scenario, step.index, step.request_line, step.status, None, False,
+                        step.scenario,
+                        step.index,
+                        step.request_line,
+                        step.status,
+                        None,
+                        False,
                         problems=[f"request failed: {type(exc).__name__}: {exc}"],
                     )
                 else:
@@ -704,7 +712,7 @@ def replay(
 
 
 def detect_flavor(url: str, timeout: float = 5.0) -> str:
-    """"builtin" when the server answers GET /healthcheck on its API port (the built-in one
+    """ "builtin" when the server answers GET /healthcheck on its API port (the built-in one
     does; a real Marquez serves it only on the admin port), else "marquez"."""
     client = Client(url, timeout=timeout)
     try:
@@ -742,12 +750,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--url", default=os.environ.get("MARQUEZ_URL"), help="server base URL (default: $MARQUEZ_URL)")
     parser.add_argument(
-        "--scenario", action="append", default=[], metavar="PREFIX",
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="PREFIX",
         help="only scenarios whose name starts with PREFIX (repeatable), e.g. p02; others are not replayed",
     )
     parser.add_argument("--report", type=Path, help="also write the report to FILE (JSON when FILE ends in .json)")
     parser.add_argument(
-        "--flavor", choices=("auto", *FLAVORS), default="auto",
+        "--flavor",
+        choices=("auto", *FLAVORS),
+        default="auto",
         help="builtin: judge deliberate differences by our documented behaviour; marquez: by the recordings; "
         "auto (default): builtin if GET /healthcheck answers 200 on this port",
     )

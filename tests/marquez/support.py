@@ -38,16 +38,16 @@ def unique(prefix: str) -> str:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def instant(value: dt.datetime) -> str:
     """How Marquez writes an instant (Java's Instant.toString): UTC, 'Z', millis only when set."""
-    value = value.astimezone(dt.timezone.utc)
+    value = value.astimezone(dt.UTC)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
         text += f".{value.microsecond // 1000:03d}" if value.microsecond % 1000 == 0 else f".{value.microsecond:06d}"
@@ -85,7 +85,12 @@ def dataset(
             },
         }
     if source is not None:
-        facets["dataSource"] = {"_producer": PRODUCER, "_schemaURL": DATASOURCE_URL, "name": source[0], "uri": source[1]}
+        facets["dataSource"] = {
+            "_producer": PRODUCER,
+            "_schemaURL": DATASOURCE_URL,
+            "name": source[0],
+            "uri": source[1],
+        }
     return {"namespace": namespace, "name": name, "facets": facets}
 
 
@@ -142,7 +147,9 @@ def post_ok(base_url: str, *events: dict) -> None:
 
 def get_json(base_url: str, path: str, params: dict | None = None, status: int = 200, **kwargs) -> Any:
     response = requests.get(f"{base_url}/api/v1{path}", params=params, timeout=TIMEOUT, **kwargs)
-    assert response.status_code == status, f"GET {path} {params or ''} answered {response.status_code}: {response.text[:500]}"
+    assert response.status_code == status, (
+        f"GET {path} {params or ''} answered {response.status_code}: {response.text[:500]}"
+    )
     return response.json() if response.content else None
 
 
@@ -201,7 +208,7 @@ def store_state(db_url: str) -> dict[str, tuple[int, str]]:
         state = {}
         for table in tables:
             count, digest = conn.execute(
-                f'SELECT count(*), md5(coalesce(string_agg(t::text, E\'\\n\' ORDER BY t::text), \'\')) FROM "{table}" t'
+                f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \"{table}\" t"
             ).fetchone()
             state[table] = (count, digest)
         return state

@@ -41,7 +41,9 @@ def _run(url: str, ns: str, job: str, *terminal: str, when: dt.datetime | None =
     run_id, when = str(uuid.uuid4()), when or utcnow()
     events = [run_event("START", namespace=ns, job=job, run_id=run_id, event_time=when, **io)]
     for i, kind in enumerate(terminal, start=1):
-        events.append(run_event(kind, namespace=ns, job=job, run_id=run_id, event_time=when + dt.timedelta(seconds=i), **io))
+        events.append(
+            run_event(kind, namespace=ns, job=job, run_id=run_id, event_time=when + dt.timedelta(seconds=i), **io)
+        )
     post_ok(url, *events)
     return run_id
 
@@ -71,7 +73,9 @@ def test_create_and_list_a_tag(marquez_url: str, tagged: dict) -> None:
     assert {"name": tag, "description": "personal data"} in listed
     # PUT again with a new description updates it
     _send("PUT", f"{marquez_url}/api/v1/tags/{tag}", json={"description": "personal data (GDPR)"})
-    assert {"name": tag, "description": "personal data (GDPR)"} in get_json(marquez_url, "/tags", {"limit": 1000})["tags"]
+    assert {"name": tag, "description": "personal data (GDPR)"} in get_json(marquez_url, "/tags", {"limit": 1000})[
+        "tags"
+    ]
 
 
 def test_tag_a_dataset(marquez_url: str, tagged: dict) -> None:
@@ -97,7 +101,9 @@ def test_tag_a_dataset_field(marquez_url: str, tagged: dict) -> None:
     added = _send("POST", path)
     assert {f["name"]: f["tags"] for f in added["fields"]}["serial_no"] == [tag]
     assert field_tags() == {"reactor_id": [], "serial_no": [tag]}
-    assert tag not in get_json(marquez_url, f"/namespaces/{ns}/datasets/lake.readings")["tags"]  # the field's, not the dataset's
+    assert (
+        tag not in get_json(marquez_url, f"/namespaces/{ns}/datasets/lake.readings")["tags"]
+    )  # the field's, not the dataset's
     _send("DELETE", path)
     assert field_tags() == {"reactor_id": [], "serial_no": []}
 
@@ -146,9 +152,15 @@ def stats_store(marquez_factory) -> dict:
     url = marquez_factory.start().url
     ns = unique("stats")
     posted = utcnow()
-    _run(url, ns, "ok", "COMPLETE", when=posted,
-         inputs=[dataset(ns, "raw.readings", [("id", "INTEGER")])],
-         outputs=[dataset(ns, "mart.temps", [("id", "INTEGER")], source=("lake-db", "postgres://lake:5432"))])
+    _run(
+        url,
+        ns,
+        "ok",
+        "COMPLETE",
+        when=posted,
+        inputs=[dataset(ns, "raw.readings", [("id", "INTEGER")])],
+        outputs=[dataset(ns, "mart.temps", [("id", "INTEGER")], source=("lake-db", "postgres://lake:5432"))],
+    )
     _run(url, ns, "fails", "FAIL", when=posted)
     _run(url, ns, "aborts", "ABORT", when=posted)  # fmt: skip
     return {"url": url, "posted": posted}
@@ -317,7 +329,9 @@ def test_api_key(start_builtin) -> None:
     from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
     from openlineage.client.transport.http import HttpConfig, HttpTransport
 
-    transport = HttpTransport(HttpConfig.from_dict({"type": "http", "url": url, "auth": {"type": "api_key", "apiKey": key}}))
+    transport = HttpTransport(
+        HttpConfig.from_dict({"type": "http", "url": url, "auth": {"type": "api_key", "apiKey": key}})
+    )
     run_id = str(uuid.uuid4())
     OpenLineageClient(transport=transport).emit(
         RunEvent(eventType=RunState.COMPLETE, eventTime=iso(utcnow()), run=Run(runId=run_id),

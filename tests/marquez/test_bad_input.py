@@ -43,7 +43,7 @@ pytestmark = pytest.mark.marquez
 CAP = 64 * 1024  # MARQUEZ_MAX_BODY_BYTES of this module's server
 NS, JOB = "conf-p07", "j"  # the names the recorded bad events use
 DS_NS, DS = "conf-p07-x", "readings"
-T0 = dt.datetime(2025, 3, 9, 0, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2025, 3, 9, 0, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")

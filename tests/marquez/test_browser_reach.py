@@ -26,7 +26,7 @@ def server(builtin_marquez):
 
 
 def _event(**kwargs) -> dict:
-    kwargs.setdefault("event_time", dt.datetime(2025, 3, 9, tzinfo=dt.timezone.utc))
+    kwargs.setdefault("event_time", dt.datetime(2025, 3, 9, tzinfo=dt.UTC))
     return run_event(
         "START", namespace=kwargs.pop("namespace", unique("browser")), job="j", run_id=str(uuid.uuid4()), **kwargs
     )
@@ -175,7 +175,7 @@ def test_events_from_the_future_are_refused_past_ones_welcome(server):
     for when in (
         now + dt.timedelta(hours=1),
         now - dt.timedelta(days=3650),
-        dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc),
+        dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
     ):
         assert (
             requests.post(f"{server.url}/api/v1/lineage", json=_event(event_time=iso(when)), timeout=10).status_code

@@ -48,7 +48,9 @@ def lineage(marquez_url: str) -> dict:
     parent_run, child_run = str(uuid.uuid4()), str(uuid.uuid4())
     t0 = (utcnow() - dt.timedelta(hours=1)).replace(microsecond=123000)
     t1 = t0 + dt.timedelta(seconds=42)
-    raw = dataset(ds_ns, RAW, [("reactor_id", "INTEGER"), ("temp_k", "DOUBLE")], source=("lake-db", "postgres://lake:5432"))
+    raw = dataset(
+        ds_ns, RAW, [("reactor_id", "INTEGER"), ("temp_k", "DOUBLE")], source=("lake-db", "postgres://lake:5432")
+    )
     mart = dataset(
         ds_ns,
         MART,
@@ -153,7 +155,9 @@ def test_column_lineage(client: MarquezClient, lineage: dict) -> None:
     graph = client.get_column_lineage_by_dataset(ds_ns, MART)["graph"]
     nodes = {n["id"]: n for n in graph}
     temp_c, temp_k = f"datasetField:{ds_ns}:{MART}:temp_c", f"datasetField:{ds_ns}:{RAW}:temp_k"
-    assert {temp_c, temp_k, f"datasetField:{ds_ns}:{MART}:reactor_id", f"datasetField:{ds_ns}:{RAW}:reactor_id"} <= set(nodes)
+    assert {temp_c, temp_k, f"datasetField:{ds_ns}:{MART}:reactor_id", f"datasetField:{ds_ns}:{RAW}:reactor_id"} <= set(
+        nodes
+    )
     assert all(n["type"] == "DATASET_FIELD" for n in graph)
     data = nodes[temp_c]["data"]
     assert (data["dataset"], data["field"], data["fieldType"]) == (MART, "temp_c", "DOUBLE")

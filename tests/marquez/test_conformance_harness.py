@@ -33,7 +33,7 @@ def test_diff_names_missing_and_extra_keys_and_values() -> None:
     problems = cf.diff({"a": 1, "b": {"c": "x"}}, {"b": {"c": "y"}, "z": 0})
     assert any("missing key(s) 'a'" in p for p in problems)
     assert any("extra key(s) 'z'" in p for p in problems)
-    assert any(p.startswith("b.c: expected \"x\", got \"y\"") for p in problems)
+    assert any(p.startswith('b.c: expected "x", got "y"') for p in problems)
 
 
 def test_diff_pairs_unmatched_list_items_by_id() -> None:
@@ -249,7 +249,9 @@ def test_script_writes_a_report(recorded_marquez: str, tmp_path, capsys) -> None
 
 def test_script_replays_a_subset_and_exits_1_below_the_gate(recorded_marquez: str, tmp_path, capsys) -> None:
     _RecordedMarquez.steps = list(cf.load_scenarios(only=["p07"])[0].steps)
-    code = cf.main(["--url", recorded_marquez, "--scenario", "p07", "--flavor", "builtin", "--report", str(tmp_path / "r.txt")])
+    code = cf.main(
+        ["--url", recorded_marquez, "--scenario", "p07", "--flavor", "builtin", "--report", str(tmp_path / "r.txt")]
+    )
     out = capsys.readouterr().out
     assert code == 1  # 4 of 26 answers are Marquez's 500s, which the built-in server must not give
     assert "p07-bad-input" in out and "MISMATCH p07-bad-input step 0" in out

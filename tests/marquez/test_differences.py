@@ -44,14 +44,16 @@ def _events_at(url: str, moment: dt.datetime) -> list[dict]:
 
 def _unique_moment() -> dt.datetime:
     """An event time no other test uses (so /events/lineage can be filtered to one test's events)."""
-    return dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=uuid.uuid4().int % 10**14)
+    return dt.datetime(2001, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=uuid.uuid4().int % 10**14)
 
 
 def test_bad_input_400(builtin_marquez: MarquezServer) -> None:
     """Malformed JSON, a bad timestamp and a mistyped field: 400 naming the field (Marquez: 500)."""
     url = builtin_marquez.url + "/api/v1/lineage"
     ns = unique("diff-bad")
-    malformed = requests.post(url, data=b'{"eventType": "START",', headers={"Content-Type": "application/json"}, timeout=10)
+    malformed = requests.post(
+        url, data=b'{"eventType": "START",', headers={"Content-Type": "application/json"}, timeout=10
+    )
     assert malformed.status_code == 400
     assert "JSON" in error_text(malformed)
     assert malformed.json()["code"] == 400
@@ -150,7 +152,11 @@ def test_batch_ingest(builtin_marquez: MarquezServer) -> None:
     for i in (0, 1, 3):
         assert get_json(builtin_marquez.url, f"/jobs/runs/{runs[i]}")["state"] == "COMPLETED"
     get_json(builtin_marquez.url, f"/jobs/runs/{runs[2]}", status=404)
-    assert {j["name"] for j in get_json(builtin_marquez.url, f"/namespaces/{ns}/jobs")["jobs"]} == {"job_0", "job_1", "job_3"}
+    assert {j["name"] for j in get_json(builtin_marquez.url, f"/namespaces/{ns}/jobs")["jobs"]} == {
+        "job_0",
+        "job_1",
+        "job_3",
+    }
     # posting the batch again stores nothing new (idempotent-events) and says so
     again = requests.post(builtin_marquez.url + "/api/v1/lineage/batch", json=events, timeout=30).json()
     assert [r.get("duplicate") for r in again["results"] if r["status"] < 300] == [True, True, True]
@@ -160,7 +166,9 @@ def test_batch_ingest(builtin_marquez: MarquezServer) -> None:
 def test_bad_query_400(builtin_marquez: MarquezServer) -> None:
     """Unparseable query parameters: 400 naming the parameter (Marquez: 500 or ignored)."""
     ns = unique("diff-query")
-    post_ok(builtin_marquez.url, run_event("COMPLETE", namespace=ns, job="j", run_id=str(uuid.uuid4()), event_time=utcnow()))
+    post_ok(
+        builtin_marquez.url, run_event("COMPLETE", namespace=ns, job="j", run_id=str(uuid.uuid4()), event_time=utcnow())
+    )
     for path, params, name in (
         ("/namespaces", {"limit": "abc"}, "limit"),
         (f"/namespaces/{ns}/jobs", {"limit": "abc"}, "limit"),
@@ -191,14 +199,23 @@ def test_every_difference_has_a_test() -> None:
 
 def test_host_allow_list(builtin_marquez) -> None:
     """More in tests/marquez/test_browser_reach.py."""
-    assert requests.get(f"{builtin_marquez.url}/api/v1/namespaces", headers={"Host": "evil.example"}, timeout=10).status_code == 421
-    write = requests.put(f"{builtin_marquez.url}/api/v1/tags/X", json={}, headers={"Origin": "http://evil.example"}, timeout=10)
+    assert (
+        requests.get(
+            f"{builtin_marquez.url}/api/v1/namespaces", headers={"Host": "evil.example"}, timeout=10
+        ).status_code
+        == 421
+    )
+    write = requests.put(
+        f"{builtin_marquez.url}/api/v1/tags/X", json={}, headers={"Origin": "http://evil.example"}, timeout=10
+    )
     assert write.status_code == 403
 
 
 def test_future_events_refused(builtin_marquez) -> None:
     """More in tests/marquez/test_browser_reach.py."""
-    event = run_event("START", namespace=unique("future"), job="j", run_id=str(uuid.uuid4()), event_time="9999-01-01T00:00:00Z")
+    event = run_event(
+        "START", namespace=unique("future"), job="j", run_id=str(uuid.uuid4()), event_time="9999-01-01T00:00:00Z"
+    )
     response = requests.post(f"{builtin_marquez.url}/api/v1/lineage", json=event, timeout=10)
     assert response.status_code == 400 and "eventTime" in error_text(response)
 

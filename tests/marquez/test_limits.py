@@ -18,7 +18,7 @@ from tests.marquez.support import dataset, error_text, get_json, parent_facet, p
 
 pytestmark = pytest.mark.marquez
 
-T0 = dt.datetime(2025, 3, 9, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2025, 3, 9, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")

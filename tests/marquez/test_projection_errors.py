@@ -87,13 +87,24 @@ def test_a_read_that_answers_before_its_writes_are_applied_says_so(builtin_marqu
     """The projector is kept off one stored event (its row locked); a read waits for it (10 s),
     then answers with X-Marquez-Unapplied-Events; once applied, no header."""
     ns = unique("unapplied")
-    post_ok(builtin_marquez.url, run_event("START", namespace=ns, job="j", run_id=str(uuid.uuid4()), event_time="2025-03-09T00:00:00Z"))
+    post_ok(
+        builtin_marquez.url,
+        run_event("START", namespace=ns, job="j", run_id=str(uuid.uuid4()), event_time="2025-03-09T00:00:00Z"),
+    )
     get_json(builtin_marquez.url, "/namespaces")  # applied
     with psycopg.connect(builtin_marquez.db_url) as conn:
         (event_id,) = conn.execute(
             "INSERT INTO lineage_events (event_hash, event_type, event_time, job_namespace, job_name, producer, kind, event)"
             " VALUES (%s, 'START', now(), %s, 'j', 'test', 'RunEvent', %s) RETURNING id",
-            (uuid.uuid4().hex, ns, Jsonb(run_event("START", namespace=ns, job="k", run_id=str(uuid.uuid4()), event_time="2025-03-09T00:00:00Z"))),
+            (
+                uuid.uuid4().hex,
+                ns,
+                Jsonb(
+                    run_event(
+                        "START", namespace=ns, job="k", run_id=str(uuid.uuid4()), event_time="2025-03-09T00:00:00Z"
+                    )
+                ),
+            ),
         ).fetchone()
         conn.commit()
         conn.execute("SELECT id FROM lineage_events WHERE id = %s FOR UPDATE", (event_id,))  # the projector skips it

@@ -65,9 +65,9 @@ def maybe(valid, *, odds: int = 12):
 
 
 TIMES = st.one_of(
-    st.datetimes(
-        min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=st.just(dt.timezone.utc)
-    ).map(lambda t: t.isoformat()),
+    st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=st.just(dt.UTC)).map(
+        lambda t: t.isoformat()
+    ),
     st.sampled_from(
         [
             "2025-03-09T00:00:00Z",
@@ -409,7 +409,7 @@ OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: dt.timezone(dt.timedelta(
 @SETTINGS
 @given(
     instant=st.datetimes(
-        min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2025, 1, 1), timezones=st.just(dt.timezone.utc)
+        min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2025, 1, 1), timezones=st.just(dt.UTC)
     ),
     offset=OFFSETS,
     upper=st.booleans(),

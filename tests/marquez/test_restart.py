@@ -55,7 +55,18 @@ class Server:
         self.starts += 1
         self.log = self.log_dir / f"server-{self.starts}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEZ_")}
-        command = [sys.executable, "-m", "marquez", "serve", "--host", "127.0.0.1", "--port", str(port), "--db-url", self.db_url]
+        command = [
+            sys.executable,
+            "-m",
+            "marquez",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db-url",
+            self.db_url,
+        ]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

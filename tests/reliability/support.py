@@ -203,13 +203,15 @@ def account(outbox: Path, url: str) -> dict:
     stored_keys = sorted(_key(e) for e in stored)
     missing = sorted(set(emitted_keys) - set(stored_keys))[:5]
     extra = sorted(set(stored_keys) - set(emitted_keys))[:5]
-    assert stored_keys == emitted_keys, f"Marquez holds other events than were emitted: missing {missing}, extra {extra}"
+    assert stored_keys == emitted_keys, (
+        f"Marquez holds other events than were emitted: missing {missing}, extra {extra}"
+    )
     ended = {}
     for event in map(json.loads, emitted):
         if event.get("eventType") in ("COMPLETE", "FAIL", "ABORT"):
             ended[event["run"]["runId"]] = event["eventType"]
     states = {}
-    for run_id, kind in ended.items():
+    for run_id in ended:
         run = requests.get(f"{url}/api/v1/jobs/runs/{run_id}", timeout=30)
         assert run.status_code == 200, f"run {run_id}: {run.status_code}"
         states[run_id] = run.json()["state"]

@@ -24,7 +24,7 @@ from tests.integration.test_pipeline_e2e import dagster_materialize, latest_meta
 
 pytestmark = pytest.mark.integration
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SCHEMA = pa.schema(
     [("batch_id", pa.string()), ("site", pa.string()), ("equipment_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC")),
      ("tag", pa.string()), ("value", pa.float64()), ("unit", pa.string())]
@@ -106,7 +106,9 @@ def test_every_kind_of_bad_input(tmp_path, monkeypatch, postgres, marquez_factor
         rows_in += _write(folder / "late.parquet", wrong_day)
         noise = np.random.default_rng(1).random(200_000)
         pq.write_table(pa.table({"value": noise}), folder / "huge.parquet", compression="none")
-        rows_in += _write(folder / "later-fix.parquet", [(*extra[:2], "LON-R98", midnight + dt.timedelta(hours=5), "pH", 7.1, "pH")])
+        rows_in += _write(
+            folder / "later-fix.parquet", [(*extra[:2], "LON-R98", midnight + dt.timedelta(hours=5), "pH", 7.1, "pH")]
+        )
         rows_in += len(original)
 
         result = dagster_materialize("raw_bioreactor_data", day)
@@ -135,7 +137,9 @@ def test_every_kind_of_bad_input(tmp_path, monkeypatch, postgres, marquez_factor
         assert metadata["dagster/row_count"] == rows_in - quarantined
         with duckdb.connect(str(settings_duckdb), read_only=True) as con:
             (visible,) = con.execute("select count(*) from raw.bioreactor_readings").fetchone()
-            extra_rows = con.execute("select count(*) from raw.bioreactor_readings where equipment_id = 'LON-R99'").fetchone()[0]
+            extra_rows = con.execute(
+                "select count(*) from raw.bioreactor_readings where equipment_id = 'LON-R99'"
+            ).fetchone()[0]
         assert visible == rows_in - quarantined
         assert extra_rows == len(good)  # the good readings of the mixed file flow on
         passed, check_meta = _check("row_accounting")
@@ -147,7 +151,9 @@ def test_every_kind_of_bad_input(tmp_path, monkeypatch, postgres, marquez_factor
               f"(files: wrong_day {len(wrong_day)}, oversized not opened; readings {expected_rows})")  # fmt: skip
 
         # The rewrite: a file loaded by the first run gets different content.
-        _write(folder / "later-fix.parquet", [(*extra[:2], "LON-R98", midnight + dt.timedelta(hours=5), "pH", 6.5, "pH")])
+        _write(
+            folder / "later-fix.parquet", [(*extra[:2], "LON-R98", midnight + dt.timedelta(hours=5), "pH", 6.5, "pH")]
+        )
         result = dagster_materialize("raw_bioreactor_data", day)
         assert result.returncode == 0, result.stderr[-5000:]
         reasons = {p.name.removesuffix(".reason.json"): json.loads(p.read_text()) for p in qdir.rglob("*.reason.json")}
@@ -185,7 +191,10 @@ def test_a_day_whose_only_file_is_bad(tmp_path, postgres):
         day = "2025-07-01"
         folder = tmp_path / "raw" / f"date={day}"
         late = dt.datetime(2025, 7, 9, tzinfo=UTC)  # every reading on another day than its folder's
-        _write(folder / "late.parquet", [("B1", "LON", "LON-R01", late + dt.timedelta(hours=i), "pH", 7.0, "pH") for i in range(4)])
+        _write(
+            folder / "late.parquet",
+            [("B1", "LON", "LON-R01", late + dt.timedelta(hours=i), "pH", 7.0, "pH") for i in range(4)],
+        )
 
         result = dagster_materialize("raw_bioreactor_data", day)
         assert result.returncode == 0, result.stderr[-5000:]

@@ -60,8 +60,8 @@ def _snapshot(url: str) -> dict[str, list[tuple]]:
 def own_postgres(tmp_path, monkeypatch):
     """A Postgres of the test's own (the session's is shared by every test and Marquez): the
     pipeline's subprocesses start it on first use, as `lakehouse` does."""
-    from orchestration.services.postgres import embedded_server
     from lakehouse_core.settings import get_settings
+    from orchestration.services.postgres import embedded_server
 
     monkeypatch.setenv("LAKEHOUSE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LAKEHOUSE_PG_PORT", str(_free_port()))
@@ -100,7 +100,9 @@ def test_postgres_killed_during_publish_keeps_the_previous_mart_and_the_next_run
 
             wait_until(lambda: run.done() or waiting(), 600, "the publish step waiting at its swap", step_s=0.5)
             if not run.done():
-                crashed.append(own_postgres._pg("pg_ctl", "-D", str(own_postgres.data_dir), "-m", "immediate", "stop").returncode)
+                crashed.append(
+                    own_postgres._pg("pg_ctl", "-D", str(own_postgres.data_dir), "-m", "immediate", "stop").returncode
+                )
 
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             future = pool.submit(dagster_materialize, "*", f"{later[0]}...{later[-1]}" if len(later) > 1 else later[0])
@@ -167,8 +169,8 @@ def test_two_runs_started_at_once_both_succeed_in_turn(tmp_path, postgres):
         # a fresh SQLite run storage at the same moment both stamp its schema version.
         import dagster as dg
 
-        from orchestration.services.dagster_dev import prepare_dagster_home
         from lakehouse_core.settings import get_settings
+        from orchestration.services.dagster_dev import prepare_dagster_home
 
         prepare_dagster_home(get_settings())
         with dg.DagsterInstance.get():

@@ -99,7 +99,9 @@ def test_marquez_killed_in_the_middle_of_the_run(tmp_path, marquez, caplog, monk
         box = Outbox(outbox)
 
         def kill_after_first_deliveries(run: concurrent.futures.Future) -> None:
-            wait_until(lambda: run.done() or (box.path.exists() and box.counts().delivered >= 5), 300, "first deliveries")
+            wait_until(
+                lambda: run.done() or (box.path.exists() and box.counts().delivered >= 5), 300, "first deliveries"
+            )
             marquez.kill()
             killed_mid_run.append(not run.done())
             wait_until(lambda: run.done() or box.counts().undelivered >= 3, 300, "events piling up while down")

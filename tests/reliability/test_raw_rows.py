@@ -17,7 +17,7 @@ from orchestration.ingest.raw_files import check_files
 from orchestration.ingest.raw_rows import find_bad_rows
 from orchestration.ingest.tag_domain import check_window
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAY = "2025-03-04"
 T0 = dt.datetime(2025, 3, 4, tzinfo=UTC)
 TAGS = {"pH": 7.0, "DO": 50.0, "Temp": 37.0, "Agitation": 300.0, "Glucose": 5.0, "OD600": 10.0, "AirFlow": 1.0,
@@ -30,7 +30,9 @@ def _rows(batch: str, hours: range, step_min: int = 10, skip: set | None = None)
         for tag, value in TAGS.items():
             if skip and (tag, minute) in skip:
                 continue
-            out.append((batch, "LON", "R1" if batch != "B2" else "R2", T0 + dt.timedelta(minutes=minute), tag, value, "u"))
+            out.append(
+                (batch, "LON", "R1" if batch != "B2" else "R2", T0 + dt.timedelta(minutes=minute), tag, value, "u")
+            )
     return out
 
 
@@ -38,7 +40,20 @@ def _write(path: Path, rows: list[tuple]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     names = ["batch_id", "site", "equipment_id", "ts", "tag", "value", "unit"]
     table = pa.Table.from_pylist([dict(zip(names, r)) for r in rows])
-    pq.write_table(table.cast(pa.schema([(n, t) for n, t in zip(names, [pa.string()] * 3 + [pa.timestamp("us", tz="UTC")] + [pa.string(), pa.float64(), pa.string()])])), path)
+    pq.write_table(
+        table.cast(
+            pa.schema(
+                [
+                    (n, t)
+                    for n, t in zip(
+                        names,
+                        [pa.string()] * 3 + [pa.timestamp("us", tz="UTC")] + [pa.string(), pa.float64(), pa.string()],
+                    )
+                ]
+            )
+        ),
+        path,
+    )
     return path
 
 
@@ -75,7 +90,7 @@ def test_the_footer_shortcut_finds_exactly_what_a_full_scan_finds(lake):
         ("B1", "LON", "R1", T0 + dt.timedelta(minutes=20), "DO", 51.0, "%"),  # a different value: conflict
     ])  # fmt: skip
     files = [clean, other, dirty]
-    report = check_files(files, {f: DAY for f in files})
+    report = check_files(files, dict.fromkeys(files, DAY))
     fast = _bad(files, {c.path: c for c in report.good})
     assert fast == _bad(files, None)
     reasons = sorted(reason for _, _, reason in fast)
@@ -92,7 +107,7 @@ def test_a_nan_hidden_from_the_footers_is_still_found(lake):
     rows[5] = (*rows[5][:5], math.nan, rows[5][6])
     nan_file = _write(folder / "c-nan.parquet", rows)
     files = [clean, other, nan_file]
-    report = check_files(files, {f: DAY for f in files})
+    report = check_files(files, dict.fromkeys(files, DAY))
     fast = _bad(files, {c.path: c for c in report.good})
     assert fast == _bad(files, None) == [(str(nan_file.resolve()), 5, "non_finite_value")]
 
@@ -102,9 +117,11 @@ def test_view_leaves_quarantined_rows_out_and_rows_add_up(lake, tmp_path):
     dirty = _write(folder / "c-dirty.parquet", [("B1", "LON", "R1", T0 + dt.timedelta(hours=7), "Foam", 1.0, "-"),
                                                 ("B1", "LON", "R1", T0 + dt.timedelta(hours=7), "pH", 7.1, "pH")])  # fmt: skip
     files = [clean, other, dirty]
-    report = check_files(files, {f: DAY for f in files})
+    report = check_files(files, dict.fromkeys(files, DAY))
     db = tmp_path / "lake.duckdb"
-    register_window(db, [DAY], [(DAY, c.path, c.rows, c.bytes) for c in report.good], None, {c.path: c for c in report.good})
+    register_window(
+        db, [DAY], [(DAY, c.path, c.rows, c.bytes) for c in report.good], None, {c.path: c for c in report.good}
+    )
     rows_in = sum(c.rows for c in report.good)
     assert window_row_count(db, [DAY]) == rows_in - 1
     with duckdb.connect(str(db), read_only=True) as con:
@@ -119,9 +136,11 @@ def test_domain_checks_name_range_completeness_and_gaps(lake, tmp_path):
     gappy = [(*r[:5], 400.0, r[6]) if (r[4], r[3]) == ("Temp", T0 + dt.timedelta(hours=5)) else r for r in gappy]
     _write(folder / "d-gappy.parquet", [(r[0], r[1], "R3", *r[3:]) for r in gappy])
     files = sorted(folder.glob("*.parquet"))
-    report = check_files(files, {f: DAY for f in files})
+    report = check_files(files, dict.fromkeys(files, DAY))
     db = tmp_path / "lake.duckdb"
-    register_window(db, [DAY], [(DAY, c.path, c.rows, c.bytes) for c in report.good], None, {c.path: c for c in report.good})
+    register_window(
+        db, [DAY], [(DAY, c.path, c.rows, c.bytes) for c in report.good], None, {c.path: c for c in report.good}
+    )
     result = check_window(db, [DAY])
     assert result["Temp"].out_of_range == 1 and result["Temp"].max_value == 400.0 and not result["Temp"].passed
     assert result["pH"].incomplete_batches == ["B3"] and result["pH"].empty_hours == 2 and not result["pH"].passed

@@ -56,12 +56,18 @@ def test_only_the_settings_module_reads_the_environment():
     readers = []
     for path, tree in MODULES:
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
-                if isinstance(node.value, ast.Name) and node.value.id == "os":
-                    readers.append(f"{path}:{node.lineno}")
-            elif isinstance(node, ast.ImportFrom) and node.module == "os":
-                if any(alias.name in ("environ", "getenv") for alias in node.names):
-                    readers.append(f"{path}:{node.lineno}")
+            reads = (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv", "environb")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ) or (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "os"
+                and any(alias.name in ("environ", "getenv") for alias in node.names)
+            )
+            if reads:
+                readers.append(f"{path}:{node.lineno}")
     assert readers and all(r.startswith(ENVIRONMENT_READER + ":") for r in readers), [
         r for r in readers if not r.startswith(ENVIRONMENT_READER)
     ]
@@ -75,9 +81,13 @@ def test_only_one_module_opens_http_sessions_to_marquez():
         if path == MARQUEZ_CLIENT:
             continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "requests":
-                if node.attr in ("Session", "get", "post", "put", "delete", "request", "head"):
-                    offenders.append(f"{path}:{node.lineno} requests.{node.attr}")
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "requests"
+                and node.attr in ("Session", "get", "post", "put", "delete", "request", "head")
+            ):
+                offenders.append(f"{path}:{node.lineno} requests.{node.attr}")
         for line, module in _imports(tree):
             if module.split(".")[0] in ("marquez_client", "httpx", "aiohttp", "urllib3"):
                 offenders.append(f"{path}:{line} imports {module}")

@@ -114,7 +114,7 @@ def test_nightly_schedule_runs_for_yesterday_london_across_both_dst_changes():
     ticks = cron_string_iterator(start, nightly_pipeline.cron_schedule, "Europe/London")
     spring = [next(ticks) for _ in range(4)]
     # 02:00 London every night: 02:00 UTC before the change (29 March), 01:00 UTC from 30 March.
-    assert [t.astimezone(dt.timezone.utc).hour for t in spring] == [2, 1, 1, 1]
+    assert [t.astimezone(dt.UTC).hour for t in spring] == [2, 1, 1, 1]
     keys = []
     for tick in spring:
         request = nightly_pipeline(dg.build_schedule_context(scheduled_execution_time=tick))
@@ -129,5 +129,5 @@ def test_nightly_schedule_runs_for_yesterday_london_across_both_dst_changes():
 
 def test_schedule_key_uses_the_london_date_not_the_utc_date():
     # 00:30 London in summer is 23:30 UTC the day before: the run is for London's yesterday.
-    late = dt.datetime(2025, 7, 10, 23, 30, tzinfo=dt.timezone.utc)
+    late = dt.datetime(2025, 7, 10, 23, 30, tzinfo=dt.UTC)
     assert yesterday_in_london(late) == "2025-07-10"

@@ -24,7 +24,11 @@ def test_a_range_inside_the_partitions_is_kept(monkeypatch):
 @pytest.mark.parametrize(
     "first, last, message",
     [
-        ("2024-12-31", "2025-01-03", "2024-12-31 has no partition: the daily partitions run from 2025-01-01 (LAKEHOUSE_PARTITIONS_START) to "),
+        (
+            "2024-12-31",
+            "2025-01-03",
+            "2024-12-31 has no partition: the daily partitions run from 2025-01-01 (LAKEHOUSE_PARTITIONS_START) to ",
+        ),
         ("2025-01-01", "2999-01-01", "2999-01-01 has no partition"),
         ("2025-01-05", "2025-01-01", "the range 2025-01-05..2025-01-01 is empty"),
         ("2025-1-5", "2025-01-06", "days must be YYYY-MM-DD"),
@@ -44,7 +48,7 @@ def test_the_backfill_command_says_where_partitions_start(tmp_path):
              "COLUMNS": "200"},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     assert done.returncode == 1, done.stdout + done.stderr
     assert "2023-01-01 has no partition: the daily partitions run from 2024-01-01" in done.stdout, done.stdout
     assert str(today) in done.stdout

@@ -14,7 +14,7 @@ from orchestration.ingest.raw_files import UnsafePathError, check_file, check_fi
 
 
 def _good_table(rows: int = 10) -> pa.Table:
-    start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     return pa.table(
         {
             "batch_id": ["B1"] * rows,
@@ -40,8 +40,8 @@ def test_good_file_reports_rows_bytes_and_time_range(tmp_path):
     assert check.ok, check.problems
     assert check.rows == 10
     assert check.bytes == path.stat().st_size
-    assert check.ts_min == dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
-    assert check.ts_max == dt.datetime(2025, 1, 1, 0, 9, tzinfo=dt.timezone.utc)
+    assert check.ts_min == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    assert check.ts_max == dt.datetime(2025, 1, 1, 0, 9, tzinfo=dt.UTC)
 
 
 def test_unreadable_bytes_are_named(tmp_path):

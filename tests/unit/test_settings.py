@@ -10,7 +10,11 @@ def test_external_postgres_url_is_parsed_and_feeds_the_dbt_profile(monkeypatch):
     settings = Settings.from_env()
     assert settings.pg == PostgresConnection("db.internal", 6543, "bi@site", "p:ss", "lake")
     env = settings.dbt_env()
-    assert (env["LAKEHOUSE_PG_HOST"], env["LAKEHOUSE_PG_PORT"], env["LAKEHOUSE_PG_DB"]) == ("db.internal", "6543", "lake")
+    assert (env["LAKEHOUSE_PG_HOST"], env["LAKEHOUSE_PG_PORT"], env["LAKEHOUSE_PG_DB"]) == (
+        "db.internal",
+        "6543",
+        "lake",
+    )
     assert settings.pg.url == "postgresql://bi%40site:p%3Ass@db.internal:6543/lake"
 
 

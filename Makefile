@@ -52,7 +52,6 @@ lint: $(VENV)/.synced
 	$(BIN)/mypy
 
 down:
-	@if [ -x $(BIN)/python ]; then $(BIN)/python -m orchestration.services.superset down; fi
 	@if [ -x $(BIN)/lakehouse ]; then $(BIN)/lakehouse down; else echo "nothing to stop (no .venv)"; fi
 
 status: setup

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from lineage_ui.config import DIST_DIR
+from tests.marquez.test_database_down import cut_server  # noqa: F401  (a Marquez whose Postgres can be cut)
 from tests.marquez_fixture import in_ci
 
 CHROMIUM = Path(os.environ.get("LINEAGE_UI_CHROMIUM", "/usr/bin/chromium"))

@@ -14,7 +14,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("test_file", "tests"), [("ui/src/graph/layered.test.ts", 3), ("ui/src/driftKinds.test.ts", 3)])
+@pytest.mark.parametrize(
+    ("test_file", "tests"), [("ui/src/graph/layered.test.ts", 3), ("ui/src/driftKinds.test.ts", 3)]
+)
 def test_node_unit_tests(test_file: str, tests: int):
     node = Path(sys.executable).parent / "node"
     result = subprocess.run(

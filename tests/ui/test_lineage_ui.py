@@ -194,7 +194,7 @@ def test_an_injected_orphan_appears_in_the_drift_overlay(run, page):
     orphan = f"{stg.name.rsplit('.', 1)[0]}.scratch_copy_{uuid.uuid4().hex[:6]}"
     event = {
         "eventType": "COMPLETE",
-        "eventTime": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "eventTime": dt.datetime.now(dt.UTC).isoformat(),
         "producer": "https://example.com/a-notebook",
         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
         "run": {"runId": str(uuid.uuid4())},
@@ -271,7 +271,11 @@ def test_graph_depth_expand_and_back_button(run, page):
 def test_dataset_page_rows_per_partition_and_schema_difference(run, page):
     raw = naming.dataset_for_asset("raw_bioreactor_data")
     page.goto(f"{run['ui']}/dataset?ns={quote(raw.namespace, safe='')}&name={quote(raw.name, safe='')}")
-    versions = api(run["marquez"], f"/namespaces/{quote(raw.namespace, safe='')}/datasets/{quote(raw.name, safe='')}/versions", limit=100)["versions"]
+    versions = api(
+        run["marquez"],
+        f"/namespaces/{quote(raw.namespace, safe='')}/datasets/{quote(raw.name, safe='')}/versions",
+        limit=100,
+    )["versions"]
     written = [v for v in versions if v["createdByRun"]]
     expect(page.get_by_test_id("versions").locator("tbody tr")).to_have_count(len(versions))
     # One bar per partition, with the row count the producing run reported.
@@ -282,10 +286,13 @@ def test_dataset_page_rows_per_partition_and_schema_difference(run, page):
         # A run's outputs carry other version ids than the versions list (as in real Marquez): match by
         # name; its START and COMPLETE may each have recorded one, the COMPLETE's has the statistics.
         (out,) = [
-            o for o in v["createdByRun"]["outputDatasetVersions"]
+            o
+            for o in v["createdByRun"]["outputDatasetVersions"]
             if o["datasetVersionId"]["name"] == raw.name and "outputStatistics" in o["facets"]
         ]
-        counts[v["createdByRun"]["facets"]["nominalTime"]["nominalStartTime"][:10]] = out["facets"]["outputStatistics"]["rowCount"]
+        counts[v["createdByRun"]["facets"]["nominalTime"]["nominalStartTime"][:10]] = out["facets"]["outputStatistics"][
+            "rowCount"
+        ]
     for day, rows in counts.items():
         expect(page.locator("svg.rowchart title", has_text=f"{day}: {rows:,} rows")).to_have_count(1)
     expect(page.get_by_test_id("schema-diff")).to_contain_text("Same columns and types")
@@ -294,7 +301,7 @@ def test_dataset_page_rows_per_partition_and_schema_difference(run, page):
 def test_a_failed_run_shows_its_error_and_stack_trace(run, page):
     """A FAIL event with the errorMessage facet, as the pipeline sends for a failed step."""
     run_id = str(uuid.uuid4())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     common = {
         "producer": "https://example.com/tests/ui",
         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
@@ -307,10 +314,18 @@ def test_a_failed_run_shows_its_error_and_stack_trace(run, page):
         "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
         "message": "Division by zero in model stg_bioreactor",
         "programmingLanguage": "python",
-        "stackTrace": "Traceback (most recent call last):\n  File \"step.py\", line 3\nZeroDivisionError: division by zero",
+        "stackTrace": 'Traceback (most recent call last):\n  File "step.py", line 3\nZeroDivisionError: division by zero',
     }
-    for event_type, time, facets in (("START", now - dt.timedelta(seconds=5), {}), ("FAIL", now, {"errorMessage": error})):
-        event = {**common, "eventType": event_type, "eventTime": time.isoformat(), "run": {"runId": run_id, "facets": facets}}
+    for event_type, time, facets in (
+        ("START", now - dt.timedelta(seconds=5), {}),
+        ("FAIL", now, {"errorMessage": error}),
+    ):
+        event = {
+            **common,
+            "eventType": event_type,
+            "eventTime": time.isoformat(),
+            "run": {"runId": run_id, "facets": facets},
+        }
         response = requests.post(f"{run['marquez']}/api/v1/lineage", json=event, timeout=30)
         assert response.status_code in (200, 201), response.text
     page.goto(run["ui"] + "/")
@@ -329,7 +344,9 @@ def test_column_mode_shows_a_columns_upstream_columns(run, page):
     copy = naming.dataset_for_asset(("postgres", "dim_batch"))
     source = naming.dataset_for_asset("dim_batch")
     page.goto(f"{run['ui']}/dataset?ns={quote(copy.namespace, safe='')}&name={quote(copy.name, safe='')}")
-    row = page.get_by_test_id("fields").locator("tr", has=page.locator("td.field-name", has_text=re.compile(r"^batch_id$")))
+    row = page.get_by_test_id("fields").locator(
+        "tr", has=page.locator("td.field-name", has_text=re.compile(r"^batch_id$"))
+    )
     row.get_by_role("link", name="column lineage").click()
     expect(page.locator(".graph-canvas[data-ready=true]")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Column lineage")

@@ -39,7 +39,9 @@ def keyed_marquez(postgres, tmp_path_factory):
     key = f"key-{uuid.uuid4().hex}"
     server = start_builtin_server(postgres, tmp_path_factory.mktemp("keyed"), extra_env={"MARQUEZ_API_KEY": key})
     try:
-        response = requests.post(f"{server.url}/api/v1/lineage", json=_event(), headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        response = requests.post(
+            f"{server.url}/api/v1/lineage", json=_event(), headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
         assert response.status_code in (200, 201), response.text
         yield server.url, key
     finally:
@@ -49,7 +51,9 @@ def keyed_marquez(postgres, tmp_path_factory):
 def test_proxy_passes_encoded_names_and_the_api_key(keyed_marquez, tmp_path):
     url, key = keyed_marquez
     with ui_server(tmp_path, MARQUEZ_URL=url, MARQUEZ_API_KEY=key) as ui:
-        response = requests.get(f"{ui}/api/v1/namespaces/{quote(NS, safe='')}/datasets/{quote(NAME, safe='')}", timeout=30)
+        response = requests.get(
+            f"{ui}/api/v1/namespaces/{quote(NS, safe='')}/datasets/{quote(NAME, safe='')}", timeout=30
+        )
         assert response.status_code == 200, response.text
         assert response.json()["name"] == NAME
         assert response.headers["content-type"].startswith("application/json")
@@ -90,7 +94,13 @@ def test_drift_report_missing_invalid_and_present(tmp_path, marquez_url):
         assert broken.status_code == 500 and "not valid JSON" in broken.json()["error"]
         report.write_text(json.dumps({"version": 7, "drifts": []}))
         assert "not a version 1" in requests.get(f"{ui}/lineage-ui/drift", timeout=30).json()["error"]
-        written = {"version": 1, "generated_at": "2025-04-01T00:00:00Z", "marquez": marquez_url, "summary": {}, "drifts": []}
+        written = {
+            "version": 1,
+            "generated_at": "2025-04-01T00:00:00Z",
+            "marquez": marquez_url,
+            "summary": {},
+            "drifts": [],
+        }
         report.write_text(json.dumps(written))
         assert requests.get(f"{ui}/lineage-ui/drift", timeout=30).json() == written
         config = requests.get(f"{ui}/lineage-ui/config", timeout=30).json()
@@ -124,3 +134,20 @@ def test_configuration_errors_are_specific(tmp_path, monkeypatch):
     monkeypatch.setenv("LINEAGE_UI_PORT", "70000")
     with pytest.raises(ValueError, match="between 1 and 65535"):
         UiConfig.from_settings(Settings.from_env())
+
+
+def test_marquez_database_down_is_explained_with_what_to_run(tmp_path, cut_server):
+    """A real built-in Marquez whose Postgres goes away answers 503; the UI passes on what that
+    usually means and what to do, not "500 internal error; see the server log"."""
+    server, cut = cut_server
+    with ui_server(tmp_path, MARQUEZ_URL=server.url) as ui:
+        assert requests.get(f"{ui}/api/v1/namespaces", timeout=30).status_code == 200
+        cut.down()
+        try:
+            response = requests.get(f"{ui}/api/v1/namespaces", timeout=30)
+        finally:
+            cut.up()
+    body = response.json()
+    assert response.status_code == 503, body
+    assert body["error"].startswith("Marquez answered 503"), body
+    assert "check its database" in body["hint"] and server.url in body["hint"], body

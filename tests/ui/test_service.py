@@ -35,9 +35,15 @@ def test_service_starts_serves_and_stops(monkeypatch, marquez_url):
         assert requests.get(f"{base}/api/v1/namespaces", timeout=30).status_code == 200  # proxied to the chosen Marquez
         assert '<div id="root">' in requests.get(f"{base}/lineage?node=x", timeout=30).text
         status = subprocess.run(
-            [str(Path(sys.executable).parent / "lakehouse"), "status"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+            [str(Path(sys.executable).parent / "lakehouse"), "status"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
-        assert f"Lineage UI running  http://localhost:{settings.ui_port}  (pid {pid})" in " ".join(status.stdout.split("\n")), status.stdout
+        assert f"Lineage UI running  http://localhost:{settings.ui_port}  (pid {pid})" in " ".join(
+            status.stdout.split("\n")
+        ), status.stdout
     finally:
         assert lineage_ui.stop(settings)
     assert lineage_ui.status(settings) == (None, False)

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from lineage_ui.config import DIST_DIR
+from tests.browser import chromium, page_of
 from tests.marquez.test_database_down import cut_server  # noqa: F401  (a Marquez whose Postgres can be cut)
-from tests.marquez_fixture import in_ci
 
-CHROMIUM = Path(os.environ.get("LINEAGE_UI_CHROMIUM", "/usr/bin/chromium"))
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -71,30 +70,11 @@ def ui_server(log_dir: Path, **env: str):
 
 @pytest.fixture(scope="session")
 def browser():
-    """Headless Chromium from the OS package. Missing: a failure under CI=true, else a skip saying what to install."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`; .ci/run does)"
-        if in_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import expect, sync_playwright
-
-    # A shared 2-core CI machine runs the pipeline next to the browser: assertions wait up to 30 s.
-    expect.set_options(timeout=30_000)
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+    with chromium(timeout_ms=30_000) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors in the page: {errors}"
+    with page_of(browser, height=900, timeout_ms=30_000) as page:
+        yield page

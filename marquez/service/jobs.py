@@ -23,9 +23,22 @@ def _io(conn, job_ids: list) -> dict:
     return io
 
 
-def documents(conn, rows: list[dict], *, for_graph: bool = False, listing: bool = False) -> list[dict]:
+def _latest_run_io(run: dict) -> dict:
+    """The datasets a run document read and wrote, each once, sorted (as job_io is)."""
+
+    def ids(side: str) -> list[dict]:
+        seen = sorted({(v["datasetVersionId"]["namespace"], v["datasetVersionId"]["name"]) for v in run[side]})
+        return [js.dataset_id(ns, name) for ns, name in seen]
+
+    return {"inputs": ids("inputDatasetVersions"), "outputs": ids("outputDatasetVersions")}
+
+
+def documents(
+    conn, rows: list[dict], *, for_graph: bool = False, listing: bool = False, with_run_io: bool = True
+) -> list[dict]:
     """The jobs as the API answers them, with their latest runs, inputs/outputs and tags (batched).
-    `for_graph`: as /lineage nodes; `listing`: as the job list."""
+    `for_graph`: as /lineage nodes; `listing`: as the job list; `with_run_io` False: inputs and
+    outputs of the current version only (as DELETE answers the job, JobDao.findJobByName)."""
     if not rows:
         return []
     ids = [r["uuid"] for r in rows]
@@ -38,6 +51,18 @@ def documents(conn, rows: list[dict], *, for_graph: bool = False, listing: bool 
     for r in sorted(run_rows, key=lambda r: r["rn"]):
         latest[r["job_uuid"]].append(as_json[r["uuid"]])
     io = _io(conn, ids)
+    if not for_graph and with_run_io:
+        # The job list shows the inputs and outputs of each job's latest run, running or not
+        # (JobDao.findAllWithRun -> setJobData); a job's page shows its current version's, each
+        # side its latest run's when the version has none (findWithDatasetsAndRun: setJobData,
+        # then setJobDataset with the non-empty sides). /lineage shows the current version's.
+        for r in rows:
+            own_runs = latest.get(r["uuid"])
+            if own_runs:
+                from_run = _latest_run_io(own_runs[0])
+                current = io[r["uuid"]]
+                io[r["uuid"]] = {side: (current[side] if current[side] and not listing else from_run[side])
+                                 for side in ("inputs", "outputs")}  # fmt: skip
     tags: dict = defaultdict(list)
     for r in stored.tags(conn, ids):
         tags[r["job_uuid"]].append(r["name"])
@@ -78,9 +103,10 @@ def page(store: Store, namespace: str | None, limit: int, offset: int, states: l
 def hide(store: Store, namespace: str, name: str) -> dict | None:
     """Soft-delete the job; None when there is no such job."""
     with store.write() as conn:
-        doc = document(conn, namespace, name)
-        if doc is None:
+        row = stored.row(conn, namespace, name)
+        if row is None:
             return None
+        doc = documents(conn, [row], with_run_io=False)[0]
         stored.hide(conn, namespace, name)
         return js.hidden_job(doc)
 

@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 
 from marquez.model import versions
 from marquez.model.events import DATASET_EVENT, JOB_EVENT, Event
+from marquez.model.json import nominal_time_zoned
 from marquez.storage.db import Connection
 
 DEFAULT_SOURCE = "default"
@@ -162,7 +163,9 @@ class Ingest:
         for ds in raw.get("outputs") or []:
             self._dataset(ds, run_id, is_input=False)
         self._write_run_io()
-        if state in TERMINAL.values():
+        if _streaming(job_doc):
+            self._streaming_job_version(job, run_id)
+        elif state in TERMINAL.values():
             self._job_version_for_run(job, run_id)
 
     def _job_event(self) -> None:
@@ -213,7 +216,7 @@ class Ingest:
     def _parent(self, namespace: str, parent: dict, state: str | None) -> dict:
         """The job named in the parent facet (created if unknown) and its run."""
         p_job = parent.get("job") or {}
-        p_ns, p_name = p_job.get("namespace") or namespace, p_job["name"]
+        p_ns, p_name = p_job.get("namespace") or namespace, _parent_job_name(p_job["name"], self.raw["job"]["name"])
         self._namespace(p_ns)
         job = self.conn.execute(
             "SELECT uuid, name FROM jobs WHERE namespace_name = %s AND name = %s", (p_ns, p_name)
@@ -250,9 +253,12 @@ class Ingest:
         inputs = [{"namespace": d["namespace"], "name": d["name"]} for d in self.raw.get("inputs") or []]
         row = self.conn.execute(
             "INSERT INTO jobs (uuid, namespace_name, name, simple_name, parent_job_uuid, parent_job_name,"
-            " description, location, created_at, updated_at, current_inputs, facets)"
-            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            " description, location, created_at, updated_at, current_inputs, facets, type)"
+            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
             " ON CONFLICT (namespace_name, name) DO UPDATE SET updated_at = GREATEST(jobs.updated_at, EXCLUDED.updated_at),"
+            # The latest event's jobType says STREAM or BATCH (LineageEvent.Job.type(); the jobs
+            # upsert sets type = EXCLUDED.type, R__Jobs_view_and_rewrite_function.sql).
+            "  type = EXCLUDED.type,"
             "  description = COALESCE(EXCLUDED.description, jobs.description),"
             "  location = COALESCE(EXCLUDED.location, jobs.location),"
             "  parent_job_uuid = COALESCE(EXCLUDED.parent_job_uuid, jobs.parent_job_uuid),"
@@ -263,6 +269,7 @@ class Ingest:
                 uuid.uuid4(), namespace, full, simple,
                 parent["uuid"] if parent else None, parent["name"] if parent else None,
                 description, location, self.now, self.now, Jsonb(inputs), Jsonb(facets),
+                "STREAM" if _streaming(job_doc) else "BATCH",
             ),
         ).fetchone()  # fmt: skip
         assert row is not None  # INSERT ... RETURNING always returns the row
@@ -305,7 +312,8 @@ class Ingest:
             "    ELSE GREATEST(runs.state_time, EXCLUDED.state_time) END,"
             "  started_at = COALESCE(EXCLUDED.started_at, runs.started_at),"
             "  ended_at = COALESCE(EXCLUDED.ended_at, runs.ended_at),"
-            "  args = CASE WHEN EXCLUDED.args = '{}'::jsonb THEN runs.args ELSE EXCLUDED.args END,"
+            # A run's args are its first event's: Marquez's run upsert leaves run_args_uuid alone (RunDao).
+            "  args = runs.args,"
             "  facets = runs.facets || EXCLUDED.facets,"
             "  job_facets = runs.job_facets || EXCLUDED.job_facets,"
             "  nominal_start = COALESCE(EXCLUDED.nominal_start, runs.nominal_start),"
@@ -320,6 +328,8 @@ class Ingest:
         )  # fmt: skip
 
     def _run(self, run_uuid, run_id, job, parent, run_facets, job_facets, state) -> None:
+        # Stored as Marquez stores them: the nominal times re-written in UTC (LineageEvent's model).
+        run_facets = nominal_time_zoned(run_facets)
         nominal = run_facets.get("nominalTime") if isinstance(run_facets.get("nominalTime"), dict) else {}
         nominal_start = _time(nominal.get("nominalStartTime"))
         nominal_end = _time(nominal.get("nominalEndTime"))
@@ -355,13 +365,19 @@ class Ingest:
         ).fetchone()
         fields = _get(facets, "schema", "fields")
         fields = [f for f in fields if isinstance(f, dict)] if isinstance(fields, list) else None
+        # An input's inputFacets (data-quality metrics and assertions) are facets of the dataset
+        # version it read, after its dataset facets: Marquez reads a dataset's and a version's
+        # facets from its dataset_facets of type DATASET, UNKNOWN and INPUT (DatasetDao,
+        # DatasetVersionDao; written by OpenLineageDao.insertInputDatasetFacets).
+        input_facets = ds.get("inputFacets") if is_input else None
+        version_facets = {**facets, **input_facets} if isinstance(input_facets, dict) else facets
         version_row = None
         if is_input and dataset["current_version_uuid"] is not None:
             version_row = {"uuid": dataset["current_version_uuid"]}
-            if facets:
+            if version_facets:
                 self.conn.execute(
                     "UPDATE dataset_versions SET facets = facets || %s WHERE uuid = %s",
-                    (Jsonb(facets), version_row["uuid"]),
+                    (Jsonb(version_facets), version_row["uuid"]),
                 )
         if version_row is None:
             version = versions.dataset_version(namespace, source, name, name, fields, lifecycle, run_uuid)
@@ -373,7 +389,7 @@ class Ingest:
                 (
                     uuid.uuid4(), dataset["uuid"], version, self.now, None if is_input else run_uuid,
                     Jsonb(_version_fields(fields)), lifecycle, versions.schema_version(namespace, name, fields),
-                    Jsonb(facets),
+                    Jsonb(version_facets),
                 ),
             ).fetchone()  # fmt: skip
         if fields:
@@ -466,6 +482,45 @@ class Ingest:
             (run_uuid,),
         )
 
+    def _streaming_job_version(self, job: dict, run_uuid: uuid.UUID) -> None:
+        """A streaming job (jobType processingType STREAMING) as Marquez 0.51.1 applies its events
+        (OpenLineageDao.updateMarquezOnStreamingJob): any event, START included, makes the job
+        version of the run's inputs and outputs so far when that version does not exist yet (the
+        job's current version, linked to the run); a COMPLETE or FAIL naming no dataset changes
+        nothing. Every event with a type then makes the run's outputs the datasets' current
+        versions, as a batch job's COMPLETE does (OpenLineageService.createAsync)."""
+        raw = self.raw
+        terminal = str(raw.get("eventType") or "").upper() in ("COMPLETE", "FAIL")
+        if not (terminal and not raw.get("inputs") and not raw.get("outputs")):
+            rows = self.conn.execute(
+                "SELECT DISTINCT d.uuid AS dataset_uuid, d.namespace_name AS namespace, d.name, io.is_input"
+                " FROM run_io io JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid"
+                " JOIN datasets d ON d.uuid = v.dataset_uuid WHERE io.run_uuid = %s",
+                (run_uuid,),
+            ).fetchall()
+            inputs = [r for r in rows if r["is_input"]]
+            outputs = [r for r in rows if not r["is_input"]]
+            version = versions.job_version(
+                job["namespace_name"],
+                job["name"],
+                [(d["namespace"], d["name"]) for d in inputs],
+                [(d["namespace"], d["name"]) for d in outputs],
+                job["location"],
+            )
+            if self.conn.execute("SELECT 1 FROM job_versions WHERE version = %s", (version,)).fetchone() is None:
+                jv = self._job_version(job, inputs, outputs, latest_run=run_uuid)
+                self.conn.execute("UPDATE runs SET job_version_uuid = %s WHERE uuid = %s", (jv, run_uuid))
+        if raw.get("eventType") is not None:
+            self.conn.execute(
+                # updated_at is the server's clock here, as in Marquez (OpenLineageService.buildJobOutput).
+                "UPDATE datasets d SET current_version_uuid = latest.uuid, updated_at = GREATEST(d.updated_at, now())"
+                " FROM (SELECT DISTINCT ON (v.dataset_uuid) v.dataset_uuid, v.uuid FROM run_io io"
+                "   JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid"
+                "   WHERE io.run_uuid = %s AND NOT io.is_input ORDER BY v.dataset_uuid, io.seq DESC) latest"
+                " WHERE d.uuid = latest.dataset_uuid",
+                (run_uuid,),
+            )
+
     def _job_version(self, job: dict, inputs: list[dict], outputs: list[dict], latest_run) -> uuid.UUID:
         version = versions.job_version(
             job["namespace_name"],
@@ -506,6 +561,19 @@ class Ingest:
         return row["uuid"]
 
 
+def _streaming(job_doc: dict) -> bool:
+    """Marquez's LineageEvent.Job.isStreamingJob(): the jobType facet's processingType is STREAMING."""
+    processing = _get(job_doc.get("facets") or {}, "jobType", "processingType")
+    return isinstance(processing, str) and processing.upper() == "STREAMING"
+
+
+def _parent_job_name(named: str, job: str) -> str:
+    """The parent job a parent facet means. A facet naming the job itself (`a.b` as the parent of
+    `a.b`, as some schedulers write it) means the name up to its last dot (`a`): Marquez's
+    OpenLineageDao.findParentJobRow with Utils.parseParentJobName."""
+    return named.rsplit(".", 1)[0] if named == job else named
+
+
 def _get(facets: dict, facet: str, key: str) -> Any:
     value = facets.get(facet)
     return value.get(key) if isinstance(value, dict) else None
@@ -528,20 +596,17 @@ def _time(value: Any) -> dt.datetime | None:
 
 
 def _java_zoned(text: str) -> str:
-    """The timestamp as Java's ZonedDateTime.toString() writes it (Marquez stores run args that way):
-    seconds only when non-zero, 'Z' for UTC, the offset otherwise."""
+    """The timestamp as Java's ZonedDateTime.toString() writes it (Marquez stores run args that way,
+    OpenLineageDao.createRunArgs): in UTC (Marquez reads event times into its UTC context zone),
+    seconds only when non-zero, the fraction in groups of three digits, 'Z'."""
     value = dt.datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
     out = value.strftime("%Y-%m-%dT%H:%M")
     if value.second or value.microsecond:
         out += value.strftime(":%S")
         if value.microsecond:
             micros = value.microsecond
             out += f".{micros // 1000:03d}" if micros % 1000 == 0 else f".{micros:06d}"
-    offset = value.utcoffset()
-    if not offset:
-        return out + "Z"
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    return out + f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return out + "Z"

@@ -79,18 +79,20 @@ def _named(events: list[dict]) -> tuple[set[tuple[str, str]], set[tuple[str, str
 
 @pytest.fixture(scope="module")
 def replayed(request: pytest.FixtureRequest, tmp_path_factory) -> Any:
-    """`replayed(group)`: a built-in server (fresh database) the group's events were replayed
-    into, each acknowledged (201) and projected without error; started once per module."""
+    """`replayed(group, first=None)`: a built-in server (fresh database) the group's events (or
+    its `first` events) were replayed into, each acknowledged (201) and projected without error;
+    started once per module and (group, first)."""
     from tests.marquez_fixture import start_builtin_server
 
     postgres = request.getfixturevalue("postgres")
-    servers: dict[str, MarquezServer] = {}
+    servers: dict[tuple[str, int | None], MarquezServer] = {}
 
-    def get(group: str) -> MarquezServer:
-        if group not in servers:
-            servers[group] = start_builtin_server(postgres, tmp_path_factory.mktemp(f"producers-{group}"))
-            _replay(servers[group], _events(group))
-        return servers[group]
+    def get(group: str, first: int | None = None) -> MarquezServer:
+        if (group, first) not in servers:
+            server = start_builtin_server(postgres, tmp_path_factory.mktemp(f"producers-{group}"))
+            servers[(group, first)] = server
+            _replay(server, _events(group)[:first])
+        return servers[(group, first)]
 
     try:
         yield get
@@ -134,3 +136,190 @@ def test_group_is_acknowledged_projected_and_readable(replayed, group: str) -> N
         _get(url, "/column-lineage", {"nodeId": f"dataset:{ns}:{name}"})
     for path in ("/namespaces", "/jobs", "/search", "/events/lineage"):
         _get(url, path, {"q": "a"} if path == "/search" else None)
+
+
+# -- the behaviours these producers exercise ------------------------------------------------------
+def _schema_fields(ds: dict) -> list[dict]:
+    schema = (ds.get("facets") or {}).get("schema") or {}
+    return [f for f in schema.get("fields") or [] if isinstance(f, dict)]
+
+
+def _dataset(url: str, ns: str, name: str) -> dict:
+    return get_json(url, _path("namespaces", ns, "datasets", name))
+
+
+def _version(url: str, ns: str, name: str, version: str) -> dict:
+    return get_json(url, _path("namespaces", ns, "datasets", name, "versions", version))
+
+
+def _job(url: str, ns: str, name: str) -> dict:
+    return get_json(url, _path("namespaces", ns, "jobs", name))
+
+
+def _ids(datasets: list[dict]) -> list[tuple[str, str]]:
+    return sorted({(d["namespace"], d["name"]) for d in datasets})
+
+
+def test_dbt_fields_without_a_type_are_kept_with_type_null(replayed) -> None:
+    """dbt-ol without a catalog writes schema fields with a name and a description but no type.
+    Marquez keeps each one, type null: OpenLineageDao.upsertLineageDataset
+    (api/src/main/java/marquez/db/OpenLineageDao.java) upserts every schema field with
+    `field.getType()`, null included (DatasetFieldDao.upsert), and writes the version's fields
+    from the same list (DatasetVersionDao.toPgObjectSchemaFields). So the dataset, its versions,
+    the version itself and its /lineage node all list the field with `"type": null`."""
+    typeless = [
+        (ds["namespace"], ds["name"], f)
+        for event in _events("dbt")
+        for side in ("inputs", "outputs")
+        for ds in event.get(side) or []
+        for f in _schema_fields(ds)
+        if f.get("type") is None
+    ]
+    assert typeless, "the dbt group has no field without a type"
+    url = replayed("dbt").url
+    for ns, name, f in typeless:
+        expected = {"name": f["name"], "type": None, "tags": [], "description": f.get("description")}
+        ds = _dataset(url, ns, name)
+        assert expected in ds["fields"], ds["fields"]
+        versions = get_json(url, _path("namespaces", ns, "datasets", name, "versions"))["versions"]
+        current = [v for v in versions if v["version"] == ds["currentVersion"]]
+        assert current and expected in current[0]["fields"], versions
+        assert expected in _version(url, ns, name, ds["currentVersion"])["fields"]
+        graph = get_json(url, "/lineage", {"nodeId": f"dataset:{ns}:{name}"})["graph"]
+        node = next(n for n in graph if n["id"] == f"dataset:{ns}:{name}")
+        assert expected in node["data"]["fields"], node["data"]["fields"]
+
+
+@pytest.mark.parametrize("group", ["marquez-fixtures", "openlineage-client"])
+def test_input_facets_are_facets_of_the_dataset_version_read(replayed, group: str) -> None:
+    """Data-quality input facets (dataQualityMetrics, dataQualityAssertions: what Great
+    Expectations and dbt tests write) are kept on the dataset. OpenLineageDao
+    (api/src/main/java/marquez/db/OpenLineageDao.java, insertInputDatasetFacets) stores an
+    input's inputFacets as dataset facets of type INPUT on the dataset version the run read, and
+    DatasetDao.findDatasetByName / DatasetVersionDao (api/src/main/java/marquez/db/DatasetDao.java,
+    DatasetVersionDao.java) read a dataset's and a version's facets from its facets of type
+    DATASET, UNKNOWN and INPUT. So the version a run read answers them in its `facets`, and the
+    dataset too while that version is its current one."""
+    url = replayed(group).url
+    checked = 0
+    for event in _events(group):
+        for ds in event.get("inputs") or []:
+            input_facets = ds.get("inputFacets") or {}
+            if not input_facets:
+                continue
+            run = get_json(url, f"/jobs/runs/{event['run']['runId']}")
+            read = [
+                v["datasetVersionId"]
+                for v in run["inputDatasetVersions"]
+                if (v["datasetVersionId"]["namespace"], v["datasetVersionId"]["name"]) == (ds["namespace"], ds["name"])
+            ]
+            assert read, f"the run does not list {ds['name']} as an input: {run['inputDatasetVersions']}"
+            version = _version(url, ds["namespace"], ds["name"], read[0]["version"])
+            dataset = _dataset(url, ds["namespace"], ds["name"])
+            for name, facet in input_facets.items():
+                assert version["facets"].get(name) == facet, (name, version["facets"].get(name))
+                if dataset["currentVersion"] == read[0]["version"]:
+                    assert dataset["facets"].get(name) == facet, (name, dataset["facets"].get(name))
+                checked += 1
+    assert checked >= 1, f"the {group} group has no input facet"
+
+
+def _streaming_start() -> dict:
+    start = _events("flink")[0]
+    assert start["eventType"] == "START"
+    assert start["job"]["facets"]["jobType"]["processingType"] == "STREAMING"
+    return start
+
+
+def test_flink_streaming_job_is_versioned_at_start(replayed) -> None:
+    """A streaming job (jobType processingType STREAMING) after its START only. Marquez
+    (OpenLineageDao.updateMarquezModel -> updateMarquezOnStreamingJob,
+    api/src/main/java/marquez/db/OpenLineageDao.java) makes the job version of the run's datasets
+    at once, the job's current version, linked to the run; the job's type is STREAM
+    (LineageEvent.Job.type(), upserted on every event); its page and list show the running run's
+    inputs and outputs (JobDao.setJobData); and the outputs' current versions are the run's
+    (OpenLineageService.createAsync: a streaming event updates outputs as a COMPLETE does)."""
+    start = _streaming_start()
+    url = replayed("flink", 1).url
+    ns, name = start["job"]["namespace"], start["job"]["name"]
+    job = _job(url, ns, name)
+    assert job["type"] == "STREAM"
+    assert job["currentVersion"] is not None, "no job version at START"
+    assert job["latestRun"]["state"] == "RUNNING"
+    inputs, outputs = _ids(start["inputs"]), _ids(start["outputs"])
+    assert _ids(job["inputs"]) == inputs and _ids(job["outputs"]) == outputs
+    versions = get_json(url, _path("namespaces", ns, "jobs", name, "versions"))["versions"]
+    assert len(versions) == 1
+    assert job["latestRun"]["jobVersion"]["version"] == versions[0]["version"]
+    assert versions[0]["latestRun"]["id"] == job["latestRun"]["id"]
+    assert _ids(versions[0]["inputs"]) == inputs and _ids(versions[0]["outputs"]) == outputs
+    listed = [j for j in get_json(url, _path("namespaces", ns, "jobs"))["jobs"] if j["name"] == name]
+    assert listed and listed[0]["type"] == "STREAM"
+    assert _ids(listed[0]["inputs"]) == inputs and _ids(listed[0]["outputs"]) == outputs
+    run_id = job["latestRun"]["id"]
+    for out_ns, out_name in outputs:
+        dataset = _dataset(url, out_ns, out_name)
+        assert dataset["currentVersion"] is not None
+        assert _version(url, out_ns, out_name, dataset["currentVersion"])["createdByRun"]["id"] == run_id
+    graph = get_json(url, "/lineage", {"nodeId": f"job:{ns}:{name}"})["graph"]
+    assert {n["id"] for n in graph} >= {f"dataset:{d[0]}:{d[1]}" for d in inputs + outputs}
+
+
+def test_flink_streaming_job_keeps_its_version_to_the_end(replayed) -> None:
+    """After RUNNING and COMPLETE naming the same datasets, the streaming job still has the one
+    version made at START (updateMarquezOnStreamingJob inserts a version only when its hash, over
+    the run's datasets, is new), the run is COMPLETED and linked to it, and the job says STREAM."""
+    start = _streaming_start()
+    url = replayed("flink").url
+    ns, name = start["job"]["namespace"], start["job"]["name"]
+    job = _job(url, ns, name)
+    assert job["type"] == "STREAM"
+    assert job["latestRun"]["state"] == "COMPLETED"
+    versions = get_json(url, _path("namespaces", ns, "jobs", name, "versions"))["versions"]
+    assert len(versions) == 1 and job["currentVersion"] is not None
+    assert job["latestRun"]["jobVersion"]["version"] == versions[0]["version"]
+    assert _ids(job["inputs"]) == _ids(start["inputs"]) and _ids(job["outputs"]) == _ids(start["outputs"])
+
+
+@pytest.mark.parametrize("group", ["spark", "dbt", "hive"])
+def test_batch_jobs_say_batch(replayed, group: str) -> None:
+    """A job whose latest event's jobType is not STREAMING is BATCH (LineageEvent.Job.type(),
+    api/src/main/java/marquez/service/models/LineageEvent.java)."""
+    url = replayed(group).url
+    jobs = get_json(url, "/jobs", {"limit": 1000})["jobs"]
+    assert jobs and {j["type"] for j in jobs} == {"BATCH"}
+
+
+def _marquez_kind(event: dict) -> str:
+    """Marquez's EventTypeResolver (api/src/main/java/marquez/service/models/EventTypeResolver.java):
+    the schemaURL's part after its last '/' names a DatasetEvent or JobEvent; anything else, a
+    missing schemaURL included, is a run event."""
+    url = event.get("schemaURL")
+    tail = url[url.rfind("/") :] if isinstance(url, str) and "/" in url else ""
+    return {"/DatasetEvent": "dataset", "/JobEvent": "job"}.get(tail, "run")
+
+
+def test_old_and_missing_schema_urls_are_accepted_as_marquez_accepts_them(replayed) -> None:
+    """Events with no schemaURL, with 1-0-1 and 1-0-5 `#/definitions/...` URLs and with 2-x
+    `#/$defs/...` URLs are all taken, each as the kind Marquez's EventTypeResolver reads from the
+    URL (OpenLineageResource accepts any BaseEvent; LineageEvent's schemaURL is optional): a run
+    event makes a run readable by its id, a dataset event a dataset with a current version, a
+    job event a job with a (runless) version (OpenLineageDao.updateMarquezModel(JobEvent))."""
+    urls = set()
+    for group in ("marquez-fixtures", "openlineage-client"):
+        url = replayed(group).url
+        for event in _events(group):
+            urls.add(event.get("schemaURL"))
+            kind = _marquez_kind(event)
+            if kind == "run":
+                run = get_json(url, f"/jobs/runs/{event['run']['runId']}")
+                assert run["id"] == event["run"]["runId"]
+            elif kind == "dataset":
+                dataset = _dataset(url, event["dataset"]["namespace"], event["dataset"]["name"])
+                assert dataset["currentVersion"] is not None
+            else:
+                job = _job(url, event["job"]["namespace"], event["job"]["name"])
+                assert job["currentVersion"] is not None
+    assert None in urls, "no event without a schemaURL"
+    assert any(u and "/1-0-" in u and "#/definitions/" in u for u in urls), urls
+    assert any(u and "#/$defs/" in u for u in urls), urls

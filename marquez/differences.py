@@ -72,6 +72,13 @@ DIFFERENCES: tuple[Difference, ...] = (
         ours="GET /api/v1/projection-errors lists acknowledged events that could not be applied; /healthcheck says degraded",
         reason="acknowledged means in the model, or a failure someone can see",
     ),
+    Difference(
+        key="column-lineage-input-field-type",
+        marquez='in /column-lineage, a field that is only an input (no lineage of its own) has fieldType ""'
+        " (its node is built from the derived field's inputFields, which carry no type: ColumnLineageNodeData)",
+        ours="the field's type, as the dataset lists it",
+        reason="the type is known; an empty one reads as 'no type' in the web UI and in clients",
+    ),
 )
 
 BY_KEY = {d.key: d for d in DIFFERENCES}

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import psycopg
 
+from marquez.storage.namespaces import ensure_default as ensure_default_namespace
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _FILE = re.compile(r"^V(\d{3})__[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x4D41525155455A  # "MARQUEZ"
@@ -22,7 +24,8 @@ def available() -> list[tuple[str, Path]]:
 
 
 def migrate(db_url: str) -> list[str]:
-    """Apply the migrations the database lacks; return their versions."""
+    """Apply the migrations the database lacks (then make sure the `default` namespace is there, as
+    Marquez does on every start); return the versions applied."""
     applied_now: list[str] = []
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
@@ -39,6 +42,8 @@ def migrate(db_url: str) -> list[str]:
                     conn.execute(path.read_text())
                     conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
                 applied_now.append(version)
+            # What Marquez creates on every start, after its schema: the `default` namespace.
+            ensure_default_namespace(conn)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return applied_now

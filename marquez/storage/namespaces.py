@@ -1,4 +1,5 @@
-"""Queries on `namespaces`: one, a page, the count, and hiding one with its datasets and jobs."""
+"""Queries on `namespaces`: one, a page, the `default` one Marquez makes on start, and hiding one with its
+datasets and jobs."""
 
 from __future__ import annotations
 
@@ -13,8 +14,21 @@ def page(conn, limit: int, offset: int) -> list[dict]:
     ).fetchall()
 
 
-def count(conn) -> int:
-    return conn.execute("SELECT count(*) AS n FROM namespaces WHERE NOT is_hidden").fetchone()["n"]
+DEFAULT = "default"
+DEFAULT_DESCRIPTION = (
+    "The default global namespace for dataset, job, and run metadata not belonging to a user-specified namespace."
+)
+
+
+def ensure_default(conn) -> None:
+    """The namespace Marquez creates each time it starts (NamespaceService.init): `default`, owned
+    by anonymous, with its description; shown again if it was deleted, its description kept."""
+    conn.execute(
+        "INSERT INTO namespaces (uuid, name, created_at, updated_at, owner_name, description)"
+        " VALUES (gen_random_uuid(), %s, now(), now(), 'anonymous', %s)"
+        " ON CONFLICT (name) DO UPDATE SET updated_at = EXCLUDED.updated_at, is_hidden = FALSE",
+        (DEFAULT, DEFAULT_DESCRIPTION),
+    )
 
 
 def hide(conn, name: str) -> None:

@@ -121,6 +121,7 @@ def test_deliberate_difference_keys_are_documented() -> None:
 
 
 def test_deliberate_table_points_at_real_steps() -> None:
-    steps = {(s.scenario, s.index): s for sc in cf.load_scenarios() for s in sc.steps}
+    recordings = cf.load_scenarios() + cf.load_scenarios(cf.EXTERNAL_DIR)
+    steps = {(s.scenario, s.index): s for sc in recordings for s in sc.steps}
     unknown = [key for key in cf.DELIBERATE if key not in steps]
     assert not unknown, f"DELIBERATE names steps that do not exist: {unknown}"

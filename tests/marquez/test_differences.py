@@ -225,3 +225,21 @@ def test_projection_errors_listed(builtin_marquez) -> None:
     listed = requests.get(f"{builtin_marquez.url}/api/v1/projection-errors", timeout=10).json()
     assert isinstance(listed["errors"], list) and listed["totalCount"] >= 0
     assert "projectionErrors" in requests.get(f"{builtin_marquez.url}/healthcheck", timeout=10).json()
+
+
+def test_column_lineage_input_field_type(builtin_marquez) -> None:
+    """An input-only field's node in /column-lineage has its type (Marquez: "", the node built from
+    the derived field's inputFields, marquez/db/models/ColumnLineageNodeData.java). The replay of
+    tests/data/marquez/conformance-external/x01-airflow.json checks it on Airflow's events too."""
+    ns, run_id = unique("diff-coltype"), str(uuid.uuid4())
+    source = dataset(ns, "raw.readings", [("a", "INTEGER"), ("b", "VARCHAR")])
+    derived = dataset(ns, "mart.readings", [("a", "INTEGER")], column_lineage={"a": [(ns, "raw.readings", "a")]})
+    common = dict(namespace=ns, job="copy", run_id=run_id, inputs=[source], outputs=[derived])
+    post_ok(
+        builtin_marquez.url,
+        run_event("START", event_time=utcnow() - dt.timedelta(minutes=1), **common),
+        run_event("COMPLETE", event_time=utcnow(), **common),
+    )
+    graph = get_json(builtin_marquez.url, "/column-lineage", {"nodeId": f"datasetField:{ns}:mart.readings:a"})["graph"]
+    types = {node["id"]: node["data"]["fieldType"] for node in graph}
+    assert types == {f"datasetField:{ns}:mart.readings:a": "INTEGER", f"datasetField:{ns}:raw.readings:a": "INTEGER"}

@@ -1,0 +1,192 @@
+"""Marquez 0.51.1's rules for what other producers send (issue 23), each derived from its source
+(MarquezProject/marquez, api/src/main/java/marquez/..., cited per test) and first seen in the
+Airflow recording (tests/data/marquez/conformance-external/x01-airflow.json).
+
+They run against the session's Marquez (`marquez_url`): the built-in server by default, a real
+Marquez when MARQUEZ_URL names one, and both must pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from tests.marquez.support import get_json, iso, parent_facet, post_ok, run_event, unique
+
+pytestmark = pytest.mark.marquez
+
+NOMINAL_URL = "https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet"
+
+
+def _nominal(start: str, end: str | None) -> dict:
+    facet = {"_producer": "https://example.test/producer", "_schemaURL": NOMINAL_URL, "nominalStartTime": start}
+    if end is not None:
+        facet["nominalEndTime"] = end
+    return {"nominalTime": facet}
+
+
+def _moment() -> dt.datetime:
+    """A past event time no other test uses, so /events/lineage can be read for one test's events."""
+    return dt.datetime(2002, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=uuid.uuid4().int % 10**8)
+
+
+def test_nominal_times_are_written_in_utc(marquez_url: str) -> None:
+    """The nominalTime facet's times come back in UTC with 'Z' and the fraction trimmed, wherever the
+    run's facets are shown; the run args hold them as ZonedDateTime.toString() in UTC; other facets'
+    times stay as the producer wrote them.
+
+    Marquez reads an event into its model (service/models/LineageEvent.java: NominalTimeRunFacet's
+    two times are ZonedDateTime, read into the UTC context zone) and stores the run facets from it
+    (db/OpenLineageDao.java); the run args are `createRunArgs` (same file): `toString()` of those
+    times."""
+    ns, run_id = unique("rules-nominal"), str(uuid.uuid4())
+    facets = {
+        **_nominal("2024-11-26T15:05:23.281750+02:00", "2024-11-26T13:05:24+00:00"),
+        "airflowDagRun": {"dagRun": {"start_date": "2024-11-26T13:05:23.809950+00:00"}},
+    }
+    moment = _moment()
+    post_ok(
+        marquez_url, run_event("START", namespace=ns, job="dag", run_id=run_id, event_time=moment, run_facets=facets)
+    )
+
+    run = get_json(marquez_url, f"/jobs/runs/{run_id}")
+    expected = {"nominalStartTime": "2024-11-26T13:05:23.28175Z", "nominalEndTime": "2024-11-26T13:05:24Z"}
+    assert {k: run["facets"]["nominalTime"][k] for k in expected} == expected
+    assert run["args"] == {
+        "nominal_start_time": "2024-11-26T13:05:23.281750Z",
+        "nominal_end_time": "2024-11-26T13:05:24Z",
+    }
+    assert run["facets"]["airflowDagRun"] == facets["airflowDagRun"]  # not Marquez's model: as written
+    shown = get_json(marquez_url, f"/jobs/runs/{run_id}/facets", {"type": "run"})["facets"]["nominalTime"]
+    assert {k: shown[k] for k in expected} == expected
+    listed = get_json(marquez_url, f"/namespaces/{ns}/jobs/dag/runs")["runs"]
+    assert [r["facets"]["nominalTime"]["nominalStartTime"] for r in listed] == ["2024-11-26T13:05:23.28175Z"]
+
+
+def test_events_come_back_through_marquez_s_model(marquez_url: str) -> None:
+    """/events/lineage answers each event as Marquez's model writes it back: eventTime and the
+    nominal times in UTC, 'Z', fraction trimmed (service/models/LineageEvent.java: ZonedDateTime
+    fields; db/OpenLineageDao.java stores the event re-serialised from that model)."""
+    ns, run_id = unique("rules-events"), str(uuid.uuid4())
+    moment = _moment().replace(microsecond=731930)
+    written = moment.astimezone(dt.timezone(dt.timedelta(hours=1))).isoformat()  # ...731930+01:00
+    post_ok(
+        marquez_url,
+        run_event(
+            "START",
+            namespace=ns,
+            job="dag",
+            run_id=run_id,
+            event_time=written,
+            run_facets=_nominal("2024-01-01T00:00:00.500000+00:00", None),
+        ),
+    )
+    events = get_json(marquez_url, "/events/lineage", {"after": iso(moment), "before": iso(moment), "limit": 1000})[
+        "events"
+    ]
+    mine = [e for e in events if e["run"]["runId"] == run_id]
+    assert len(mine) == 1
+    assert mine[0]["eventTime"] == moment.strftime("%Y-%m-%dT%H:%M:%S") + ".73193Z"
+    assert mine[0]["run"]["facets"]["nominalTime"]["nominalStartTime"] == "2024-01-01T00:00:00.5Z"
+
+
+def test_run_args_are_the_first_event_s(marquez_url: str) -> None:
+    """A run's args are fixed by its first event: an Airflow task's COMPLETE, which has a parent facet
+    but no nominalTime, leaves the START's nominal times in the args (db/RunDao.java: the run upsert
+    does not touch run_args_uuid on conflict; db/OpenLineageDao.java writes the args per event)."""
+    ns, run_id, parent_run = unique("rules-args"), str(uuid.uuid4()), str(uuid.uuid4())
+    moment = _moment()
+    parent = parent_facet(ns, "dag", parent_run)
+    common = dict(namespace=ns, job="dag.task", run_id=run_id)
+    post_ok(
+        marquez_url,
+        run_event(
+            "START", event_time=moment, run_facets={**parent, **_nominal("2024-11-26T13:05:23.281750Z", None)}, **common
+        ),
+        run_event("COMPLETE", event_time=moment + dt.timedelta(seconds=4), run_facets=parent, **common),
+    )
+    run = get_json(marquez_url, f"/jobs/runs/{run_id}")
+    assert run["state"] == "COMPLETED"
+    assert run["args"] == {
+        "nominal_start_time": "2024-11-26T13:05:23.281750Z",
+        "run_id": parent_run,
+        "name": "dag",
+        "namespace": ns,
+    }
+
+
+@pytest.mark.parametrize(
+    ("started", "ended", "duration"),
+    [
+        ("13:05:25.547948", "13:05:29.606867", 4059),  # 4.058919 s: each time cut to ms first
+        ("13:05:23.809955", "13:05:39.809127", 16000),  # 15.999172 s
+        ("13:05:25.000000", "13:05:25.000999", 0),
+    ],
+)
+def test_duration_cuts_each_time_to_milliseconds(marquez_url: str, started: str, ended: str, duration: int) -> None:
+    """durationMs is the difference of the two times each cut to whole milliseconds (db/mappers/RunMapper.java:
+    `startedAt.until(endedAt, MILLIS)`, on Java 17 the difference of their toEpochMilli())."""
+    ns, run_id = unique("rules-duration"), str(uuid.uuid4())
+    day = _moment().date().isoformat()
+    common = dict(namespace=ns, job="task", run_id=run_id)
+    post_ok(
+        marquez_url,
+        run_event("START", event_time=f"{day}T{started}Z", **common),
+        run_event("COMPLETE", event_time=f"{day}T{ended}Z", **common),
+    )
+    assert get_json(marquez_url, f"/jobs/runs/{run_id}")["durationMs"] == duration
+
+
+def test_default_namespace_and_the_list_s_shape(marquez_url: str) -> None:
+    """Marquez creates the `default` namespace when it starts (service/NamespaceService.java: init),
+    and its namespace list is `{"namespaces": [...]}` with no totalCount (api/NamespaceResource.java:
+    list answers `Namespaces`)."""
+    body = get_json(marquez_url, "/namespaces", {"limit": 1000})
+    assert set(body) == {"namespaces"}
+    default = get_json(marquez_url, "/namespaces/default")
+    assert default["ownerName"] == "anonymous"
+    assert default["description"] == (
+        "The default global namespace for dataset, job, and run metadata not belonging to a user-specified namespace."
+    )
+    assert not default["isHidden"]
+
+
+def test_a_fresh_server_lists_only_default(start_builtin) -> None:
+    """On an empty store the built-in server lists `default` alone (service/NamespaceService.java
+    creates it on start)."""
+    server = start_builtin()
+    body = get_json(server.url, "/namespaces")
+    assert [n["name"] for n in body["namespaces"]] == ["default"]
+    assert "totalCount" not in body
+
+
+def test_parent_facet_naming_the_job_itself(marquez_url: str) -> None:
+    """A task whose parent facet names the task itself (`myjob.mytask` as the parent of
+    `myjob.mytask`) is filed under `myjob`, the name up to its last dot, with no phantom
+    `myjob.mytask.myjob.mytask` (db/OpenLineageDao.java: findParentJobRow and
+    createParentJobRunRecord take common/Utils.java's parseParentJobName when the facet's job name
+    equals the event's)."""
+    ns, dag_run, task_run = unique("rules-selfparent"), str(uuid.uuid4()), str(uuid.uuid4())
+    moment = _moment()
+    myself = parent_facet(ns, "myjob.mytask", dag_run)
+    post_ok(
+        marquez_url,
+        run_event("START", namespace=ns, job="myjob", run_id=dag_run, event_time=moment),
+        run_event("START", namespace=ns, job="myjob.mytask", run_id=task_run, event_time=moment, run_facets=myself),
+        run_event(
+            "COMPLETE",
+            namespace=ns,
+            job="myjob.mytask",
+            run_id=task_run,
+            event_time=moment + dt.timedelta(seconds=1),
+            run_facets=myself,
+        ),
+    )
+    jobs = {j["name"]: j for j in get_json(marquez_url, f"/namespaces/{ns}/jobs")["jobs"]}
+    assert sorted(jobs) == ["myjob", "myjob.mytask"]
+    task = jobs["myjob.mytask"]
+    assert (task["simpleName"], task["parentJobName"]) == ("mytask", "myjob")
+    assert task["latestRun"]["id"] == task_run and task["latestRun"]["state"] == "COMPLETED"
+    assert get_json(marquez_url, f"/namespaces/{ns}/jobs/myjob")["latestRun"]["id"] == dag_run

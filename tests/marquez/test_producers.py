@@ -113,8 +113,9 @@ def test_corpus_has_five_producers_outside_this_project() -> None:
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_group_is_acknowledged_projected_and_readable(replayed, group: str) -> None:
-    """Every event answers 201 and is projected without error; every job and dataset an event
-    names is readable (200) with its runs, versions and lineage, and no read answers 5xx."""
+    """Every event answers 201 and is projected without error; every job, dataset and run an
+    event names is readable (200) with its runs, versions, facets and lineage, and no read
+    answers 5xx."""
     server = replayed(group)
     jobs, datasets = _named(_events(group))
     url = server.url
@@ -134,6 +135,10 @@ def test_group_is_acknowledged_projected_and_readable(replayed, group: str) -> N
         _get(url, _path("namespaces", ns, "datasets", name, "versions"))
         _get(url, "/lineage", {"nodeId": f"dataset:{ns}:{name}"})
         _get(url, "/column-lineage", {"nodeId": f"dataset:{ns}:{name}"})
+    for run_id in sorted({e["run"]["runId"] for e in _events(group) if isinstance(e.get("run"), dict)}):
+        assert get_json(url, f"/jobs/runs/{run_id}")["id"] == run_id
+        _get(url, f"/jobs/runs/{run_id}/facets", {"type": "run"})
+        _get(url, f"/jobs/runs/{run_id}/facets", {"type": "job"})
     for path in ("/namespaces", "/jobs", "/search", "/events/lineage"):
         _get(url, path, {"q": "a"} if path == "/search" else None)
 
@@ -263,6 +268,9 @@ def test_flink_streaming_job_is_versioned_at_start(replayed) -> None:
         assert _version(url, out_ns, out_name, dataset["currentVersion"])["createdByRun"]["id"] == run_id
     graph = get_json(url, "/lineage", {"nodeId": f"job:{ns}:{name}"})["graph"]
     assert {n["id"] for n in graph} >= {f"dataset:{d[0]}:{d[1]}" for d in inputs + outputs}
+    # Search still calls it a JOB (SearchDao selects 'JOB' AS type), whatever its processing type.
+    found = [r for r in get_json(url, "/search", {"q": name})["results"] if r["name"] == name]
+    assert found and found[0]["type"] == "JOB" and found[0]["nodeId"] == f"job:{ns}:{name}"
 
 
 def test_flink_streaming_job_keeps_its_version_to_the_end(replayed) -> None:

@@ -8,9 +8,9 @@ BIN := $(VENV)/bin
 -include .env
 export
 
-.PHONY: setup ui demo bi test lint down status bench bench-marquez bench-lineage bench-diff bench-ui bench-daily bench-outbox clean
+.PHONY: setup ui ol-java demo bi test lint down status bench bench-marquez bench-lineage bench-diff bench-ui bench-daily bench-outbox clean
 
-setup: $(VENV)/.synced ui
+setup: $(VENV)/.synced ui ol-java
 
 # Install uv from PyPI if missing, then the locked dependencies (uv.lock) into .venv.
 # --compile-bytecode: every dagster/dbt process would otherwise compile its imports from
@@ -33,6 +33,19 @@ ui/node_modules/.installed: ui/package.json ui/package-lock.json $(VENV)/.synced
 
 ui/dist/index.html: ui/node_modules/.installed $(UI_SOURCES)
 	$(UI_NPM) run build
+
+# The official OpenLineage Java client's jars, for tests/marquez/test_openlineage_clients.py: Maven copies
+# io.openlineage:openlineage-java (tests/marquez/clients/pom.xml) and its dependencies from Maven Central
+# into .cache/openlineage-java/jars (git-ignored); fetched again only when the pom changes. .ci/run
+# installs Java and Maven where they are missing.
+OL_JAVA := .cache/openlineage-java
+
+ol-java: $(OL_JAVA)/.fetched
+
+$(OL_JAVA)/.fetched: tests/marquez/clients/pom.xml
+	rm -rf $(OL_JAVA) && mkdir -p $(OL_JAVA)
+	mvn -q -B -f tests/marquez/clients/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(OL_JAVA)/jars
+	@touch $@
 
 demo: setup
 	$(BIN)/lakehouse demo

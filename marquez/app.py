@@ -212,7 +212,9 @@ def create_app(config: ServerConfig) -> HostGuard:
                         chunks.append(chunk)
         except TimeoutError:
             raise ApiError(408, f"the request body did not arrive within {config.body_timeout_s:g} s") from None
-        return gzipped.finish() if gzipped is not None else b"".join(chunks)
+        body = gzipped.finish() if gzipped is not None else b"".join(chunks)
+        metrics.bodies.labels("gzip" if gzipped is not None else "identity").inc()
+        return body
 
     def authorised(request: Request) -> bool:
         if not config.api_key:

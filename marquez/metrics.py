@@ -18,6 +18,10 @@ class Metrics:
         self.events = Counter(
             "marquez_lineage_events", "OpenLineage events received", ["outcome"], registry=self.registry
         )
+        # How bodies arrive (`gzip`: the OpenLineage clients' `compression: gzip`), counted once read.
+        self.bodies = Counter(
+            "marquez_request_bodies", "Request bodies read, by Content-Encoding", ["encoding"], registry=self.registry
+        )
         self.pending = Gauge(
             "marquez_pending_events", "Acknowledged events not yet applied to the model", registry=self.registry
         )

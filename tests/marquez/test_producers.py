@@ -10,6 +10,7 @@ shows for these producers; each test names the Java file of Marquez it follows.
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -331,3 +332,68 @@ def test_old_and_missing_schema_urls_are_accepted_as_marquez_accepts_them(replay
     assert None in urls, "no event without a schemaURL"
     assert any(u and "/1-0-" in u and "#/definitions/" in u for u in urls), urls
     assert any(u and "#/$defs/" in u for u in urls), urls
+
+
+def test_running_batch_job_lists_its_running_runs_datasets(replayed) -> None:
+    """A Spark job after its START only (no version yet): its page and the job list show the
+    running run's inputs and outputs, as Marquez's JobDao.setJobData
+    (api/src/main/java/marquez/db/JobDao.java: the latest run's input and output dataset
+    versions) does for a job whose current version has none (findWithDatasetsAndRun)."""
+    events = _events("spark")
+    started = next(i for i, e in enumerate(events) if e["eventType"] == "START" and e.get("inputs"))
+    start = events[started]
+    url = replayed("spark", started + 1).url
+    ns = start["job"]["namespace"]
+    listed = [j for j in get_json(url, _path("namespaces", ns, "jobs"))["jobs"] if j["name"] == start["job"]["name"]]
+    assert listed, "the job is not listed under its own name"
+    job = _job(url, ns, start["job"]["name"])
+    assert job["currentVersion"] is None and job["latestRun"]["state"] == "RUNNING"
+    for doc in (job, listed[0]):
+        assert _ids(doc["inputs"]) == _ids(start["inputs"])
+        assert _ids(doc["outputs"]) == _ids(start.get("outputs") or [])
+
+
+def _later(event: dict, seconds: int, **changes: Any) -> dict:
+    """The event `seconds` later, with `changes` (a derived event, for what the corpus lacks)."""
+    import datetime as dt
+
+    moment = dt.datetime.fromisoformat(event["eventTime"].replace("Z", "+00:00")) + dt.timedelta(seconds=seconds)
+    return {**json.loads(json.dumps(event)), "eventTime": moment.isoformat().replace("+00:00", "Z"), **changes}
+
+
+def test_streaming_job_versions_follow_its_datasets_and_its_type_the_latest_event(start_builtin) -> None:
+    """The Flink START, then events derived from it. Marquez's updateMarquezOnStreamingJob
+    (api/src/main/java/marquez/db/OpenLineageDao.java): a RUNNING naming one more input makes a
+    new version (its hash is over the run's datasets), current and linked to the run; a COMPLETE
+    naming no dataset changes nothing (isTerminalEventForStreamingJobWithNoDatasets,
+    LineageEvent.java). The type follows the latest event: a new run whose jobType says BATCH
+    makes the job BATCH (the jobs upsert sets type = EXCLUDED.type)."""
+    server = start_builtin()
+    start = _streaming_start()
+    ns, name = start["job"]["namespace"], start["job"]["name"]
+    extra = {"namespace": start["inputs"][0]["namespace"], "name": "input_topic_extra"}
+    running = _later(start, 60, eventType="RUNNING", inputs=[*start["inputs"], extra])
+    done = _later(start, 120, eventType="COMPLETE", inputs=[], outputs=[])
+    _replay(server, [start, running, done])
+    url = server.url
+    job = _job(url, ns, name)
+    versions = get_json(url, _path("namespaces", ns, "jobs", name, "versions"))["versions"]
+    assert len(versions) == 2, versions
+    newest = max(versions, key=lambda v: v["createdAt"])
+    assert _ids(newest["inputs"]) == _ids([*start["inputs"], extra])
+    assert job["latestRun"]["state"] == "COMPLETED"
+    assert job["latestRun"]["jobVersion"]["version"] == newest["version"]
+    assert _ids(job["inputs"]) == _ids([*start["inputs"], extra])
+    assert _ids(job["outputs"]) == _ids(start["outputs"])
+    assert job["type"] == "STREAM"
+
+    batch_facets = {
+        **start["job"]["facets"],
+        "jobType": {**start["job"]["facets"]["jobType"], "processingType": "BATCH"},
+    }
+    rerun = _later(
+        start, 180, run={**start["run"], "runId": str(uuid.uuid4())}, job={**start["job"], "facets": batch_facets}
+    )
+    _replay(server, [rerun])
+    assert _job(url, ns, name)["type"] == "BATCH"
+    assert len(get_json(url, _path("namespaces", ns, "jobs", name, "versions"))["versions"]) == 2

@@ -204,8 +204,8 @@ def test_input_facets_are_facets_of_the_dataset_version_read(replayed, group: st
     input's inputFacets as dataset facets of type INPUT on the dataset version the run read, and
     DatasetDao.findDatasetByName / DatasetVersionDao (api/src/main/java/marquez/db/DatasetDao.java,
     DatasetVersionDao.java) read a dataset's and a version's facets from its facets of type
-    DATASET, UNKNOWN and INPUT. So the version a run read answers them in its `facets`, and the
-    dataset too while that version is its current one."""
+    DATASET, UNKNOWN and INPUT (the list too: DatasetDao.findAll). So the version a run read
+    answers them in its `facets`, and the dataset too while that version is its current one."""
     url = replayed(group).url
     checked = 0
     for event in _events(group):
@@ -226,6 +226,9 @@ def test_input_facets_are_facets_of_the_dataset_version_read(replayed, group: st
                 assert version["facets"].get(name) == facet, (name, version["facets"].get(name))
                 if dataset["currentVersion"] == read[0]["version"]:
                     assert dataset["facets"].get(name) == facet, (name, dataset["facets"].get(name))
+                    listed = get_json(url, _path("namespaces", ds["namespace"], "datasets"), {"limit": 1000})
+                    entry = next(d for d in listed["datasets"] if d["name"] == ds["name"])
+                    assert entry["facets"].get(name) == facet, (name, entry["facets"].get(name))
                 checked += 1
     assert checked >= 1, f"the {group} group has no input facet"
 

@@ -79,6 +79,14 @@ DIFFERENCES: tuple[Difference, ...] = (
         ours="the field's type, as the dataset lists it",
         reason="the type is known; an empty one reads as 'no type' in the web UI and in clients",
     ),
+    Difference(
+        key="typeless-field-once",
+        marquez="a schema field without a type (dbt-ol without a catalog) is stored anew by every event that names it"
+        " (DatasetFieldDao.upsert's key (dataset, name, type) never matches a null type), so the dataset lists it"
+        " once per event",
+        ours="listed once, with type null, as a field with a type is",
+        reason="one column is one field; repeating it for every run misleads the web UI and clients",
+    ),
 )
 
 BY_KEY = {d.key: d for d in DIFFERENCES}

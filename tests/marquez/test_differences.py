@@ -243,3 +243,20 @@ def test_column_lineage_input_field_type(builtin_marquez) -> None:
     graph = get_json(builtin_marquez.url, "/column-lineage", {"nodeId": f"datasetField:{ns}:mart.readings:a"})["graph"]
     types = {node["id"]: node["data"]["fieldType"] for node in graph}
     assert types == {f"datasetField:{ns}:mart.readings:a": "INTEGER", f"datasetField:{ns}:raw.readings:a": "INTEGER"}
+
+
+def test_typeless_field_once(builtin_marquez) -> None:
+    """A field without a type, named by two events that read the dataset, is listed once with type
+    null (Marquez: once per event; DatasetFieldDao.upsert, ON CONFLICT (dataset_uuid, name, type)).
+    tests/marquez/test_producers.py checks dbt-ol's typeless fields on its own events."""
+    ns, run_id = unique("diff-typeless"), str(uuid.uuid4())
+    source = dataset(ns, "raw.orders")
+    source["facets"]["schema"] = {"fields": [{"name": "id", "description": "the key"}]}
+    common = dict(namespace=ns, job="model", run_id=run_id, inputs=[source], outputs=[dataset(ns, "mart.orders")])
+    post_ok(
+        builtin_marquez.url,
+        run_event("START", event_time=utcnow() - dt.timedelta(minutes=1), **common),
+        run_event("COMPLETE", event_time=utcnow(), **common),
+    )
+    fields = get_json(builtin_marquez.url, f"/namespaces/{ns}/datasets/raw.orders")["fields"]
+    assert fields == [{"name": "id", "type": None, "tags": [], "description": "the key"}]

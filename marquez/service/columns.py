@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from marquez.model import json as js
 from marquez.service.errors import NotFound
+from marquez.service.graph import node_parts, parse_node_id
 from marquez.storage import columns as stored
 from marquez.storage import datasets as stored_datasets
 from marquez.storage.session import Store
@@ -19,17 +20,20 @@ Field = tuple[str, str, str]  # (namespace, dataset, field)
 
 
 def _parse(node_id: str) -> tuple[str, str, str | None]:
-    """`dataset:<ns>:<name>` or `datasetField:<ns>:<name>:<field>`; namespaces may contain ':'."""
-    kind, _, rest = node_id.partition(":")
+    """`dataset:<ns>:<name>` or `datasetField:<ns>:<name>:<field>`, cut as Marquez cuts node ids
+    (service/models/NodeId.java; `graph.node_parts`)."""
+    kind = node_id.split(":", 1)[0]
     if kind == "dataset":
-        ns, sep, name = rest.rpartition(":")
-        if sep and ns and name:
-            return ns, name, None
+        parsed = parse_node_id(node_id)
+        if parsed is not None:
+            return parsed[1], parsed[2], None
     elif kind == "datasetField":
-        head, sep, fld = rest.rpartition(":")
-        ns, sep2, name = head.rpartition(":")
-        if sep and sep2 and ns and name and fld:
-            return ns, name, fld
+        parts = node_parts(node_id, 4)
+        if parts is None:  # where Marquez answers 500: the last two ':' instead
+            head, _, field = node_id[len(kind) + 1 :].rpartition(":")
+            parts = [kind, *head.rsplit(":", 1), field]
+        if len(parts) == 4 and parts[1] and parts[2] and parts[3]:
+            return parts[1], parts[2], parts[3]
     raise NotFound("HTTP 404 Not Found")
 
 

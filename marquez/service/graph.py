@@ -6,6 +6,7 @@ version reads or writes (as Marquez does, #2543: older edges stay in the runs).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from marquez.model import json as js
@@ -16,18 +17,47 @@ from marquez.storage import graph as stored
 from marquez.storage import jobs as stored_jobs
 from marquez.storage.session import Store
 
+_NODE_SPLIT = re.compile(r"[:#]")
+# A ':' that is not a URI's `scheme://` nor a `host:port` (followed by a digit).
+_NODE_DELIM = re.compile(r":(?!//|\d)")
+_NODE_KINDS = ("dataset", "datasetField", "job", "run")
+
+
+def node_parts(node_id: str, expected: int) -> list[str] | None:
+    """A node id cut into `expected` parts as Marquez cuts it (service/models/NodeId.java `parts`):
+    split at every ':' and '#'; with exactly `expected` parts, those; with more, cut at the first
+    `expected - 1` colons that start neither `//` nor a digit, so `file://host/path`,
+    `postgres://h:5432` and `project:dataset.table` names are found. None where Marquez fails."""
+    parts = _NODE_SPLIT.split(node_id)
+    while parts and parts[-1] == "":  # as Java's String.split drops trailing empty strings
+        parts.pop()
+    if len(parts) < expected:
+        return None
+    if len(parts) == expected:
+        return parts
+    out, start = [], 0
+    delims = _NODE_DELIM.finditer(node_id)
+    for _ in range(expected - 1):
+        found = next(delims, None)
+        if found is None:
+            return None
+        out.append(node_id[start : found.start()])
+        start = found.end()
+    out.append(node_id[start:])
+    return out
+
 
 def parse_node_id(node_id: str) -> tuple[str, str, str] | None:
-    """`dataset:<namespace>:<name>` or `job:<namespace>:<name>`; namespaces may contain ':'."""
-    kind, _, rest = node_id.partition(":")
-    if kind not in ("dataset", "job") or not rest:
+    """`dataset:<namespace>:<name>` or `job:<namespace>:<name>`, cut as Marquez cuts it (`node_parts`)."""
+    kind = node_id.split(":", 1)[0]
+    if kind not in ("dataset", "job") or ":" not in node_id:
         return None
-    # The name is what follows the namespace; names with ':' are rare, namespaces with ':' common
-    # (postgres://host:5432): the last ':' separates them.
-    namespace, sep, name = rest.rpartition(":")
-    if not sep or not namespace or not name:
+    parts = node_parts(node_id, 3)
+    if parts is None:  # Marquez answers 500 here (`postgres://h:5432:1st_table`): the last ':' instead
+        parts = [kind, *node_id[len(kind) + 1 :].rsplit(":", 1)]
+    if len(parts) != 3 or not parts[1] or not parts[2]:
         return None
-    return kind, namespace, name
+    return kind, parts[1], parts[2]
 
 
 def lineage(store: Store, node_id: str, depth: int) -> dict:

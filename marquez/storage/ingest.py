@@ -163,10 +163,11 @@ class Ingest:
         for ds in raw.get("outputs") or []:
             self._dataset(ds, run_id, is_input=False)
         self._write_run_io()
+        self._unlink_sides_not_named(job, _streaming(job_doc))
         if _streaming(job_doc):
             self._streaming_job_version(job, run_id)
         elif state in TERMINAL.values():
-            self._job_version_for_run(job, run_id)
+            self._job_version_for_run(job, run_id, outputs_current=state == "COMPLETED")
 
     def _job_event(self) -> None:
         raw = self.raw
@@ -460,7 +461,12 @@ class Ingest:
         )
 
     # -- job versions -------------------------------------------------------------------------------
-    def _job_version_for_run(self, job: dict, run_uuid: uuid.UUID) -> None:
+    def _job_version_for_run(self, job: dict, run_uuid: uuid.UUID, *, outputs_current: bool = True) -> None:
+        """The job version of a finished run. `outputs_current` (a COMPLETE): the run's outputs become
+        the datasets' current versions. A FAIL or ABORT leaves them (and `updatedAt`, the event's time
+        from the dataset's upsert) as they were: Marquez moves them only on COMPLETE
+        (OpenLineageService.createAsync -> buildJobOutput; JobVersionDao.upsertJobVersionOnRunTransition
+        links the job version for every finished run)."""
         rows = self.conn.execute(
             "SELECT DISTINCT d.uuid AS dataset_uuid, d.namespace_name AS namespace, d.name, io.is_input"
             " FROM run_io io JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid"
@@ -471,6 +477,8 @@ class Ingest:
         outputs = [r for r in rows if not r["is_input"]]
         jv = self._job_version(job, inputs, outputs, latest_run=run_uuid)
         self.conn.execute("UPDATE runs SET job_version_uuid = %s WHERE uuid = %s", (jv, run_uuid))
+        if not outputs_current:
+            return
         # The run's latest output versions become the datasets' current versions.
         self.conn.execute(
             # updated_at is the server's clock here, as in Marquez (search sorts by it).
@@ -481,6 +489,20 @@ class Ingest:
             " WHERE d.uuid = latest.dataset_uuid",
             (run_uuid,),
         )
+
+    def _unlink_sides_not_named(self, job: dict, streaming: bool) -> None:
+        """A run event naming no input (no output) takes the job's inputs (outputs) out of /lineage
+        until a job version names them again: Marquez marks them no longer current
+        (OpenLineageDao.updateBaseMarquezModel -> JobVersionDao.markInputOrOutputDatasetAsPreviousFor;
+        LineageDao walks only current ones), except for a streaming job's COMPLETE or FAIL naming
+        no dataset (LineageEvent.isTerminalEventForStreamingJobWithNoDatasets)."""
+        raw = self.raw
+        terminal = str(raw.get("eventType") or "").upper() in ("COMPLETE", "FAIL")
+        if streaming and terminal and not raw.get("inputs") and not raw.get("outputs"):
+            return
+        sides = [is_input for is_input, key in ((True, "inputs"), (False, "outputs")) if not raw.get(key)]
+        if sides:
+            self.conn.execute("DELETE FROM job_io WHERE job_uuid = %s AND is_input = ANY(%s)", (job["uuid"], sides))
 
     def _streaming_job_version(self, job: dict, run_uuid: uuid.UUID) -> None:
         """A streaming job (jobType processingType STREAMING) as Marquez 0.51.1 applies its events

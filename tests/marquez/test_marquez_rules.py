@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from tests.marquez.support import get_json, iso, parent_facet, post_ok, run_event, unique
+from tests.marquez.support import dataset, get_json, instant, iso, parent_facet, post_ok, run_event, unique
 
 pytestmark = pytest.mark.marquez
 
@@ -190,3 +190,80 @@ def test_parent_facet_naming_the_job_itself(marquez_url: str) -> None:
     assert (task["simpleName"], task["parentJobName"]) == ("mytask", "myjob")
     assert task["latestRun"]["id"] == task_run and task["latestRun"]["state"] == "COMPLETED"
     assert get_json(marquez_url, f"/namespaces/{ns}/jobs/myjob")["latestRun"]["id"] == dag_run
+
+
+def test_outputs_of_a_failed_run_do_not_become_current(marquez_url: str) -> None:
+    """A FAIL's outputs get a dataset version of the failed run, but the dataset's current version
+    stays the last COMPLETE's and its updatedAt is the FAIL's event time (the dataset's upsert,
+    db/OpenLineageDao.java upsertLineageDataset); only a COMPLETE makes a run's outputs current
+    (service/OpenLineageService.java: createAsync -> buildJobOutput). A dataset only a failed run
+    wrote has no current version."""
+    ns, good, bad = unique("rules-failed"), str(uuid.uuid4()), str(uuid.uuid4())
+    moment = _moment()
+    out = {"namespace": ns, "name": "mart.t", "facets": {}}
+    wider = dataset(ns, "mart.t", [("id", "INTEGER"), ("note", "VARCHAR")])
+    only_failed = dataset(ns, "mart.scratch", [("id", "INTEGER")])
+    post_ok(
+        marquez_url,
+        run_event("START", namespace=ns, job="load", run_id=good, event_time=moment, outputs=[out]),
+        run_event("COMPLETE", namespace=ns, job="load", run_id=good, event_time=moment + dt.timedelta(seconds=5),
+                  outputs=[dataset(ns, "mart.t", [("id", "INTEGER")])]),
+    )  # fmt: skip
+    current = get_json(marquez_url, f"/namespaces/{ns}/datasets/mart.t")["currentVersion"]
+    failed_at = moment + dt.timedelta(minutes=10)
+    post_ok(
+        marquez_url,
+        run_event("START", namespace=ns, job="load", run_id=bad, event_time=failed_at - dt.timedelta(seconds=5)),
+        run_event("FAIL", namespace=ns, job="load", run_id=bad, event_time=failed_at, outputs=[wider, only_failed]),
+    )
+    table = get_json(marquez_url, f"/namespaces/{ns}/datasets/mart.t")
+    assert table["currentVersion"] == current
+    assert [f["name"] for f in table["fields"]] == ["id"]
+    assert table["updatedAt"] == instant(failed_at)
+    made = get_json(marquez_url, f"/namespaces/{ns}/datasets/mart.t/versions")["versions"]
+    by_failed = [v for v in made if (v["createdByRun"] or {}).get("id") == bad]
+    assert len(by_failed) == 1 and by_failed[0]["createdByRun"]["state"] == "FAILED"
+    assert by_failed[0]["version"] != current and [f["name"] for f in by_failed[0]["fields"]] == ["id", "note"]
+    scratch = get_json(marquez_url, f"/namespaces/{ns}/datasets/mart.scratch")
+    assert scratch["currentVersion"] is None
+    assert get_json(marquez_url, f"/jobs/runs/{bad}")["state"] == "FAILED"
+
+
+def test_node_ids_with_colons_in_names(marquez_url: str) -> None:
+    """/lineage and /column-lineage find datasets whose names hold ':' (`file://host/path`,
+    BigQuery's `project:dataset.table`) and namespaces with `scheme://host:port`: Marquez cuts a node
+    id at the colons that start neither `//` nor a digit when it has more parts than expected
+    (service/models/NodeId.java: parts, asDatasetId, asDatasetFieldId)."""
+    suffix = uuid.uuid4().hex[:8]
+    ns_job, run_id = unique("rules-nodeid"), str(uuid.uuid4())
+    file_in = dataset("file", f"file://localhost/in_{suffix}.txt", [("line", "STRING")])
+    table = dataset(
+        "bigquery",
+        f"project:ds_{suffix}.table",
+        [("line", "STRING")],
+        column_lineage={"line": [("file", f"file://localhost/in_{suffix}.txt", "line")]},
+    )
+    pg_out = dataset(f"postgres://db-{suffix}:5432", "shop.public.orders", [("line", "TEXT")])
+    moment = _moment()
+    common = dict(namespace=ns_job, job="load", run_id=run_id, inputs=[file_in], outputs=[table, pg_out])
+    post_ok(
+        marquez_url,
+        run_event("START", event_time=moment, **common),
+        run_event("COMPLETE", event_time=moment + dt.timedelta(seconds=1), **common),
+    )
+    expected = {
+        f"dataset:file:file://localhost/in_{suffix}.txt",
+        f"dataset:bigquery:project:ds_{suffix}.table",
+        f"dataset:postgres://db-{suffix}:5432:shop.public.orders",
+        f"job:{ns_job}:load",
+    }
+    for node in sorted(expected):
+        graph = get_json(marquez_url, "/lineage", {"nodeId": node, "depth": 20})["graph"]
+        assert {n["id"] for n in graph} == expected, node
+    fields = {
+        f"datasetField:bigquery:project:ds_{suffix}.table:line",
+        f"datasetField:file:file://localhost/in_{suffix}.txt:line",
+    }
+    for node in (f"dataset:bigquery:project:ds_{suffix}.table", f"dataset:file:file://localhost/in_{suffix}.txt"):
+        columns = get_json(marquez_url, "/column-lineage", {"nodeId": node, "withDownstream": "true"})["graph"]
+        assert {n["id"] for n in columns} == fields, node

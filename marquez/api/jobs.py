@@ -1,9 +1,9 @@
-"""Jobs: all of them, a namespace's, one (GET, DELETE), its runs and its versions."""
+"""Jobs: all of them, a namespace's, one (GET, DELETE), its runs and its versions (all, or one by id)."""
 
 from __future__ import annotations
 
 from marquez.api.errors import found
-from marquez.api.params import page, states
+from marquez.api.params import page, run_id, states
 from marquez.api.request import ApiRequest
 from marquez.api.routing import Router
 from marquez.service import jobs
@@ -41,3 +41,9 @@ def register(router: Router) -> None:
         limit, offset = page(req.query)
         doc = jobs.versions(req.store, req.params["ns"], req.params["name"], limit, offset)
         return found(doc, "Job", req.params["name"])
+
+    @router.get("namespaces/{ns}/jobs/{name}/versions/{version}")
+    def get_version(req: ApiRequest):
+        ns, name, version = req.params["ns"], req.params["name"], req.params["version"]
+        # A version id is a UUID, checked as a run id is (same message).
+        return found(jobs.version(req.store, ns, name, run_id(version)), "Job version", version)

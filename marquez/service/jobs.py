@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 
 from marquez.model import json as js
@@ -14,9 +15,11 @@ from marquez.storage.session import Store
 LATEST_RUNS = 10  # a job's page shows its latest ten runs
 
 
-def _io(conn, job_ids: list) -> dict:
+def _io(conn, job_ids: list, *, version: bool = False) -> dict:
+    """Each job's inputs and outputs: those /lineage shows (`job_io`), or (`version`) its current
+    version's, as a job's page shows them (JobVersionDao.findCurrentInputOutputDatasetsFor)."""
     io: dict = defaultdict(lambda: {"inputs": [], "outputs": []})
-    for r in stored.io(conn, job_ids):
+    for r in (stored.version_io if version else stored.io)(conn, job_ids):
         io[r["job_uuid"]]["inputs" if r["is_input"] else "outputs"].append(
             js.dataset_id(r["namespace_name"], r["name"])
         )
@@ -50,7 +53,7 @@ def documents(
     latest: dict = defaultdict(list)
     for r in sorted(run_rows, key=lambda r: r["rn"]):
         latest[r["job_uuid"]].append(as_json[r["uuid"]])
-    io = _io(conn, ids)
+    io = _io(conn, ids, version=not for_graph and with_run_io)
     if not for_graph and with_run_io:
         # The job list shows the inputs and outputs of each job's latest run, running or not
         # (JobDao.findAllWithRun -> setJobData); a job's page shows its current version's, each
@@ -127,10 +130,24 @@ def versions(store: Store, namespace: str, name: str, limit: int, offset: int) -
         if job is None:
             return None
         rows = stored.versions_page(conn, job["uuid"], limit, offset)
-        run_rows = stored_runs.by_ids(conn, [r["latest_run_uuid"] for r in rows if r["latest_run_uuid"]])
-        job_facets = {r["uuid"]: r["job_facets"] for r in run_rows}
-        latest = {
-            run_id: js.job_version_run(run, job_facets.get(run_id, {}))
-            for run_id, run in zip([r["uuid"] for r in run_rows], runs.documents(conn, run_rows))
-        }
-        return js.job_versions_page([js.job_version(job, v, latest.get(v["latest_run_uuid"])) for v in rows])
+        return js.job_versions_page(_version_documents(conn, job, rows))
+
+
+def version(store: Store, namespace: str, name: str, version_id: uuid.UUID) -> dict | None:
+    """One version of a job by its version id (GET .../jobs/{job}/versions/{version})."""
+    with store.read() as conn:
+        job = stored.row(conn, namespace, name)
+        row = stored.version(conn, job["uuid"], version_id) if job else None
+        if job is None or row is None:
+            return None
+        return _version_documents(conn, job, [row])[0]
+
+
+def _version_documents(conn, job: dict, rows: list[dict]) -> list[dict]:
+    run_rows = stored_runs.by_ids(conn, [r["latest_run_uuid"] for r in rows if r["latest_run_uuid"]])
+    job_facets = {r["uuid"]: r["job_facets"] for r in run_rows}
+    latest = {
+        run_id: js.job_version_run(run, job_facets.get(run_id, {}))
+        for run_id, run in zip([r["uuid"] for r in run_rows], runs.documents(conn, run_rows))
+    }
+    return [js.job_version(job, v, latest.get(v["latest_run_uuid"])) for v in rows]

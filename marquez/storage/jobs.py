@@ -59,6 +59,20 @@ def io(conn, job_ids: list) -> list[dict]:
     ).fetchall()
 
 
+def version_io(conn, job_ids: list) -> list[dict]:
+    """The visible datasets each job's current version reads (is_input) or writes, whether or not
+    /lineage still shows them (`job_io`)."""
+    return conn.execute(
+        "SELECT j.uuid AS job_uuid, x.is_input, d.namespace_name, d.name FROM jobs j"
+        " JOIN job_versions v ON v.uuid = j.current_version_uuid,"
+        " LATERAL (SELECT TRUE, e FROM jsonb_array_elements(v.inputs) e"
+        "   UNION ALL SELECT FALSE, e FROM jsonb_array_elements(v.outputs) e) AS x(is_input, e)"
+        " JOIN datasets d ON d.namespace_name = x.e->>0 AND d.name = x.e->>1"
+        " WHERE j.uuid = ANY(%s) AND NOT d.is_hidden ORDER BY d.namespace_name, d.name",
+        (job_ids,),
+    ).fetchall()
+
+
 def tags(conn, ids: list) -> list[dict]:
     """(job_uuid, name) of each tag on the jobs, by name."""
     return conn.execute(
@@ -73,6 +87,12 @@ def versions_page(conn, job_uuid: uuid.UUID, limit: int, offset: int) -> list[di
         "SELECT * FROM job_versions WHERE job_uuid = %s ORDER BY created_at DESC LIMIT %s OFFSET %s",
         (job_uuid, limit, offset),
     ).fetchall()
+
+
+def version(conn, job_uuid: uuid.UUID, version: uuid.UUID) -> dict | None:
+    return conn.execute(
+        "SELECT * FROM job_versions WHERE job_uuid = %s AND version = %s", (job_uuid, version)
+    ).fetchone()
 
 
 def hide(conn, namespace: str, name: str) -> None:

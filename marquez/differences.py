@@ -87,6 +87,35 @@ DIFFERENCES: tuple[Difference, ...] = (
         ours="listed once, with type null, as a field with a type is",
         reason="one column is one field; repeating it for every run misleads the web UI and clients",
     ),
+    Difference(
+        key="description-kept",
+        marquez="a later event naming a dataset without a documentation facet wipes its description"
+        " (DatasetDao.upsert sets description = EXCLUDED.description, null when the facet is absent)",
+        ours="the description stays until an event's documentation facet changes it",
+        reason="most events name a dataset without documenting it; a description must not flicker with them",
+    ),
+    Difference(
+        key="parent-job-in-facet-namespace",
+        marquez="a parent job that never posted is filed under the CHILD's namespace, whatever namespace the parent"
+        " facet names (OpenLineageDao.createParentJobRunRecord)",
+        ours="under the namespace the parent facet names, where the parent's own events file it",
+        reason="a DAG posting later (or its runs) must find the same job, not a second one in another namespace",
+    ),
+    Difference(
+        key="retyped-field-once",
+        marquez="a field seen with another type (a reader's schema facet says BIGINT where the writer said INTEGER)"
+        " is listed once per type on the dataset (DatasetFieldDao.upsert keys fields by (dataset, name, type) and"
+        " maps each to the current version)",
+        ours="listed once, with the type it was last given",
+        reason="one column is one field; two entries of one name break clients that key fields by name",
+    ),
+    Difference(
+        key="node-id-fallback",
+        marquez="a node id its NodeId.parts cannot cut (a name starting with a digit after a host:port namespace,"
+        " `dataset:postgres://h:5432:1st_table`) answers 500",
+        ours="cut at the last ':' (a field node id at the last two), then looked up: the node or 404",
+        reason="a client's well-formed question is not a server error",
+    ),
 )
 
 BY_KEY = {d.key: d for d in DIFFERENCES}

@@ -20,6 +20,7 @@ from tests.marquez.support import (
     error_text,
     get_json,
     iso,
+    parent_facet,
     post_event,
     post_ok,
     run_event,
@@ -260,3 +261,82 @@ def test_typeless_field_once(builtin_marquez) -> None:
     )
     fields = get_json(builtin_marquez.url, f"/namespaces/{ns}/datasets/raw.orders")["fields"]
     assert fields == [{"name": "id", "type": None, "tags": [], "description": "the key"}]
+
+
+def _documented(ns: str, name: str, description: str | None) -> dict:
+    ds = dataset(ns, name, [("id", "INTEGER")])
+    if description is not None:
+        ds["facets"]["documentation"] = {"description": description}
+    return ds
+
+
+def test_description_kept(builtin_marquez) -> None:
+    """A later event naming the dataset without a documentation facet keeps its description
+    (Marquez: null, DatasetDao.upsert's description = EXCLUDED.description); a documentation facet
+    changes it."""
+    ns = unique("diff-description")
+    moment = utcnow() - dt.timedelta(minutes=5)
+    for i, description in enumerate(("orders, one row each", None, "orders, deduplicated")):
+        run_id = str(uuid.uuid4())
+        common = dict(namespace=ns, job="load", run_id=run_id, outputs=[_documented(ns, "mart.orders", description)])
+        post_ok(
+            builtin_marquez.url,
+            run_event("START", event_time=moment + dt.timedelta(seconds=2 * i), **common),
+            run_event("COMPLETE", event_time=moment + dt.timedelta(seconds=2 * i + 1), **common),
+        )
+        shown = get_json(builtin_marquez.url, f"/namespaces/{ns}/datasets/mart.orders")["description"]
+        assert shown == ("orders, one row each" if description is None else description)
+
+
+def test_parent_job_in_facet_namespace(builtin_marquez) -> None:
+    """A parent that never posted is filed under the namespace its facet names (Marquez: the
+    child's, OpenLineageDao.createParentJobRunRecord); the child stays in its own namespace."""
+    child_ns, dag_ns, dag_run, task_run = unique("diff-child"), unique("diff-dag"), str(uuid.uuid4()), str(uuid.uuid4())
+    facet = parent_facet(dag_ns, "nightly", dag_run)
+    common = dict(namespace=child_ns, job="nightly.extract", run_id=task_run, run_facets=facet)
+    post_ok(
+        builtin_marquez.url,
+        run_event("START", event_time=utcnow() - dt.timedelta(minutes=1), **common),
+        run_event("COMPLETE", event_time=utcnow(), **common),
+    )
+    assert get_json(builtin_marquez.url, f"/namespaces/{dag_ns}/jobs/nightly")["latestRun"]["id"] == dag_run
+    get_json(builtin_marquez.url, f"/namespaces/{child_ns}/jobs/nightly", status=404)
+    child = get_json(builtin_marquez.url, f"/namespaces/{child_ns}/jobs/nightly.extract")
+    assert (child["parentJobName"], child["simpleName"]) == ("nightly", "extract")
+
+
+def test_retyped_field_once(builtin_marquez) -> None:
+    """A reader naming a field with another type: the dataset lists the field once, with that type
+    (Marquez: once per type, DatasetFieldDao.upsert keyed by (dataset, name, type))."""
+    ns, writer, reader = unique("diff-retyped"), str(uuid.uuid4()), str(uuid.uuid4())
+    moment = utcnow() - dt.timedelta(minutes=5)
+    written = dict(namespace=ns, job="write", run_id=writer, outputs=[dataset(ns, "t", [("id", "INTEGER")])])
+    read = dict(namespace=ns, job="read", run_id=reader, inputs=[dataset(ns, "t", [("id", "BIGINT")])])
+    post_ok(
+        builtin_marquez.url,
+        run_event("START", event_time=moment, **written),
+        run_event("COMPLETE", event_time=moment + dt.timedelta(seconds=1), **written),
+        run_event("START", event_time=moment + dt.timedelta(seconds=2), **read),
+        run_event("COMPLETE", event_time=moment + dt.timedelta(seconds=3), **read),
+    )
+    fields = get_json(builtin_marquez.url, f"/namespaces/{ns}/datasets/t")["fields"]
+    assert [(f["name"], f["type"]) for f in fields] == [("id", "BIGINT")]
+
+
+def test_node_id_fallback(builtin_marquez) -> None:
+    """A node id Marquez's NodeId.parts cannot cut (it answers 500) is cut at the last ':' and found;
+    one naming nothing answers 404. tests/marquez/test_marquez_rules.py checks the ids it cuts."""
+    ns, run_id = f"postgres://{unique('diff-nodeid')}:5432", str(uuid.uuid4())
+    out = dataset(ns, "1st_table", [("id", "INTEGER")], column_lineage={"id": [(ns, "0_source", "id")]})
+    common = dict(namespace=unique("diff-nodeid-job"), job="load", run_id=run_id, outputs=[out])
+    common["inputs"] = [dataset(ns, "0_source", [("id", "INTEGER")])]
+    post_ok(
+        builtin_marquez.url,
+        run_event("START", event_time=utcnow() - dt.timedelta(minutes=1), **common),
+        run_event("COMPLETE", event_time=utcnow(), **common),
+    )
+    graph = get_json(builtin_marquez.url, "/lineage", {"nodeId": f"dataset:{ns}:1st_table"})["graph"]
+    assert f"dataset:{ns}:0_source" in {n["id"] for n in graph}
+    columns = get_json(builtin_marquez.url, "/column-lineage", {"nodeId": f"datasetField:{ns}:1st_table:id"})
+    assert {n["id"] for n in columns["graph"]} == {f"datasetField:{ns}:1st_table:id", f"datasetField:{ns}:0_source:id"}
+    get_json(builtin_marquez.url, "/lineage", {"nodeId": f"dataset:{ns}:2nd_table"}, status=404)

@@ -400,3 +400,29 @@ def test_streaming_job_versions_follow_its_datasets_and_its_type_the_latest_even
     _replay(server, [rerun])
     assert _job(url, ns, name)["type"] == "BATCH"
     assert len(get_json(url, _path("namespaces", ns, "jobs", name, "versions"))["versions"]) == 2
+
+
+def test_streaming_checkpoint_without_datasets_takes_the_jobs_edges_out_of_lineage(start_builtin) -> None:
+    """The Flink START, then a RUNNING naming no dataset (as Flink 2 writes checkpoints: see
+    OpenLineage's integration/flink/flink2 expected_kafka_topic_pattern_checkpoint.json), then a
+    COMPLETE naming none. Marquez's OpenLineageDao.updateBaseMarquezModel marks the job's inputs
+    and outputs no longer current on an event naming none (JobVersionDao
+    .markInputOrOutputDatasetAsPreviousFor), except on a streaming job's COMPLETE or FAIL naming
+    none; LineageDao.getLineage walks only current ones, so /lineage shows the job without edges,
+    while its page still lists its current version's datasets
+    (JobVersionDao.findCurrentInputOutputDatasetsFor) and the version stays the one of START."""
+    server = start_builtin()
+    start = _streaming_start()
+    ns, name = start["job"]["namespace"], start["job"]["name"]
+    checkpoint = _later(start, 60, eventType="RUNNING", inputs=[], outputs=[])
+    _replay(server, [start])
+    url = server.url
+    graph = get_json(url, "/lineage", {"nodeId": f"job:{ns}:{name}"})["graph"]
+    assert len(graph) > 1, "START drew no edge"
+    _replay(server, [checkpoint, _later(start, 120, eventType="COMPLETE", inputs=[], outputs=[])])
+    graph = get_json(url, "/lineage", {"nodeId": f"job:{ns}:{name}"})["graph"]
+    assert [(n["id"], n["inEdges"], n["outEdges"]) for n in graph] == [(f"job:{ns}:{name}", [], [])]
+    job = _job(url, ns, name)
+    assert _ids(job["inputs"]) == _ids(start["inputs"]) and _ids(job["outputs"]) == _ids(start["outputs"])
+    assert len(get_json(url, _path("namespaces", ns, "jobs", name, "versions"))["versions"]) == 1
+    assert job["latestRun"]["state"] == "COMPLETED"

@@ -1,10 +1,13 @@
 """Events written by other OpenLineage producers, replayed into a real built-in server.
 
 The corpus (tests/data/marquez/producers/, its manifest and README) holds events copied unchanged
-from the public test data of Spark, Flink, dbt-ol, Hive, Marquez's own fixtures and the
-OpenLineage Python client. Each group is replayed, in file order, into a server of its own
-(real HTTP, a fresh database), then read back. The behaviours asserted are those Marquez 0.51.1
-shows for these producers; each test names the Java file of Marquez it follows.
+from the public test data of OpenLineage's Spark (three applications, one with column lineage),
+Flink (streaming), dbt-ol (no catalog), Hive, the Airflow provider, Marquez's own fixtures and
+the OpenLineage Python client. Each group is replayed, in manifest order, into a server of its
+own (real HTTP, a fresh database), then read back. The behaviours asserted are those Marquez
+0.51.1 shows for these producers; each test names the Java file of Marquez it follows. Where the
+corpus lacks a case (a streaming run naming a new dataset, a checkpoint naming none), a test
+derives events from a corpus event and says so.
 """
 
 from __future__ import annotations

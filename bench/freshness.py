@@ -95,11 +95,15 @@ def _land_and_follow(source: Path, target: Path, day: str, root: Path, env: dict
     landed = time.time()
     os.rename(incoming, target)  # the day's folder appears at once, as a historian export lands
     home = root / "data" / "dagster_home"
+    cpu = CpuSampler(root / "data")
+    cpu.start()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         record = _wait(lambda: _run_for(instance, day, landed), 300, f"a run for {day}")
         run_id = record.dagster_run.run_id
         record = _wait(lambda: _finished(instance, run_id), 600, f"run {run_id} to end")
+        cpu.stop()
         times = _event_times(instance, run_id)
+        steps = _step_times(instance, run_id)
     marquez = f"http://127.0.0.1:{env['MARQUEZ_PORT']}"
     lineage_id = DagsterRun(run_id, "").lineage_run_id
     completed = _wait(lambda: _completed_in_marquez(marquez, lineage_id), 120, "COMPLETED in Marquez")
@@ -114,7 +118,92 @@ def _land_and_follow(source: Path, target: Path, day: str, root: Path, env: dict
         "to_mart_s": round(times["end"] - landed, 2),
         "lineage_s": round(completed - times["end"], 2),
         "load": round(os.getloadavg()[0], 2),
+        "steps_s": steps,
+        "cpu_s": cpu.by_service(),
     }
+
+
+def _step_times(instance, run_id: str) -> dict[str, float]:
+    """Each step's wall time (STEP_START -> STEP_SUCCESS/FAILURE), in run order."""
+    import dagster as dg
+
+    started: dict[str, float] = {}
+    took: dict[str, float] = {}
+    for record in instance.get_records_for_run(run_id, limit=100_000).records:
+        entry = record.event_log_entry
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started[event.step_key] = entry.timestamp
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            took[event.step_key] = round(entry.timestamp - started.get(event.step_key, entry.timestamp), 2)
+    return took
+
+
+class CpuSampler:
+    """CPU seconds (user + system) each kind of process used between start() and stop(), sampled
+    every 0.2 s (a process that lives less than that is missed: dbt's are not)."""
+
+    # The warm run worker's forks (runs, and dbt / dbt-ol in them) keep its command line.
+    KINDS = (("dbt", ("dbt-ol", "/dbt ", "bin/dbt", "warm/exec.py")),
+             ("run worker (runs, warm dbt)", ("execute_run", "api execute", "orchestration.services.run_worker")),
+             ("lake watcher", ("lake_watcher",)), ("dagster code server", ("grpc",)),
+             ("dagster daemon", ("dagster-daemon", "daemon")), ("dagster webserver", ("dagster-webserver", "webserver")),
+             ("dagster dev", ("dagster dev",)), ("marquez", ("marquez",)), ("lineage delivery", ("lineage.cli",)),
+             ("lineage UI", ("lineage_ui",)), ("postgres", ("postgres",)))  # fmt: skip
+    OTHER = "not this bench's (other users' work)"
+
+    def __init__(self, data_dir: Path) -> None:
+        import threading
+
+        self._data_dir = str(data_dir)
+        self._first: dict[int, tuple[str, float]] = {}
+        self._last: dict[int, float] = {}
+        self._primed = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> None:
+        self._sample()
+        self._primed = True
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+        self._sample()
+
+    def _loop(self) -> None:
+        while not self._done.wait(0.2):
+            self._sample()
+
+    def _sample(self) -> None:
+        import psutil
+
+        for proc in psutil.process_iter(["pid", "cmdline", "cpu_times", "name", "environ"]):
+            times = proc.info["cpu_times"]
+            if times is None:
+                continue
+            used = times.user + times.system
+            if proc.pid not in self._first:
+                ours = (proc.info["environ"] or {}).get("LAKEHOUSE_DATA_DIR") == self._data_dir
+                kind = self._kind(" ".join(proc.info["cmdline"] or [proc.info["name"] or ""])) if ours else self.OTHER
+                # started after the first sample: all of its time counts
+                self._first[proc.pid] = (kind, 0.0 if self._primed else used)
+            self._last[proc.pid] = used
+
+    def _kind(self, cmdline: str) -> str:
+        for kind, marks in self.KINDS:
+            if any(mark in cmdline for mark in marks):
+                return kind
+        return "other of this bench's"
+
+    def by_service(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for pid, (kind, first) in self._first.items():
+            totals[kind] = totals.get(kind, 0.0) + self._last.get(pid, first) - first
+        return {k: round(v, 2) for k, v in sorted(totals.items(), key=lambda kv: -kv[1]) if v >= 0.05}
 
 
 def _run_for(instance, day: str, after: float):

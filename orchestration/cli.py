@@ -213,6 +213,30 @@ def _start_lineage_ui() -> None:
     console.print(f"Lineage UI [green]{'up' if started else 'already up'}[/]  {lineage_ui.url(settings)}")
 
 
+def _start_run_worker() -> None:
+    from orchestration.services import run_worker
+
+    try:
+        pid, started = run_worker.start(get_settings())
+    except RuntimeError as exc:  # runs still start, the default way (the code server)
+        console.print(f"Run worker [yellow]not started[/]: {exc}")
+        return
+    console.print(f"Run worker [green]{'up' if started else 'already up'}[/]  pid {pid}  (runs start warm)")
+
+
+def _start_lake_watcher() -> None:
+    from orchestration.services import lake_watcher
+
+    try:
+        pid, started = lake_watcher.start(get_settings())
+    except RuntimeError as exc:  # the sensor still picks new files up, within ~5 s
+        console.print(f"Watcher    [yellow]not started[/]: {exc}")
+        return
+    console.print(
+        f"Watcher    [green]{'up' if started else 'already up'}[/]  pid {pid}  (new lake files start their run at once)"
+    )
+
+
 # ------------------------------------------------------------------------------------------
 
 
@@ -222,7 +246,8 @@ def up(
         bool, typer.Option("--bi", help="Also Superset on the mart (:8088), its dashboard provisioned (`make bi`).")
     ] = False,
 ) -> None:
-    """Start Postgres, Marquez and `dagster dev` (webserver + daemon) in the background.
+    """Start Postgres, Marquez, `dagster dev` (webserver + daemon), the warm run worker and the
+    lake watcher in the background.
 
     Marquez is the built-in server on 127.0.0.1:5555 (MARQUEZ_PORT), unless MARQUEZ_URL names
     another one: then nothing is started and it must answer. --bi: Superset too (see README, BI)."""
@@ -239,14 +264,16 @@ def up(
         except (RuntimeError, ValueError) as exc:
             _fail(f"Superset: {exc}")
     settings = get_settings()
+    _start_run_worker()
     if dagster_dev.status(settings).answers:  # ours, or one started by hand
         console.print(f"Dagster UI [green]already up[/]  {dagster_dev.url(settings)}")
-        return
-    try:
-        _, started = dagster_dev.start(settings)
-    except RuntimeError as exc:
-        _fail(str(exc))
-    console.print(f"Dagster UI [green]{'up' if started else 'already up'}[/]  {dagster_dev.url(settings)}")
+    else:
+        try:
+            _, started = dagster_dev.start(settings)
+        except RuntimeError as exc:
+            _fail(str(exc))
+        console.print(f"Dagster UI [green]{'up' if started else 'already up'}[/]  {dagster_dev.url(settings)}")
+    _start_lake_watcher()
 
 
 @app.command()
@@ -364,11 +391,15 @@ def _print_where_to_look() -> None:
 
 @app.command()
 def down() -> None:
-    """Stop `dagster dev`, Superset, the lineage UI and delivery, the built-in Marquez server and the embedded Postgres."""
+    """Stop the lake watcher, `dagster dev`, the warm run worker, Superset, the lineage UI and delivery, the built-in Marquez server and the embedded Postgres."""
     from orchestration.services import superset
 
     settings = get_settings()
+    from orchestration.services import lake_watcher, run_worker
+
+    console.print("Watcher     " + ("[yellow]stopped[/]" if lake_watcher.stop(settings) else "was not running"))
     console.print("Dagster dev " + ("[yellow]stopped[/]" if dagster_dev.stop(settings) else "was not running"))
+    console.print("Run worker  " + ("[yellow]stopped[/]" if run_worker.stop(settings) else "was not running"))
     console.print("Superset    " + ("[yellow]stopped[/]" if superset.stop(settings) else "was not running"))
     console.print("Lineage     " + ("[yellow]stopped[/]" if lineage_delivery.stop(settings) else "was not running"))
     console.print("Lineage UI  " + ("[yellow]stopped[/]" if lineage_ui.stop(settings) else "was not running"))
@@ -406,8 +437,22 @@ def status() -> None:
         f"Dagster UI {'[green]running' if dagster_dev.status(settings).answers else '[red]stopped'}[/]  "
         f"{dagster_dev.url(settings)}"
     )
-    from orchestration.services import superset
+    from orchestration.services import lake_watcher, run_worker, superset
 
+    watcher = lake_watcher.running_pid(settings)
+    console.print(
+        f"Watcher    {'[green]running[/]  pid ' + str(watcher) if watcher else '[yellow]stopped[/]'}  "
+        + (
+            "(new lake files start their run at once)"
+            if watcher
+            else "(the file sensor picks new files up, within ~5 s)"
+        )
+    )
+    worker = run_worker.running_pid(settings)
+    console.print(
+        f"Run worker {'[green]running[/]  pid ' + str(worker) if worker else '[yellow]stopped[/]'}  "
+        + ("(runs start warm)" if worker else "(runs start the default way, in a new process)")
+    )
     bi = superset.status(settings)
     if bi.pid or bi.answers:
         console.print(f"Superset   {'[green]running' if bi.answers else '[red]not answering'}[/]  (pid {bi.pid})")

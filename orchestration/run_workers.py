@@ -8,14 +8,19 @@ a dead worker detectable:
 - `HealthCheckedRunLauncher` is Dagster's default launcher that can answer Dagster's run
   monitoring (`run_monitoring` in dagster.yaml, run by the daemon): a STARTED run whose worker
   on this host is gone is failed, its FAIL reaches Marquez through the storage, and its pool
-  slots are freed (`free_slots_after_run_end_seconds`, and at once by the storage).
+  slots are freed (`free_slots_after_run_end_seconds`, and at once by the storage). When the
+  warm run worker of `lakehouse up` runs (orchestration/services/run_worker.py), it starts the
+  run there, forked from a process that has the code location loaded (~0.3 s instead of ~3.5 s);
+  otherwise, or when that fails, the default way (the code server's new process).
 - `stuck_runs()` finds the same runs without a daemon, for `lakehouse status`, and `heal()`
   fails them (`lakehouse heal`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import socket
 from dataclasses import dataclass
 
@@ -24,7 +29,10 @@ from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
 
 WORKER_TAG = "lakehouse/worker"
+# Set on runs the warm run worker started (how `terminate` reaches them).
+WARM_TAG = "lakehouse/warm_worker"
 _HOST = socket.gethostname()
+log = logging.getLogger(__name__)
 
 
 def worker_stamp() -> str:
@@ -54,7 +62,55 @@ def worker_alive(stamp: str | None) -> bool | None:
 
 
 class HealthCheckedRunLauncher(DefaultRunLauncher):
-    """Dagster's default launcher, plus the health check Dagster's run monitoring asks for."""
+    """Dagster's default launcher, plus the health check Dagster's run monitoring asks for, and
+    the warm run worker when `lakehouse up` runs one."""
+
+    def launch_run(self, context) -> None:
+        run = context.dagster_run
+        if self._launch_warm(run):
+            return
+        super().launch_run(context)
+
+    def _launch_warm(self, run: dg.DagsterRun) -> bool:
+        from dagster._serdes import serialize_value
+
+        from lakehouse_core.settings import get_settings
+        from orchestration.services.run_worker import request_run, socket_path
+
+        path = socket_path(get_settings())
+        if not path.exists():
+            return False
+        try:
+            answer = request_run(path, run.run_id, serialize_value(self._instance.get_ref()))
+        except (OSError, ValueError) as exc:
+            log.warning("the warm run worker did not take run %s (%s): starting it the default way", run.run_id, exc)
+            return False
+        if "pid" not in answer:
+            log.info("the warm run worker did not take run %s (%s): starting it the default way", run.run_id, answer)
+            return False
+        # Stamped now (the worker stamps it again at RUN_START): a worker that dies before its
+        # first event is seen by run monitoring too.
+        self._instance.add_run_tags(run.run_id, {WORKER_TAG: f"{_HOST}:{answer['pid']}", WARM_TAG: "true"})
+        self._instance.report_engine_event(
+            f"Started in the warm run worker (pid {answer['pid']}).", run, cls=self.__class__
+        )
+        return True
+
+    def terminate(self, run_id: str) -> bool:
+        run = self._instance.get_run_by_id(run_id)
+        if run is None or run.tags.get(WARM_TAG) != "true":
+            return super().terminate(run_id)
+        if run.is_finished:
+            return False
+        self._instance.report_run_canceling(run)
+        stamp = run.tags.get(WORKER_TAG, "")
+        host, _, pid = stamp.rpartition(":")
+        if host != _HOST or not pid.isdigit() or not worker_alive(stamp):
+            return False
+        # As Dagster's container launchers stop theirs: the run worker takes the signal as an
+        # interrupt and ends the run CANCELED.
+        os.kill(int(pid), signal.SIGTERM)
+        return True
 
     @property
     def supports_check_run_worker_health(self) -> bool:

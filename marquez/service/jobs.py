@@ -36,25 +36,31 @@ def _latest_run_io(run: dict) -> dict:
     return {"inputs": ids("inputDatasetVersions"), "outputs": ids("outputDatasetVersions")}
 
 
-def documents(
-    conn, rows: list[dict], *, for_graph: bool = False, listing: bool = False, with_run_io: bool = True
-) -> list[dict]:
+def documents(conn, rows: list[dict], *, for_graph: bool = False, listing: bool = False) -> list[dict]:
     """The jobs as the API answers them, with their latest runs, inputs/outputs and tags (batched).
-    `for_graph`: as /lineage nodes; `listing`: as the job list; `with_run_io` False: inputs and
-    outputs of the current version only (as DELETE answers the job, JobDao.findJobByName)."""
+    `for_graph`: as /lineage nodes; `listing`: as the job list."""
     if not rows:
         return []
     ids = [r["uuid"] for r in rows]
-    # In /lineage, Marquez shows for a child job the latest run of its PARENT job.
-    run_owner = {r["uuid"]: (r["parent_job_uuid"] or r["uuid"]) if for_graph else r["uuid"] for r in rows}
-    # The graph shows one run per job; pages show the latest ten.
-    run_rows = stored_runs.latest_of_jobs(conn, list(set(run_owner.values())), 1 if for_graph else LATEST_RUNS)
-    as_json = dict(zip([r["uuid"] for r in run_rows], runs.documents(conn, run_rows)))
     latest: dict = defaultdict(list)
-    for r in sorted(run_rows, key=lambda r: r["rn"]):
-        latest[r["job_uuid"]].append(as_json[r["uuid"]])
-    io = _io(conn, ids, version=not for_graph and with_run_io)
-    if not for_graph and with_run_io:
+    if for_graph:
+        # A /lineage node shows the job's current run (LineageService: runDao.findRunByUuid of the
+        # job's current_run_uuid): the run of its latest event; for a child job, its PARENT's
+        # current run at the child's latest event (OpenLineageDao.buildJobFromEvent).
+        current = {r["uuid"]: r.get("current_run_uuid") for r in rows}
+        run_rows = stored_runs.by_ids(conn, list({c for c in current.values() if c}))
+        as_json = dict(zip([r["uuid"] for r in run_rows], runs.documents(conn, run_rows)))
+        for job_uuid, run_uuid in current.items():
+            if run_uuid in as_json:
+                latest[job_uuid].append(as_json[run_uuid])
+    else:
+        # Pages show the latest ten runs.
+        run_rows = stored_runs.latest_of_jobs(conn, ids, LATEST_RUNS)
+        as_json = dict(zip([r["uuid"] for r in run_rows], runs.documents(conn, run_rows)))
+        for r in sorted(run_rows, key=lambda r: r["rn"]):
+            latest[r["job_uuid"]].append(as_json[r["uuid"]])
+    io = _io(conn, ids, version=not for_graph)
+    if not for_graph:
         # The job list shows the inputs and outputs of each job's latest run, running or not
         # (JobDao.findAllWithRun -> setJobData); a job's page shows its current version's, each
         # side its latest run's when the version has none (findWithDatasetsAndRun: setJobData,
@@ -72,7 +78,7 @@ def documents(
     return [
         js.job(
             r,
-            latest.get(run_owner[r["uuid"]]),
+            latest.get(r["uuid"]),
             io[r["uuid"]],
             tags.get(r["uuid"], []),
             for_graph=for_graph,
@@ -109,7 +115,11 @@ def hide(store: Store, namespace: str, name: str) -> dict | None:
         row = stored.row(conn, namespace, name)
         if row is None:
             return None
-        doc = documents(conn, [row], with_run_io=False)[0]
+        doc = documents(conn, [row])[0]
+        # Marquez answers the job as JobMapper reads its row (JobDao.findJobByName, no runs):
+        # its inputs are those its last event named (current_inputs), its outputs none.
+        current = row["current_inputs"] or []
+        doc.update(inputs=[js.dataset_id(d["namespace"], d["name"]) for d in current], outputs=[])
         stored.hide(conn, namespace, name)
         return js.hidden_job(doc)
 

@@ -155,8 +155,11 @@ class Ingest:
         parent = run_facets.get("parent") if isinstance(run_facets.get("parent"), dict) else None
         state = run_state(raw.get("eventType"))
         parent_job = self._parent(namespace, parent, state) if parent else None
-        job = self._job(namespace, job_doc, parent_job)
         run_id = versions.run_uuid(run_doc["runId"])
+        # The run the job's /lineage node shows (JobDao.upsertJob's current_run_uuid): this run, or
+        # for a child the parent's current run (OpenLineageDao.buildJobFromEvent).
+        current_run = parent_job["current_run_uuid"] if parent_job else run_id
+        job = self._job(namespace, job_doc, parent_job, current_run)
         self._run(run_id, run_doc["runId"], job, parent, run_facets, job_doc.get("facets") or {}, state)
         for ds in raw.get("inputs") or []:
             self._dataset(ds, run_id, is_input=True)
@@ -220,30 +223,36 @@ class Ingest:
         p_ns, p_name = p_job.get("namespace") or namespace, _parent_job_name(p_job["name"], self.raw["job"]["name"])
         self._namespace(p_ns)
         job = self.conn.execute(
-            "SELECT uuid, name FROM jobs WHERE namespace_name = %s AND name = %s", (p_ns, p_name)
+            "SELECT uuid, name, current_run_uuid FROM jobs WHERE namespace_name = %s AND name = %s", (p_ns, p_name)
         ).fetchone()
         if job is None:
             job = self.conn.execute(
                 "INSERT INTO jobs (uuid, namespace_name, name, simple_name, created_at, updated_at)"
                 " VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (namespace_name, name) DO UPDATE SET is_hidden = FALSE"
-                " RETURNING uuid, name",
+                " RETURNING uuid, name, current_run_uuid",
                 (uuid.uuid4(), p_ns, p_name, p_name, self.now, self.now),
             ).fetchone()
             assert job is not None  # INSERT ... RETURNING always returns the row
         p_run_id = parent["run"]["runId"]
         run_uuid = versions.run_uuid(p_run_id)
         existing = self.conn.execute("SELECT job_uuid FROM runs WHERE uuid = %s", (run_uuid,)).fetchone()
+        recorded = None
         if existing is None:
             # A parent that never posted: Marquez records its run once, from the first child event.
             self._insert_run(run_uuid, p_run_id, job["uuid"], None, state, {}, {}, {})
+            recorded = run_uuid
         elif existing["job_uuid"] != job["uuid"]:
             # The run belongs to another job (the parent itself was filed under ITS parent):
             # Marquez keeps a placeholder run under the facet's job, following the child's state.
-            placeholder = versions.placeholder_parent_run(p_ns, p_name, p_run_id)
-            self._upsert_run(placeholder, p_run_id, job["uuid"], None, state, {}, {}, {})
+            recorded = versions.placeholder_parent_run(p_ns, p_name, p_run_id)
+            self._upsert_run(recorded, p_run_id, job["uuid"], None, state, {}, {}, {})
+        if recorded is not None:
+            # The run recorded for the parent becomes its current one (createParentJobRunRecord).
+            self.conn.execute("UPDATE jobs SET current_run_uuid = %s WHERE uuid = %s", (recorded, job["uuid"]))
+            job = {**job, "current_run_uuid": recorded}
         return job
 
-    def _job(self, namespace: str, job_doc: dict, parent: dict | None) -> dict:
+    def _job(self, namespace: str, job_doc: dict, parent: dict | None, current_run: uuid.UUID | None = None) -> dict:
         facets = job_doc.get("facets") or {}
         description = _get(facets, "documentation", "description")
         location = _get(facets, "sourceCodeLocation", "url")
@@ -254,8 +263,8 @@ class Ingest:
         inputs = [{"namespace": d["namespace"], "name": d["name"]} for d in self.raw.get("inputs") or []]
         row = self.conn.execute(
             "INSERT INTO jobs (uuid, namespace_name, name, simple_name, parent_job_uuid, parent_job_name,"
-            " description, location, created_at, updated_at, current_inputs, facets, type)"
-            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            " description, location, created_at, updated_at, current_inputs, facets, type, current_run_uuid)"
+            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
             " ON CONFLICT (namespace_name, name) DO UPDATE SET updated_at = GREATEST(jobs.updated_at, EXCLUDED.updated_at),"
             # The latest event's jobType says STREAM or BATCH (LineageEvent.Job.type(); the jobs
             # upsert sets type = EXCLUDED.type, R__Jobs_view_and_rewrite_function.sql).
@@ -264,13 +273,15 @@ class Ingest:
             "  location = COALESCE(EXCLUDED.location, jobs.location),"
             "  parent_job_uuid = COALESCE(EXCLUDED.parent_job_uuid, jobs.parent_job_uuid),"
             "  parent_job_name = COALESCE(EXCLUDED.parent_job_name, jobs.parent_job_name),"
-            "  current_inputs = EXCLUDED.current_inputs, facets = jobs.facets || EXCLUDED.facets, is_hidden = FALSE"
+            "  current_inputs = EXCLUDED.current_inputs, facets = jobs.facets || EXCLUDED.facets, is_hidden = FALSE,"
+            # A static job event (no run) leaves it: the node keeps showing the latest run.
+            "  current_run_uuid = COALESCE(EXCLUDED.current_run_uuid, jobs.current_run_uuid)"
             " RETURNING uuid, name, namespace_name, location",
             (
                 uuid.uuid4(), namespace, full, simple,
                 parent["uuid"] if parent else None, parent["name"] if parent else None,
                 description, location, self.now, self.now, Jsonb(inputs), Jsonb(facets),
-                "STREAM" if _streaming(job_doc) else "BATCH",
+                "STREAM" if _streaming(job_doc) else "BATCH", current_run,
             ),
         ).fetchone()  # fmt: skip
         assert row is not None  # INSERT ... RETURNING always returns the row

@@ -267,3 +267,41 @@ def test_node_ids_with_colons_in_names(marquez_url: str) -> None:
     for node in (f"dataset:bigquery:project:ds_{suffix}.table", f"dataset:file:file://localhost/in_{suffix}.txt"):
         columns = get_json(marquez_url, "/column-lineage", {"nodeId": node, "withDownstream": "true"})["graph"]
         assert {n["id"] for n in columns} == fields, node
+
+
+def _node_run(marquez_url: str, ns: str, job: str) -> str | None:
+    graph = get_json(marquez_url, "/lineage", {"nodeId": f"job:{ns}:{job}", "depth": 20})["graph"]
+    node = next(n for n in graph if n["id"] == f"job:{ns}:{job}")
+    run = node["data"]["latestRun"]
+    assert node["data"]["currentRunUuid"] == (run["id"] if run else None)
+    return run["id"] if run else None
+
+
+def test_lineage_node_shows_the_job_s_current_run(marquez_url: str) -> None:
+    """A /lineage job node's latestRun is the job's current run (service/LineageService.java:
+    runDao.findRunByUuid(job.getCurrentRunUuid())): the run of the job's latest event, and for a
+    child job its parent's current run at the child's latest event (db/OpenLineageDao.java:
+    buildJobFromEvent passes parent.getCurrentRunUuid() to JobDao.upsertJob)."""
+    ns, first, second, task_run = unique("rules-noderun"), str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    moment = _moment()
+    at = lambda seconds: moment + dt.timedelta(seconds=seconds)  # noqa: E731
+    task = dict(namespace=ns, job="dag.task", run_id=task_run, run_facets=parent_facet(ns, "dag", first))
+    post_ok(
+        marquez_url,
+        run_event("START", namespace=ns, job="dag", run_id=first, event_time=at(0)),
+        run_event("START", event_time=at(1), **task),
+        run_event("COMPLETE", event_time=at(2), **task),
+        run_event("COMPLETE", namespace=ns, job="dag", run_id=first, event_time=at(3)),
+        run_event("START", namespace=ns, job="dag", run_id=second, event_time=at(10)),  # the DAG runs again
+    )
+    assert _node_run(marquez_url, ns, "dag") == second
+    assert _node_run(marquez_url, ns, "dag.task") == first  # not the DAG's latest run
+    # Two runs of one job overlapping: the node shows the run whose event came last.
+    early, late = str(uuid.uuid4()), str(uuid.uuid4())
+    post_ok(
+        marquez_url,
+        run_event("START", namespace=ns, job="load", run_id=early, event_time=at(20)),
+        run_event("START", namespace=ns, job="load", run_id=late, event_time=at(21)),
+        run_event("COMPLETE", namespace=ns, job="load", run_id=early, event_time=at(22)),
+    )
+    assert _node_run(marquez_url, ns, "load") == early

@@ -430,3 +430,22 @@ def test_streaming_checkpoint_without_datasets_takes_the_jobs_edges_out_of_linea
     assert _ids(job["inputs"]) == _ids(start["inputs"]) and _ids(job["outputs"]) == _ids(start["outputs"])
     assert len(get_json(url, _path("namespaces", ns, "jobs", name, "versions"))["versions"]) == 1
     assert job["latestRun"]["state"] == "COMPLETED"
+
+
+def test_deleting_a_job_answers_its_last_events_inputs_and_no_outputs(start_builtin) -> None:
+    """DELETE of the Hive job answers the job as Marquez's JobResource.delete does: read by
+    JobDao.findJobByName through JobMapper (api/src/main/java/marquez/db/mappers/JobMapper.java),
+    so its inputs are those its last event named (current_inputs) and its outputs none, without
+    runs; afterwards it is no longer listed."""
+    server = start_builtin()
+    events = _events("hive")
+    _replay(server, events)
+    last = events[-1]
+    ns, name = last["job"]["namespace"], last["job"]["name"]
+    assert last["outputs"], "the Hive event names no output"
+    response = requests.delete(f"{server.url}/api/v1{_path('namespaces', ns, 'jobs', name)}", timeout=TIMEOUT)
+    assert response.status_code == 200, response.text[:300]
+    doc = response.json()
+    assert _ids(doc["inputs"]) == _ids(last["inputs"]) and doc["outputs"] == []
+    assert doc["latestRun"] is None
+    assert name not in {j["name"] for j in get_json(server.url, _path("namespaces", ns, "jobs"))["jobs"]}

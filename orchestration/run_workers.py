@@ -72,16 +72,18 @@ class HealthCheckedRunLauncher(DefaultRunLauncher):
         super().launch_run(context)
 
     def _launch_warm(self, run: dg.DagsterRun) -> bool:
+        from dagster._grpc.types import ExecuteRunArgs
         from dagster._serdes import serialize_value
 
         from lakehouse_core.settings import get_settings
         from orchestration.services.run_worker import request_run, socket_path
 
         path = socket_path(get_settings())
-        if not path.exists():
+        if not path.exists() or run.job_code_origin is None:
             return False
+        args = ExecuteRunArgs(job_origin=run.job_code_origin, run_id=run.run_id, instance_ref=self._instance.get_ref())
         try:
-            answer = request_run(path, run.run_id, serialize_value(self._instance.get_ref()))
+            answer = request_run(path, run.run_id, serialize_value(args))
         except (OSError, ValueError) as exc:
             log.warning("the warm run worker did not take run %s (%s): starting it the default way", run.run_id, exc)
             return False

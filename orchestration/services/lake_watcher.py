@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+import requests
+
 from lakehouse_core.settings import Settings, child_env
 from orchestration.services import background
 
@@ -67,6 +69,7 @@ class _Dagster:
 
         self.instance = dg.DagsterInstance.get()
         self.client = DagsterGraphQLClient("127.0.0.1", port_number=settings.dagster_port, timeout=30)
+        self.graphql_url = f"http://127.0.0.1:{settings.dagster_port}/graphql"
         self._sensor_on: tuple[float, bool] | None = None
 
     def sensor_running(self) -> bool:
@@ -85,7 +88,11 @@ class _Dagster:
             "repositoryName": REPOSITORY,
             "sensorName": raw_file_sensor.name,
         }
-        answer = self.client._execute(query, {"selector": selector})["sensorOrError"]
+        response = requests.post(
+            self.graphql_url, json={"query": query, "variables": {"selector": selector}}, timeout=10
+        )
+        response.raise_for_status()
+        answer = response.json()["data"]["sensorOrError"]
         return answer.get("__typename") == "Sensor" and answer["sensorState"]["status"] == "RUNNING"
 
     def submit(self, day: str, key: str) -> str:

@@ -5,9 +5,10 @@ Dagster's default launcher asks the code server to start each run in a new Pytho
 before the run's first step: ~3.5 s of every run on 2 cores (bench/results/freshness.md). This
 process does that once: it imports the code location (`orchestration.definitions`, its jobs
 resolved) and then waits on a Unix socket in the run dir. The project's run launcher
-(`orchestration.run_workers.HealthCheckedRunLauncher`, dagster.yaml) sends it a run id and the
-instance; it forks a child that executes the run exactly as `dagster api execute_run` does (the
-command Dagster's container launchers use), and answers the child's pid. Each run still has a
+(`orchestration.run_workers.HealthCheckedRunLauncher`, dagster.yaml) sends it the run's
+`ExecuteRunArgs` (the job's origin, the run id, the instance); it forks a child that runs
+`dagster api execute_run` with them (the command Dagster's container launchers start) through
+Dagster's CLI entry point, and answers the child's pid. Each run still has a
 process of its own (a fork), stamped on the run as usual, so run monitoring, `lakehouse heal` and
 termination work as before.
 
@@ -95,13 +96,13 @@ def fingerprint() -> str:
 # --- the client side (the run launcher, in the daemon) -------------------------------------------
 
 
-def request_run(path: Path, run_id: str, instance_ref: str, timeout_s: float = 10.0) -> dict:
-    """Ask the worker at `path` to start `run_id`: {"pid": n}, or {"stale"|"error": why}.
-    OSError when no worker listens there."""
+def request_run(path: Path, run_id: str, execute_run_args: str, timeout_s: float = 10.0) -> dict:
+    """Ask the worker at `path` to start `run_id` (`execute_run_args`: Dagster's serialized
+    ExecuteRunArgs): {"pid": n}, or {"stale"|"error": why}. OSError when no worker listens there."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(timeout_s)
         conn.connect(str(path))
-        conn.sendall(json.dumps({"run_id": run_id, "instance_ref": instance_ref}).encode() + b"\n")
+        conn.sendall(json.dumps({"run_id": run_id, "execute_run_args": execute_run_args}).encode() + b"\n")
         answer = b""
         while not answer.endswith(b"\n"):
             chunk = conn.recv(65536)
@@ -117,7 +118,7 @@ def request_run(path: Path, run_id: str, instance_ref: str, timeout_s: float = 1
 def _preload() -> None:
     """Import and load everything a run needs before its first step."""
     import dagster as dg
-    from dagster._cli import api  # noqa: F401  (the body of `dagster api execute_run`)
+    from dagster._cli import api  # noqa: F401  (`dagster api execute_run`)
     from dagster._core.definitions.reconstruct import ReconstructableRepository  # noqa: F401
 
     import orchestration.definitions as code_location
@@ -144,17 +145,17 @@ def _preload() -> None:
     gc.freeze()  # what was loaded stays out of the collector's (and copy-on-write's) way in children
 
 
-def _execute(run_id: str, instance_ref_json: str) -> int:
-    """In the forked child: what `dagster api execute_run` does."""
-    from dagster import DagsterInstance
-    from dagster._cli.api import _execute_run_command_body
-    from dagster._core.instance.ref import InstanceRef
-    from dagster._serdes import deserialize_value
-    from dagster._utils.interrupts import capture_interrupts
+def _execute(execute_run_args: str) -> int:
+    """In the forked child: `dagster api execute_run <ExecuteRunArgs>`, the command Dagster's
+    container run launchers start, through Dagster's own CLI entry point."""
+    from dagster._cli import main
 
-    ref = deserialize_value(instance_ref_json, InstanceRef)
-    with capture_interrupts(), DagsterInstance.from_ref(ref) as instance:
-        return _execute_run_command_body(run_id, instance, lambda _event: None, set_exit_code_on_failure=True)
+    sys.argv = ["dagster", "api", "execute_run", execute_run_args]
+    try:
+        main()
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    return 0
 
 
 def _fork_run(request: dict, listener: socket.socket, conn: socket.socket) -> int:
@@ -170,7 +171,7 @@ def _fork_run(request: dict, listener: socket.socket, conn: socket.socket) -> in
         signal.signal(signal.SIGINT, signal.default_int_handler)  # Dagster maps SIGTERM onto it
         listener.close()
         conn.close()
-        code = _execute(request["run_id"], request["instance_ref"])
+        code = _execute(request["execute_run_args"])
     except BaseException:  # the run's own failure is in its event log already
         import traceback
 
@@ -234,7 +235,7 @@ def _answer(conn: socket.socket, listener: socket.socket, loaded: str) -> dict |
                 return {"error": "bad request"}
             _exec_program(request, fds, conn, listener)
             return None
-        run_id = str(request["run_id"])
+        run_id, _ = str(request["run_id"]), str(request["execute_run_args"])
     except (ValueError, KeyError, TypeError):
         return {"error": "bad request"}
     finally:

@@ -7,7 +7,8 @@ delivery, `dagster dev` with its daemon, the warm run worker, the lake watcher),
   warm run worker, builds the mart and is COMPLETED in Marquez; the file sensor's next ticks ask
   for no second run of the day;
 - a run started in the warm run worker is terminated by the instance's run launcher (the UI's
-  "Terminate"): it ends CANCELED and holds no pool slot.
+  "Terminate"): it ends CANCELED and holds no pool slot;
+- without a warm run worker, dbt starts the default way (bin/warm/exec.py becomes the venv's dbt).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def stack():
         data = tmp_path / "data"
         _wait(lambda: (data / "run" / "run-worker.sock").exists(), 180, "warm run worker listening")
         _wait(lambda: "watching" in (data / "logs" / "lake-watcher.log").read_text(), 120, "lake watcher watching")
+        status = subprocess.run([LAKEHOUSE, "status"], env=env, capture_output=True, text=True, timeout=120).stdout
+        assert "Run worker running" in status and "Watcher    running" in status, status
         yield env, data, staged
     finally:
         subprocess.run([LAKEHOUSE, "down"], env=env, capture_output=True, timeout=300)
@@ -133,3 +136,12 @@ def test_new_files_start_a_warm_run_at_once_and_it_can_be_terminated(stack):
             s.run_id for key in storage.get_concurrency_keys() for s in storage.get_concurrency_info(key).claimed_slots
         ]
         assert run.run_id not in held
+
+
+def test_the_dbt_shim_runs_the_venvs_dbt_when_no_warm_worker_listens(tmp_path):
+    shim = Path(__file__).resolve().parents[2] / "orchestration" / "bin" / "warm" / "dbt"
+    env = {**os.environ, "LAKEHOUSE_RUN_WORKER_SOCKET": str(tmp_path / "nobody.sock")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run([str(shim), "--version"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Core:" in done.stdout or "installed" in done.stdout, done.stdout

@@ -73,8 +73,11 @@ def _edges(rows: list[dict]) -> tuple[dict, dict, dict, dict]:
 def column_lineage(store: Store, node_id: str, depth: int, with_downstream: bool) -> dict:
     with store.read() as conn:
         ns, name, field = _parse(node_id)
-        if stored_datasets.uuid_of(conn, ns, name) is None:
+        # A symlink names its dataset (ColumnLineageDao matches dataset_symlinks).
+        own = stored_datasets.own_name(conn, ns, name)
+        if own is None:
             raise NotFound(f"Dataset '{name}' not found.")
+        ns, name = own
         upstream, downstream, specs, datasets = _edges(stored.current_versions(conn))
     linked = set(upstream) | set(downstream)
     start = [(ns, name, field)] if field is not None else [f for f in linked if f[:2] == (ns, name)]

@@ -7,14 +7,35 @@ import uuid
 # A dataset with the columns of its current version that its answers show.
 DATASET_COLS = "d.*, v.lifecycle_state AS v_lifecycle, v.fields AS v_fields, v.facets AS v_facets, v.mapped_fields"
 DATASET_FROM = "datasets d LEFT JOIN dataset_versions v ON v.uuid = d.current_version_uuid"
+# A dataset's other names (its `symlinks`) answer as datasets of their own: its row under each name
+# (Marquez's datasets_view: one row per dataset_symlinks row).
+ALIAS_FROM = f"dataset_symlinks s JOIN {DATASET_FROM} ON d.uuid = s.dataset_uuid"
+ALIAS_COLS = f"{DATASET_COLS}, s.namespace_name AS alias_namespace, s.name AS alias_name"
+
+
+def _as_alias(row: dict | None) -> dict | None:
+    """The dataset's row under the name it was found by."""
+    if row is None:
+        return None
+    row = dict(row)
+    row["namespace_name"], row["name"] = row.pop("alias_namespace"), row.pop("alias_name")
+    return row
 
 
 def current(conn, namespace: str, name: str) -> dict | None:
-    """A visible dataset with its current version's columns."""
-    return conn.execute(
+    """A visible dataset with its current version's columns, by its name or one of its symlinks."""
+    row = conn.execute(
         f"SELECT {DATASET_COLS} FROM {DATASET_FROM} WHERE d.namespace_name = %s AND d.name = %s AND NOT d.is_hidden",
         (namespace, name),
     ).fetchone()
+    if row is not None:
+        return row
+    return _as_alias(
+        conn.execute(
+            f"SELECT {ALIAS_COLS} FROM {ALIAS_FROM} WHERE s.namespace_name = %s AND s.name = %s AND NOT d.is_hidden",
+            (namespace, name),
+        ).fetchone()
+    )
 
 
 def current_by_ids(conn, ids: list) -> list[dict]:
@@ -24,30 +45,61 @@ def current_by_ids(conn, ids: list) -> list[dict]:
 
 
 def page(conn, namespace: str, limit: int, offset: int) -> list[dict]:
-    return conn.execute(
-        f"SELECT {DATASET_COLS} FROM {DATASET_FROM} WHERE d.namespace_name = %s AND NOT d.is_hidden"
-        " ORDER BY d.name LIMIT %s OFFSET %s",
-        (namespace, limit, offset),
+    """The namespace's visible datasets, its datasets' symlinks in it included, by name."""
+    rows = conn.execute(
+        f"SELECT * FROM (SELECT {DATASET_COLS}, d.namespace_name AS alias_namespace, d.name AS alias_name"
+        f"  FROM {DATASET_FROM} WHERE d.namespace_name = %s AND NOT d.is_hidden"
+        f" UNION ALL SELECT {ALIAS_COLS} FROM {ALIAS_FROM} WHERE s.namespace_name = %s AND NOT d.is_hidden) x"
+        " ORDER BY alias_name LIMIT %s OFFSET %s",
+        (namespace, namespace, limit, offset),
     ).fetchall()
+    return [r for r in map(_as_alias, rows) if r is not None]
 
 
 def count(conn, namespace: str) -> int:
     return conn.execute(
-        "SELECT count(*) AS n FROM datasets WHERE namespace_name = %s AND NOT is_hidden", (namespace,)
+        "SELECT (SELECT count(*) FROM datasets WHERE namespace_name = %s AND NOT is_hidden)"
+        " + (SELECT count(*) FROM dataset_symlinks s JOIN datasets d ON d.uuid = s.dataset_uuid"
+        "    WHERE s.namespace_name = %s AND NOT d.is_hidden) AS n",
+        (namespace, namespace),
     ).fetchone()["n"]
 
 
 def row(conn, namespace: str, name: str, *, hidden_too: bool = False) -> dict | None:
     """The dataset's own row; a version is looked up even on a hidden dataset, as Marquez does."""
-    visible = "" if hidden_too else " AND NOT is_hidden"
-    return conn.execute(
-        f"SELECT * FROM datasets WHERE namespace_name = %s AND name = %s{visible}", (namespace, name)
+    visible = "" if hidden_too else " AND NOT d.is_hidden"
+    found = conn.execute(
+        f"SELECT d.* FROM datasets d WHERE d.namespace_name = %s AND d.name = %s{visible}", (namespace, name)
     ).fetchone()
+    if found is not None:
+        return found
+    return _as_alias(
+        conn.execute(
+            "SELECT d.*, s.namespace_name AS alias_namespace, s.name AS alias_name FROM dataset_symlinks s"
+            f" JOIN datasets d ON d.uuid = s.dataset_uuid WHERE s.namespace_name = %s AND s.name = %s{visible}",
+            (namespace, name),
+        ).fetchone()
+    )
+
+
+def own_name(conn, namespace: str, name: str) -> tuple[str, str] | None:
+    """The (namespace, name) of the visible dataset this name (its own or a symlink) names."""
+    found = conn.execute(
+        "SELECT namespace_name, name FROM datasets WHERE namespace_name = %s AND name = %s AND NOT is_hidden"
+        " UNION ALL SELECT d.namespace_name, d.name FROM dataset_symlinks s JOIN datasets d ON d.uuid = s.dataset_uuid"
+        " WHERE s.namespace_name = %s AND s.name = %s AND NOT d.is_hidden LIMIT 1",
+        (namespace, name, namespace, name),
+    ).fetchone()
+    return (found["namespace_name"], found["name"]) if found else None
 
 
 def uuid_of(conn, namespace: str, name: str) -> uuid.UUID | None:
+    """The visible dataset this name (its own or a symlink) names."""
     found = conn.execute(
-        "SELECT uuid FROM datasets WHERE namespace_name = %s AND name = %s AND NOT is_hidden", (namespace, name)
+        "SELECT uuid FROM datasets WHERE namespace_name = %s AND name = %s AND NOT is_hidden"
+        " UNION ALL SELECT d.uuid FROM dataset_symlinks s JOIN datasets d ON d.uuid = s.dataset_uuid"
+        " WHERE s.namespace_name = %s AND s.name = %s AND NOT d.is_hidden LIMIT 1",
+        (namespace, name, namespace, name),
     ).fetchone()
     return found["uuid"] if found else None
 

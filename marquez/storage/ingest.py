@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from psycopg.types.json import Jsonb
 
+from marquez.limits import MAX_NAME_BYTES, utf8_len
 from marquez.model import versions
 from marquez.model.events import DATASET_EVENT, JOB_EVENT, Event
 from marquez.model.json import nominal_time_zoned
@@ -247,8 +248,12 @@ class Ingest:
             recorded = versions.placeholder_parent_run(p_ns, p_name, p_run_id)
             self._upsert_run(recorded, p_run_id, job["uuid"], None, state, {}, {}, {})
         if recorded is not None:
-            # The run recorded for the parent becomes its current one (createParentJobRunRecord).
-            self.conn.execute("UPDATE jobs SET current_run_uuid = %s WHERE uuid = %s", (recorded, job["uuid"]))
+            # The run recorded for the parent becomes its current one, and the parent takes the
+            # child's type (createParentJobRunRecord upserts the parent job with job.type()).
+            self.conn.execute(
+                "UPDATE jobs SET current_run_uuid = %s, type = %s WHERE uuid = %s",
+                (recorded, "STREAM" if _streaming(self.raw["job"]) else "BATCH", job["uuid"]),
+            )
             job = {**job, "current_run_uuid": recorded}
         return job
 
@@ -367,14 +372,23 @@ class Ingest:
         source = self._source(ds)
         lifecycle = _get(facets, "lifecycleStateChange", "lifecycleStateChange") or ""
         description = _get(facets, "documentation", "description")
+        # A name another dataset lists among its symlinks is that dataset (Marquez finds the name's
+        # dataset_symlinks row first and upserts the dataset it points to: OpenLineageDao.upsertLineageDataset).
+        aliased = self.conn.execute(
+            "SELECT d.namespace_name, d.name FROM dataset_symlinks s JOIN datasets d ON d.uuid = s.dataset_uuid"
+            " WHERE s.namespace_name = %s AND s.name = %s",
+            (namespace, name),
+        ).fetchone()
+        key_namespace, key_name = (aliased["namespace_name"], aliased["name"]) if aliased else (namespace, name)
         dataset = self.conn.execute(
             "INSERT INTO datasets (uuid, namespace_name, name, physical_name, source_name, description, created_at,"
             " updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)"
             " ON CONFLICT (namespace_name, name) DO UPDATE SET updated_at = EXCLUDED.updated_at,"
             "  description = COALESCE(EXCLUDED.description, datasets.description), is_hidden = FALSE"
             " RETURNING uuid, current_version_uuid",
-            (uuid.uuid4(), namespace, name, name, source, description, self.now, self.now),
+            (uuid.uuid4(), key_namespace, key_name, key_name, source, description, self.now, self.now),
         ).fetchone()
+        self._symlinks(dataset["uuid"], key_namespace, key_name, facets)
         fields = _get(facets, "schema", "fields")
         fields = [f for f in fields if isinstance(f, dict)] if isinstance(fields, list) else None
         # An input's inputFacets (data-quality metrics and assertions) are facets of the dataset
@@ -419,6 +433,38 @@ class Ingest:
             "namespace": namespace,
             "name": name,
         }
+
+    def _symlinks(self, dataset_uuid: uuid.UUID, namespace: str, name: str, facets: dict) -> None:
+        """Each identifier of the dataset's `symlinks` facet becomes another name of it, listed and
+        read as a dataset of its own, its namespace created (OpenLineageDao.upsertLineageDataset:
+        a dataset_symlinks row, is_primary false, per identifier; datasets_view). A name that
+        already is a dataset, or another dataset's alias, stays what it is (ON CONFLICT DO NOTHING)."""
+        found = _get(facets, "symlinks", "identifiers")
+        links: dict[tuple[str, str], str | None] = {}
+        for ident in found if isinstance(found, list) else ():
+            ns, nm = (ident.get("namespace"), ident.get("name")) if isinstance(ident, dict) else (None, None)
+            if not (isinstance(ns, str) and isinstance(nm, str) and ns and nm) or (ns, nm) == (namespace, name):
+                continue
+            if max(utf8_len(ns), utf8_len(nm)) > MAX_NAME_BYTES:
+                continue  # not an index key we can hold; the facet itself is kept on the version
+            links[(ns, nm)] = ident["type"] if isinstance(ident.get("type"), str) else None
+        if not links:
+            return
+        for ns, _ in links:
+            self._namespace(ns)
+        self.conn.execute(
+            "INSERT INTO dataset_symlinks (namespace_name, name, dataset_uuid, type, created_at)"
+            " SELECT u.ns, u.nm, %(ds)s, u.t, %(now)s FROM unnest(%(ns)s::text[], %(nm)s::text[], %(t)s::text[]) AS u(ns, nm, t)"
+            " WHERE NOT EXISTS (SELECT 1 FROM datasets d WHERE d.namespace_name = u.ns AND d.name = u.nm)"
+            " ON CONFLICT DO NOTHING",
+            {
+                "ds": dataset_uuid,
+                "now": self.now,
+                "ns": [k[0] for k in links],
+                "nm": [k[1] for k in links],
+                "t": list(links.values()),
+            },
+        )
 
     def _write_run_io(self) -> None:
         if not self._run_io:

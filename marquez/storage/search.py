@@ -19,5 +19,12 @@ def find(conn, text: str, kind: str | None, namespace: str | None, sort: str, li
                 f" AS node FROM {table} WHERE NOT is_hidden AND name ILIKE %s" + in_namespace
             )
             params += [pattern] + ([namespace] if namespace else [])
+    if kind in (None, "DATASET"):  # a dataset's symlinks are found as datasets too (datasets_view)
+        parts.append(
+            "SELECT 'DATASET' AS type, s.name, d.updated_at, s.namespace_name, 'DATASET:' || s.namespace_name || ':' || s.name"
+            " AS node FROM dataset_symlinks s JOIN datasets d ON d.uuid = s.dataset_uuid"
+            " WHERE NOT d.is_hidden AND s.name ILIKE %s" + in_namespace.replace("namespace_name", "s.namespace_name")
+        )
+        params += [pattern] + ([namespace] if namespace else [])
     sql = " UNION ALL ".join(parts) + f" ORDER BY {SORTS[sort]} LIMIT %s"
     return conn.execute(sql, (*params, limit)).fetchall()

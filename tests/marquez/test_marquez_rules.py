@@ -305,3 +305,39 @@ def test_lineage_node_shows_the_job_s_current_run(marquez_url: str) -> None:
         run_event("COMPLETE", namespace=ns, job="load", run_id=early, event_time=at(22)),
     )
     assert _node_run(marquez_url, ns, "load") == early
+
+
+def test_symlinks_are_datasets_of_their_own(marquez_url: str) -> None:
+    """Each identifier of a dataset's `symlinks` facet is listed, read and searched as a dataset of its
+    own (its namespace created), sharing the dataset's row; /lineage by it answers the dataset's graph;
+    an event naming it names the dataset (db/OpenLineageDao.java upsertLineageDataset: a
+    dataset_symlinks row per identifier, is_primary false, and the name's row looked up first;
+    R__Datasets_view.sql: one datasets_view row per symlink; db/LineageDao.java getDatasetData)."""
+    suffix = uuid.uuid4().hex[:8]
+    ns, hive, path = unique("rules-symlinks"), f"hive://metastore-{suffix}", f"/warehouse/db_{suffix}.db/orders"
+    table = f"db_{suffix}.orders"
+    written = dataset("file", path, [("id", "INTEGER")])
+    written["facets"]["symlinks"] = {"identifiers": [{"namespace": hive, "name": table, "type": "TABLE"}]}
+    writer, reader = str(uuid.uuid4()), str(uuid.uuid4())
+    moment = _moment()
+    write = dict(namespace=ns, job="write", run_id=writer, outputs=[written])
+    read = dict(namespace=ns, job="read", run_id=reader, inputs=[dataset(hive, table, [("id", "INTEGER")])])
+    post_ok(
+        marquez_url,
+        run_event("START", event_time=moment, **write),
+        run_event("COMPLETE", event_time=moment + dt.timedelta(seconds=1), **write),
+        run_event("START", event_time=moment + dt.timedelta(seconds=2), **read),
+        run_event("COMPLETE", event_time=moment + dt.timedelta(seconds=3), **read),
+    )
+    primary = get_json(marquez_url, f"/namespaces/file/datasets/{path.replace('/', '%2F')}")
+    assert get_json(marquez_url, f"/namespaces/{hive.replace('/', '%2F')}")["name"] == hive
+    listed = get_json(marquez_url, f"/namespaces/{hive.replace('/', '%2F')}/datasets")
+    assert listed["totalCount"] == 1 and [d["id"] for d in listed["datasets"]] == [{"namespace": hive, "name": table}]
+    alias = get_json(marquez_url, f"/namespaces/{hive.replace('/', '%2F')}/datasets/{table}")
+    assert (alias["namespace"], alias["name"], alias["physicalName"]) == (hive, table, path)
+    assert alias["currentVersion"] == primary["currentVersion"] and alias["fields"] == primary["fields"]
+    found = get_json(marquez_url, "/search", {"q": table, "filter": "DATASET"})["results"]
+    assert [(r["namespace"], r["name"]) for r in found] == [(hive, table)]
+    for node in (f"dataset:{hive}:{table}", f"dataset:file:{path}"):
+        graph = {n["id"] for n in get_json(marquez_url, "/lineage", {"nodeId": node, "depth": 20})["graph"]}
+        assert graph == {f"dataset:file:{path}", f"job:{ns}:write", f"job:{ns}:read"}, node

@@ -65,6 +65,8 @@ HISTORY = [
     "2026-12-07 19:06, load 4.6-4.9 (other agents' Marquez test suites), lake watcher + warm run worker, dbt still "
     "started cold: files -> mart 43.83 s median (47.88 / 32.1 / 43.83; the first run started the default way: "
     "the sources had been edited), pick-up 0.22-0.51, queue 1.07-2.03, launch 0.29-0.43 warm, run 30.5-41.2",
+    "2026-12-07 19:15, load 2.45-2.8, lake watcher + warm run worker + dbt and dbt-ol started warm: files -> mart "
+    "17.65 s median (18.31 / 16.36 / 17.65; pick-up 0.19, queue 0.58, launch 0.3, run 16.03), Marquez 0.24 s after",
 ]
 
 
@@ -293,6 +295,7 @@ def _report(rows: list[dict]) -> dict:
         "goal": {"to_mart_s": 20, "lineage_s": 5},
         "before": BEFORE,
         "last_session": LAST_SESSION,
+        "ab_one_dbt_step_s": AB,
     }
 
 
@@ -342,19 +345,24 @@ def render(report: dict) -> str:
         "~0.3 s of its files landing (was the file sensor, on the daemon's 5 s loop: pick-up 3.78 s median); the "
         "run starts in the warm run worker, forked from a process with the code location loaded (launch ~0.3 s, "
         "was 3.66 s); the run's three `dbt-ol build` (each dbt-ol starting dbt) start warm too, forked from the same "
-        "process with dbt, its adapters and dbt-ol imported (orchestration/services/run_worker.py, orchestration/services/lake_watcher.py; dbt steps 4.1-6.0 s "
-        "here at load ~2.5, 5.3-10 s started cold at load ~2.2 earlier this session; the A/B of one step is in the "
-        "next paragraph). Before that: the run's end "
-        "reaches Marquez from the event-log storage, flushed at once; the queue is dequeued every second.",
+        "process with dbt, its adapters and dbt-ol imported (orchestration/services/run_worker.py, "
+        "orchestration/services/lake_watcher.py). Before that: the run's end reaches Marquez from the event-log "
+        "storage, flushed at once; the queue is dequeued every second.",
         "",
         f"A/B of one dbt step (`dbt-lineage build --select tag:int tag:curated`, as the curated step runs it, "
         f"alternating, 4 each, load 1.7-1.8): warm {AB['warm']} s (median {median(AB['warm']):.2f}), started "
         f"cold {AB['cold']} s (median {median(AB['cold']):.2f}).",
         "",
-        "What is left: the run itself, ~15-17 s here with other users' work on the 2 cores, of which dbt's own "
-        "work is ~4 s (`Finished running ...`: staging ~0.5 s, curated ~2.2 s with 54 tests, the mart ~1 s with 23 "
-        "tests); the rest of each dbt step is dbt loading its project and partial-parse cache, connecting, "
-        "writing its artifacts, and dbt-ol reading them and emitting its events, once per step.",
+        "What is left is the run itself, and how much of the 2 cores other work leaves it. dbt's own work is ~4 s "
+        "(`Finished running ...`: staging ~0.5 s, curated ~2.2 s with 54 tests, the mart ~1 s with 23 tests); the rest "
+        "of each dbt step is dbt loading its project and partial-parse cache, connecting, writing its artifacts, and "
+        "dbt-ol reading them and emitting its events. The run uses ~12.5-16 CPU seconds (the run worker row above, "
+        "dbt included) and this bench's services ~1.5-2.5 more; on this shared machine other users' processes took "
+        "10-33 CPU seconds in the same windows (load 2.5-4.4), which is what moves the figure between ~16 and ~32 s. "
+        "With a core to itself the run would take about its CPU time, so files -> mart ~14-16 s (pick-up ~0.3 + "
+        "queue 0-1 + launch ~0.3 + run ~13-15): the 20 s goal holds while other work leaves the run about one core, "
+        "and is missed when it does not (the first day of the latest run, 31.8 s at load 4.1, with 33 CPU seconds "
+        "of other users' work beside it).",
         "",
         "Earlier runs:",
         *[f"- {line}" for line in HISTORY],

@@ -12,6 +12,12 @@ Dagster's CLI entry point, and answers the child's pid. Each run still has a
 process of its own (a fork), stamped on the run as usual, so run monitoring, `lakehouse heal` and
 termination work as before.
 
+Forking is safe here because the process does nothing but import and wait: no Python thread, no
+open connection or file handle is inherited (each run opens its own instance and connections);
+the only other threads are native ones of Arrow (its jemalloc purger and an idle pool), which
+both handle fork. The server ignores SIGCHLD (children are reaped by the kernel); each child
+restores default signal handling first, so a run and dbt wait on their own children as usual.
+
 It never serves stale code: each request first compares the project's sources (the Python
 packages, the dbt project and manifests) with what it loaded; when they differ it answers
 `stale` (the launcher falls back to the code server, which loads the new code) and starts itself

@@ -67,6 +67,8 @@ HISTORY = [
     "the sources had been edited), pick-up 0.22-0.51, queue 1.07-2.03, launch 0.29-0.43 warm, run 30.5-41.2",
     "2026-12-07 19:15, load 2.45-2.8, lake watcher + warm run worker + dbt and dbt-ol started warm: files -> mart "
     "17.65 s median (18.31 / 16.36 / 17.65; pick-up 0.19, queue 0.58, launch 0.3, run 16.03), Marquez 0.24 s after",
+    "2026-12-07 19:23, load 3.8-4.4 (other users' suites took 14-33 CPU s beside each run), the same code: files -> "
+    "mart 21.5 s median (31.8 / 21.5 / 17.75; pick-up 0.28, queue 0.92, launch 0.31, run 20.02), Marquez 0.26 s after",
 ]
 
 
@@ -356,13 +358,13 @@ def render(report: dict) -> str:
         "What is left is the run itself, and how much of the 2 cores other work leaves it. dbt's own work is ~4 s "
         "(`Finished running ...`: staging ~0.5 s, curated ~2.2 s with 54 tests, the mart ~1 s with 23 tests); the rest "
         "of each dbt step is dbt loading its project and partial-parse cache, connecting, writing its artifacts, and "
-        "dbt-ol reading them and emitting its events. The run uses ~12.5-16 CPU seconds (the run worker row above, "
-        "dbt included) and this bench's services ~1.5-2.5 more; on this shared machine other users' processes took "
-        "10-33 CPU seconds in the same windows (load 2.5-4.4), which is what moves the figure between ~16 and ~32 s. "
-        "With a core to itself the run would take about its CPU time, so files -> mart ~14-16 s (pick-up ~0.3 + "
-        "queue 0-1 + launch ~0.3 + run ~13-15): the 20 s goal holds while other work leaves the run about one core, "
-        "and is missed when it does not (the first day of the latest run, 31.8 s at load 4.1, with 33 CPU seconds "
-        "of other users' work beside it).",
+        "dbt-ol reading them and emitting its events. The run uses ~9.5-16 CPU seconds (the run worker row above, "
+        "dbt included) and this bench's services ~1-2.5 more; on this shared machine other users' processes took "
+        "7-33 CPU seconds in the same windows (load 2.1-4.4 across this session's runs), which is what moves the "
+        "figure between ~13 and ~32 s. With a core to itself the run would take about its CPU time, so files -> mart "
+        "~12-15 s (pick-up ~0.2 + queue 0-1.5 + launch ~0.3 + run ~10-13): the 20 s goal holds while other work "
+        "leaves the run about one core, and is missed when it does not (19:23 in the history: 21.5 s median at load "
+        "3.8-4.4, its first day 31.8 s with 33 CPU seconds of other users' work beside it).",
         "",
         "Earlier runs:",
         *[f"- {line}" for line in HISTORY],

@@ -449,3 +449,24 @@ def test_deleting_a_job_answers_its_last_events_inputs_and_no_outputs(start_buil
     assert _ids(doc["inputs"]) == _ids(last["inputs"]) and doc["outputs"] == []
     assert doc["latestRun"] is None
     assert name not in {j["name"] for j in get_json(server.url, _path("namespaces", ns, "jobs"))["jobs"]}
+
+
+def test_never_posted_parent_of_a_streaming_job_takes_its_type(start_builtin) -> None:
+    """The Flink START with a parent facet naming a job that never posted: Marquez records the
+    parent job and run from the child's event (OpenLineageDao.createParentJobRunRecord,
+    api/src/main/java/marquez/db/OpenLineageDao.java), upserting the parent with the child's
+    job.type(), so the parent says STREAM; its own later event without a jobType makes it BATCH."""
+    server = start_builtin()
+    start = _streaming_start()
+    ns = start["job"]["namespace"]
+    parent_run = str(uuid.uuid4())
+    parent = {"job": {"namespace": ns, "name": "flink-session"}, "run": {"runId": parent_run}}
+    child = {**start, "run": {**start["run"], "facets": {**start["run"].get("facets", {}), "parent": parent}}}
+    _replay(server, [child])
+    assert _job(server.url, ns, "flink-session")["type"] == "STREAM"
+    own = _later(
+        start, 60, run={"runId": parent_run, "facets": {}}, job={"namespace": ns, "name": "flink-session"},
+        inputs=[], outputs=[],
+    )  # fmt: skip
+    _replay(server, [own])
+    assert _job(server.url, ns, "flink-session")["type"] == "BATCH"

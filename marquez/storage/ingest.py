@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import uuid
 from typing import Any
 
@@ -150,7 +151,7 @@ class Ingest:
     def _run_event(self) -> None:
         raw = self.raw
         job_doc, run_doc = raw["job"], raw["run"]
-        namespace = job_doc["namespace"]
+        namespace = job_namespace(job_doc["namespace"])
         self._namespace(namespace)
         run_facets = run_doc.get("facets") or {}
         parent = run_facets.get("parent") if isinstance(run_facets.get("parent"), dict) else None
@@ -175,7 +176,7 @@ class Ingest:
 
     def _job_event(self) -> None:
         raw = self.raw
-        namespace = raw["job"]["namespace"]
+        namespace = job_namespace(raw["job"]["namespace"])
         self._namespace(namespace)
         job = self._job(namespace, raw["job"], None)
         placeholder_run = uuid.uuid4()  # dataset versions of a static event belong to no run
@@ -221,7 +222,8 @@ class Ingest:
     def _parent(self, namespace: str, parent: dict, state: str | None) -> dict:
         """The job named in the parent facet (created if unknown) and its run."""
         p_job = parent.get("job") or {}
-        p_ns, p_name = p_job.get("namespace") or namespace, _parent_job_name(p_job["name"], self.raw["job"]["name"])
+        p_ns = job_namespace(p_job["namespace"]) if p_job.get("namespace") else namespace
+        p_name = _parent_job_name(p_job["name"], self.raw["job"]["name"])
         self._namespace(p_ns)
         job = self.conn.execute(
             "SELECT uuid, name, current_run_uuid FROM jobs WHERE namespace_name = %s AND name = %s", (p_ns, p_name)
@@ -369,6 +371,9 @@ class Ingest:
         namespace, name = ds["namespace"], ds["name"]
         facets = ds.get("facets") or {}
         self._namespace(namespace)
+        # Marquez also makes the namespace's job-style name (OpenLineageDao.upsertLineageDataset
+        # upserts both); the dataset stays under the name as written (datasets_view).
+        self._namespace(job_namespace(namespace))
         source = self._source(ds)
         lifecycle = _get(facets, "lifecycleStateChange", "lifecycleStateChange") or ""
         description = _get(facets, "documentation", "description")
@@ -644,6 +649,15 @@ def _streaming(job_doc: dict) -> bool:
     """Marquez's LineageEvent.Job.isStreamingJob(): the jobType facet's processingType is STREAMING."""
     processing = _get(job_doc.get("facets") or {}, "jobType", "processingType")
     return isinstance(processing, str) and processing.upper() == "STREAMING"
+
+
+_NOT_IN_NAMESPACE = re.compile(r"[^a-z:/A-Z0-9\-_.@+]")
+
+
+def job_namespace(name: str) -> str:
+    """The namespace a job is filed under: each character Marquez does not allow in one (anything but
+    letters, digits and `:/-_.@+`) becomes `_` (OpenLineageDao.formatNamespaceName)."""
+    return _NOT_IN_NAMESPACE.sub("_", name)
 
 
 def _parent_job_name(named: str, job: str) -> str:

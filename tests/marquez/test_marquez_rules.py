@@ -13,7 +13,17 @@ import uuid
 
 import pytest
 
-from tests.marquez.support import dataset, get_json, instant, iso, parent_facet, post_ok, run_event, unique
+from tests.marquez.support import (
+    all_namespaces,
+    dataset,
+    get_json,
+    instant,
+    iso,
+    parent_facet,
+    post_ok,
+    run_event,
+    unique,
+)
 
 pytestmark = pytest.mark.marquez
 
@@ -341,3 +351,26 @@ def test_symlinks_are_datasets_of_their_own(marquez_url: str) -> None:
     for node in (f"dataset:{hive}:{table}", f"dataset:file:{path}"):
         graph = {n["id"] for n in get_json(marquez_url, "/lineage", {"nodeId": node, "depth": 20})["graph"]}
         assert graph == {f"dataset:file:{path}", f"job:{ns}:write", f"job:{ns}:read"}, node
+
+
+def test_namespace_names_as_marquez_files_them(marquez_url: str) -> None:
+    """A job is filed under its namespace with every character Marquez does not allow in one (all but
+    letters, digits and `:/-_.@+`) made `_`; a dataset stays under its namespace as written, and the
+    `_` form is made too (db/OpenLineageDao.java: formatNamespaceName in updateBaseMarquezModel and
+    upsertLineageDataset; the dataset read through R__Datasets_view.sql under its symlink's)."""
+    suffix = uuid.uuid4().hex[:8]
+    job_ns, ds_ns = f"team a={suffix}", f"warehouse={suffix}"
+    run_id = str(uuid.uuid4())
+    common = dict(namespace=job_ns, job="load job", run_id=run_id, outputs=[dataset(ds_ns, "t", [("id", "INTEGER")])])
+    moment = _moment()
+    post_ok(
+        marquez_url,
+        run_event("START", event_time=moment, **common),
+        run_event("COMPLETE", event_time=moment + dt.timedelta(seconds=1), **common),
+    )
+    names = {n["name"] for n in all_namespaces(marquez_url)}
+    assert {f"team_a_{suffix}", ds_ns, f"warehouse_{suffix}"} <= names and job_ns not in names
+    job = get_json(marquez_url, f"/namespaces/team_a_{suffix}/jobs/load job")
+    assert job["namespace"] == f"team_a_{suffix}" and job["outputs"] == [{"namespace": ds_ns, "name": "t"}]
+    assert [d["name"] for d in get_json(marquez_url, f"/namespaces/{ds_ns}/datasets")["datasets"]] == ["t"]
+    assert get_json(marquez_url, f"/namespaces/warehouse_{suffix}/datasets")["datasets"] == []

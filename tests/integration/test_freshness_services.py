@@ -27,6 +27,7 @@ import psycopg
 import pytest
 import requests
 
+from lineage import naming
 from lineage.events import DagsterRun
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
@@ -119,6 +120,19 @@ def test_new_files_start_a_warm_run_at_once_and_it_can_be_terminated(stack):
         lineage_id = DagsterRun(run.run_id, "").lineage_run_id
         marquez = f"http://127.0.0.1:{env['MARQUEZ_PORT']}/api/v1/jobs/runs/{lineage_id}"
         _wait(lambda: requests.get(marquez, timeout=5).json().get("state") == "COMPLETED", 60, "COMPLETED in Marquez")
+        # dbt and dbt-ol ran warm: their lineage is as from the venv's: three dbt-ol wrapper runs under
+        # the Dagster run, the staging model's run under a wrapper, the seed bridge's input on it.
+        api = f"http://127.0.0.1:{env['MARQUEZ_PORT']}/api/v1"
+        wrapper = naming.dbt_wrapper_job_name("bioreactor")
+        wrappers = requests.get(f"{api}/namespaces/lakehouse/jobs/{wrapper}/runs", params={"limit": 100}, timeout=10)
+        mine = [r for r in wrappers.json()["runs"] if r["facets"]["parent"]["run"]["runId"] == lineage_id]
+        assert len(mine) == 3 and {r["state"] for r in mine} == {"COMPLETED"}, mine
+        stg = naming.dbt_node_job_name("bioreactor", "lakehouse.staging.bioreactor.stg_bioreactor.build.run")
+        stg_runs = requests.get(f"{api}/namespaces/lakehouse/jobs/{stg}/runs", timeout=10).json()["runs"]
+        assert stg_runs[0]["state"] == "COMPLETED" and stg_runs[0]["facets"]["parent"]["job"]["name"] == wrapper
+        graph = requests.get(f"{api}/lineage", params={"nodeId": f"job:lakehouse:{stg}", "depth": 1}, timeout=10)
+        node = next(n for n in graph.json()["graph"] if n["id"] == f"job:lakehouse:{stg}")
+        assert any(e["origin"].endswith(".tag_specs") for e in node["inEdges"]), node["inEdges"]
         time.sleep(11)  # two passes of the daemon's sensor loop: the sensor sees the day covered
         assert [r.run_id for r in _runs_for(instance, first)] == [run.run_id]
 

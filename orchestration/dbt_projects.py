@@ -8,6 +8,7 @@ nodes that target builds.
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 from functools import cached_property
 from importlib.metadata import version as installed_version
@@ -53,9 +54,14 @@ def _project(target: str) -> DbtProject:
         target_path=Path("target") / target,
     )
     # Parse whenever the manifest is missing or older than the dbt sources, so a changed model
-    # never runs against a stale manifest (in `dagster dev` too: a reload re-checks).
-    if _manifest_is_stale(project):
-        _parse(project)
+    # never runs against a stale manifest (in `dagster dev` too: a reload re-checks). One process
+    # at a time: `lakehouse up`'s code server and warm run worker load the code location together.
+    target_dir = project.project_dir / project.target_path
+    target_dir.mkdir(parents=True, exist_ok=True)
+    with open(target_dir / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _manifest_is_stale(project):
+            _parse(project)
     return project
 
 

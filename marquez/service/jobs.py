@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from marquez.model import json as js
 from marquez.service import runs
+from marquez.storage import datasets as stored_datasets
 from marquez.storage import jobs as stored
 from marquez.storage import namespaces as stored_namespaces
 from marquez.storage import runs as stored_runs
@@ -160,4 +161,17 @@ def _version_documents(conn, job: dict, rows: list[dict]) -> list[dict]:
         run_id: js.job_version_run(run, job_facets.get(run_id, {}))
         for run_id, run in zip([r["uuid"] for r in run_rows], runs.documents(conn, run_rows))
     }
-    return [js.job_version(job, v, latest.get(v["latest_run_uuid"])) for v in rows]
+    # A version lists its datasets under each name, their symlinks too (JobVersionDao's
+    # BASE_SELECT_ON_JOB_VERSIONS reads datasets_view).
+    named = {tuple(d) for v in rows for side in ("inputs", "outputs") for d in v[side]}
+    aliases: dict = defaultdict(list)
+    for r in stored_datasets.symlinks_of(conn, sorted(named)) if named else []:
+        aliases[(r["namespace_name"], r["name"])].append([r["alias_namespace"], r["alias_name"]])
+
+    def with_aliases(v: dict) -> dict:
+        if not aliases:
+            return v
+        expand = lambda side: [n for d in v[side] for n in [d, *aliases.get(tuple(d), [])]]  # noqa: E731
+        return {**v, "inputs": expand("inputs"), "outputs": expand("outputs")}
+
+    return [js.job_version(job, with_aliases(v), latest.get(v["latest_run_uuid"])) for v in rows]

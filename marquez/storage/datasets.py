@@ -93,6 +93,16 @@ def own_name(conn, namespace: str, name: str) -> tuple[str, str] | None:
     return (found["namespace_name"], found["name"]) if found else None
 
 
+def symlinks_of(conn, names: list[tuple[str, str]]) -> list[dict]:
+    """(namespace_name, name, alias_namespace, alias_name) of each symlink of the named datasets."""
+    return conn.execute(
+        "SELECT d.namespace_name, d.name, s.namespace_name AS alias_namespace, s.name AS alias_name"
+        " FROM unnest(%s::text[], %s::text[]) AS p(ns, nm) JOIN datasets d ON d.namespace_name = p.ns AND d.name = p.nm"
+        " JOIN dataset_symlinks s ON s.dataset_uuid = d.uuid ORDER BY s.namespace_name, s.name",
+        ([n[0] for n in names], [n[1] for n in names]),
+    ).fetchall()
+
+
 def uuid_of(conn, namespace: str, name: str) -> uuid.UUID | None:
     """The visible dataset this name (its own or a symlink) names."""
     found = conn.execute(

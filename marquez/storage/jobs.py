@@ -61,14 +61,17 @@ def io(conn, job_ids: list) -> list[dict]:
 
 def version_io(conn, job_ids: list) -> list[dict]:
     """The visible datasets each job's current version reads (is_input) or writes, whether or not
-    /lineage still shows them (`job_io`)."""
+    /lineage still shows them (`job_io`); a dataset under each of its names, its symlinks too
+    (JobVersionDao.findCurrentInputOutputDatasetsFor reads datasets_view)."""
     return conn.execute(
-        "SELECT j.uuid AS job_uuid, x.is_input, d.namespace_name, d.name FROM jobs j"
+        "SELECT j.uuid AS job_uuid, x.is_input, n.namespace_name, n.name FROM jobs j"
         " JOIN job_versions v ON v.uuid = j.current_version_uuid,"
         " LATERAL (SELECT TRUE, e FROM jsonb_array_elements(v.inputs) e"
         "   UNION ALL SELECT FALSE, e FROM jsonb_array_elements(v.outputs) e) AS x(is_input, e)"
-        " JOIN datasets d ON d.namespace_name = x.e->>0 AND d.name = x.e->>1"
-        " WHERE j.uuid = ANY(%s) AND NOT d.is_hidden ORDER BY d.namespace_name, d.name",
+        " JOIN datasets d ON d.namespace_name = x.e->>0 AND d.name = x.e->>1,"
+        " LATERAL (SELECT d.namespace_name, d.name UNION ALL"
+        "   SELECT s.namespace_name, s.name FROM dataset_symlinks s WHERE s.dataset_uuid = d.uuid) AS n(namespace_name, name)"
+        " WHERE j.uuid = ANY(%s) AND NOT d.is_hidden ORDER BY n.namespace_name, n.name",
         (job_ids,),
     ).fetchall()
 

@@ -348,6 +348,14 @@ def test_symlinks_are_datasets_of_their_own(marquez_url: str) -> None:
     assert alias["currentVersion"] == primary["currentVersion"] and alias["fields"] == primary["fields"]
     found = get_json(marquez_url, "/search", {"q": table, "filter": "DATASET"})["results"]
     assert [(r["namespace"], r["name"]) for r in found] == [(hive, table)]
+    # A job's page and versions list the dataset under each name (JobVersionDao reads datasets_view).
+    outputs = get_json(marquez_url, f"/namespaces/{ns}/jobs/write")["outputs"]
+    assert sorted(outputs, key=lambda d: d["namespace"]) == [
+        {"namespace": "file", "name": path},
+        {"namespace": hive, "name": table},
+    ]
+    versions = get_json(marquez_url, f"/namespaces/{ns}/jobs/write/versions")["versions"]
+    assert [sorted(v["outputs"], key=lambda d: d["namespace"]) for v in versions] == [outputs]
     for node in (f"dataset:{hive}:{table}", f"dataset:file:{path}"):
         graph = {n["id"] for n in get_json(marquez_url, "/lineage", {"nodeId": node, "depth": 20})["graph"]}
         assert graph == {f"dataset:file:{path}", f"job:{ns}:write", f"job:{ns}:read"}, node

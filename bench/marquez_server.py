@@ -265,17 +265,21 @@ class BuiltIn:
         with psycopg.connect(self.pg.with_db("postgres").url) as c:
             return c.execute("show server_version").fetchone()[0]
 
-    def start(self, label: str) -> Target:
-        db = f"mqbench_{label}"
-        self._admin(f'drop database if exists "{db}" with (force)')
-        self._admin(f'create database "{db}"')
+    def start(self, label: str, code: Path = REPO, share_db: str | None = None) -> Target:
+        """A server (with its projector) from the checkout `code` on a fresh database, or on the
+        database `share_db` of a running one (scale-out; the first one's stop drops it)."""
+        db = share_db or f"mqbench_{label}"
+        if share_db is None:
+            self._admin(f'drop database if exists "{db}" with (force)')
+            self._admin(f'create database "{db}"')
         port = _free_port()
         WORK.mkdir(parents=True, exist_ok=True)
         log = open(WORK / f"server_{label}.log", "w")
         cmd = [sys.executable, "-m", "marquez", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--db-url", self.pg.with_db(db).url]  # fmt: skip
-        proc = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        target = Target(f"http://127.0.0.1:{port}", "bench", proc.pid, proc, db, self.postgres_pid)
+        proc = subprocess.Popen(cmd, cwd=code, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        target = Target(f"http://127.0.0.1:{port}", "bench", proc.pid, proc, None if share_db else db,
+                        self.postgres_pid)  # fmt: skip
         self.live.append(target)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -515,6 +519,408 @@ def reads(target: Target, n: int, repeats: int) -> dict:
     return out
 
 
+# --- sustained load, backlog drain, scale-out (issue 22) ------------------------------------
+
+SUSTAINED_GOALS = {"applied_4_clients_eps": 2000, "read_p99_ms": 100, "scale_out_ratio": 1.6}
+
+
+def _pending(db_url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as c:
+        return c.execute("SELECT count(*) FROM lineage_events WHERE projected_at IS NULL").fetchone()[0]
+
+
+def _projected_count(db_url: str) -> tuple[int, int]:
+    """(stored events, applied events) in the database."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as c:
+        row = c.execute("SELECT count(*), count(projected_at) FROM lineage_events").fetchone()
+        return row[0], row[1]
+
+
+def _projectors(target: Target) -> list[psutil.Process]:
+    try:
+        return [c for c in psutil.Process(target.pid).children(recursive=True) if "project" in " ".join(c.cmdline())]
+    except psutil.Error:
+        return []
+
+
+def sustained_load(targets: list[Target], db_url: str, clients: int, seconds: float, kill_at: float | None = None,
+                   reader: bool = True) -> dict:  # fmt: skip
+    """`clients` threads post one event per request (START then COMPLETE of a new job each time,
+    the bench's layered graph) for `seconds`, dealt over `targets`; a reader asks for one job of
+    the namespace every 50 ms meanwhile (each answer waits on the read-your-writes barrier).
+    Applied per second = events acknowledged during the window minus those still pending at its
+    end, over the window. `kill_at`: the last target's server and projector get SIGKILL then, and
+    its clients go on against the first target (re-posting the event they were sending)."""
+    errors: list[str] = []
+    acked = [0] * clients
+    lock = threading.Lock()
+    jobs_done: list[int] = []
+    stop = threading.Event()
+    killed = threading.Event()
+    start_barrier = threading.Barrier(clients + 1 + (1 if reader else 0))
+
+    def post_loop(c: int) -> None:
+        session = _session()
+        j = c
+        start_barrier.wait()
+        while not stop.is_set():
+            for body in (json.dumps(e, separators=(",", ":")).encode() for e in job_events(j, "bench")):
+                target = targets[c % len(targets)]
+                for _attempt in range(50):
+                    if killed.is_set() and target is targets[-1] and len(targets) > 1:
+                        target = targets[0]
+                    try:
+                        r = session.post(f"{target.url}/api/v1/lineage", data=body, timeout=30)
+                    except requests.RequestException:
+                        if killed.is_set():
+                            session = _session()
+                            continue
+                        raise
+                    if r.status_code in (200, 201):
+                        acked[c] += 1
+                        break
+                    if r.status_code == 503:
+                        time.sleep(0.1)
+                        continue
+                    errors.append(f"{r.status_code} {r.text[:300]}")
+                    return
+            with lock:
+                jobs_done.append(j)
+            j += clients
+        session.close()
+
+    read_ms: list[float] = []
+    unapplied: list[int] = []
+
+    def read_loop() -> None:
+        session = _session()
+        start_barrier.wait()
+        while not stop.is_set():
+            with lock:
+                known = jobs_done[0] if jobs_done else None
+            if known is None:
+                time.sleep(0.05)
+                continue
+            t0 = time.perf_counter()
+            r = session.get(f"{targets[0].url}/api/v1/namespaces/bench/jobs/{job_name(known)}", timeout=30)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if r.status_code == 200:
+                read_ms.append(elapsed)
+                unapplied.append(int(r.headers.get("X-Marquez-Unapplied-Events", 0)))
+            else:
+                errors.append(f"read {r.status_code} {r.text[:200]}")
+            time.sleep(0.05)
+        session.close()
+
+    threads = [threading.Thread(target=post_loop, args=(c,)) for c in range(clients)]
+    if reader:
+        threads.append(threading.Thread(target=read_loop))
+    for t in threads:
+        t.start()
+    cpu0 = [t.cpu() for t in targets]
+    load0 = os.getloadavg()
+    start_barrier.wait()
+    t0 = time.perf_counter()
+    if kill_at is not None:
+        time.sleep(kill_at)
+        victim = targets[-1]
+        for p in [*_projectors(victim), psutil.Process(victim.pid)]:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+        killed.set()
+        time.sleep(max(0.0, seconds - kill_at))
+    else:
+        time.sleep(seconds)
+    pending_at_end = _pending(db_url)
+    stored_at_end, applied_at_end = _projected_count(db_url)
+    window = time.perf_counter() - t0
+    stop.set()
+    for t in threads:
+        t.join()
+    cpu1 = [t.cpu() for t in targets]
+    if errors:
+        raise RuntimeError(f"sustained load failed: {errors[0]}")
+    drained_from = time.perf_counter()
+    while _pending(db_url):
+        if time.perf_counter() - drained_from > 900:
+            raise RuntimeError("events still pending 900 s after the load")
+        time.sleep(0.05)
+    tail_s = time.perf_counter() - drained_from
+    reads_sorted = sorted(read_ms)
+
+    def pct(q: float) -> float | None:
+        return round(reads_sorted[min(len(reads_sorted) - 1, int(q * len(reads_sorted)))], 1) if reads_sorted else None
+
+    return {
+        "clients": clients,
+        "servers": len(targets),
+        "window_s": round(window, 2),
+        "acknowledged_in_window": stored_at_end,
+        "applied_in_window": applied_at_end,
+        "pending_at_end": pending_at_end,
+        "acknowledged_eps": round(stored_at_end / window, 1),
+        "applied_eps": round(applied_at_end / window, 1),
+        "drain_after_s": round(tail_s, 2),
+        "acknowledged_total": sum(acked),
+        "jobs_posted": len(jobs_done),
+        "reads": len(read_ms),
+        "read_p50_ms": pct(0.5),
+        "read_p99_ms": pct(0.99),
+        "read_max_ms": reads_sorted[-1] if reads_sorted else None,
+        "reads_marked_unapplied": sum(1 for u in unapplied if u),
+        "server_cpu_s": [
+            round(b[0] - a[0], 2) if a[0] is not None and b[0] is not None else None
+            for a, b in zip(cpu0, cpu1, strict=True)
+        ],  # fmt: skip
+        "postgres_cpu_s": round(cpu1[0][1] - cpu0[0][1], 2) if cpu0[0][1] is not None else None,
+        "load_average_during": [round(x, 2) for x in load0] + [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def model_check(db_url: str, jobs: int) -> dict:
+    """After a load of `jobs` jobs (START + COMPLETE each), nothing lost or doubled: one stored
+    event per acknowledged event, each applied without error, one run, one job version and one
+    output dataset version per job."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as c:
+        q = lambda sql: c.execute(sql).fetchone()[0]  # noqa: E731
+        found = {
+            "events": q("SELECT count(*) FROM lineage_events"),
+            "distinct_events": q("SELECT count(DISTINCT (run_uuid, event_type)) FROM lineage_events"),
+            "unapplied": q("SELECT count(*) FROM lineage_events WHERE projected_at IS NULL"),
+            "projection_errors": q("SELECT count(*) FROM lineage_events WHERE projection_error IS NOT NULL"),
+            "jobs": q("SELECT count(*) FROM jobs WHERE namespace_name = 'bench'"),
+            "runs": q("SELECT count(*) FROM runs"),
+            "completed_runs": q("SELECT count(*) FROM runs WHERE state = 'COMPLETED'"),
+            "job_versions": q("SELECT count(*) FROM job_versions"),
+            "output_versions": q("SELECT count(*) FROM dataset_versions WHERE run_uuid IS NOT NULL"),
+        }
+    expected = {"events": 2 * jobs, "distinct_events": 2 * jobs, "unapplied": 0, "projection_errors": 0, "jobs": jobs,
+                "runs": jobs, "completed_runs": jobs, "job_versions": jobs, "output_versions": jobs}  # fmt: skip
+    return {"found": found, "expected": expected, "ok": found == expected}
+
+
+def drain_backlog(backend: BuiltIn, code: Path, label: str, events: int = 10_000) -> dict:
+    """`events` events stored while the projector is paused (SIGSTOP), then the time from its
+    SIGCONT until none is pending."""
+    target = backend.start(label, code)
+    try:
+        db_url = backend.pg.with_db(target.db).url
+        procs = _projectors(target)
+        if not procs:
+            raise RuntimeError("no projector process found")
+        for p in procs:
+            p.suspend()
+        load = encoded_load(events // 2, "bench")
+        bodies = [b for pair in load for b in pair]
+        session = _session()
+        for i in range(0, len(bodies), 500):
+            r = session.post(f"{target.url}/api/v1/lineage/batch", data=b"[" + b",".join(bodies[i : i + 500]) + b"]")
+            if r.status_code != 200:
+                raise RuntimeError(f"batch: {r.status_code} {r.text[:300]}")
+        session.close()
+        assert _pending(db_url) == len(bodies)
+        load0 = os.getloadavg()
+        cpu0 = target.cpu()
+        t0 = time.perf_counter()
+        for p in procs:
+            p.resume()
+        while _pending(db_url):
+            time.sleep(0.02)
+        seconds = time.perf_counter() - t0
+        cpu1 = target.cpu()
+        check = model_check(db_url, events // 2)
+        return {"events": len(bodies), "seconds": round(seconds, 2), "applied_eps": round(len(bodies) / seconds, 1),
+                "projector_and_server_cpu_s": round(cpu1[0] - cpu0[0], 2),
+                "postgres_cpu_s": round(cpu1[1] - cpu0[1], 2), "model_check": check,
+                "load_average_during": [round(x, 2) for x in load0] + [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
+    finally:
+        backend.stop(target)
+
+
+def run_sustained_side(backend: BuiltIn, code: Path, side: str, rep: int, seconds: float, kill: bool) -> dict:
+    out: dict = {}
+    for clients in (1, 4):
+        target = backend.start(f"{side}_sustained_{clients}_{rep}", code)
+        try:
+            db_url = backend.pg.with_db(target.db).url
+            out[f"{clients}_client{'s' if clients > 1 else ''}"] = r = sustained_load(
+                [target], db_url, clients, seconds
+            )
+            print(f"  {side} rep {rep + 1} {clients} client(s): acknowledged {r['acknowledged_eps']}/s, applied "
+                  f"{r['applied_eps']}/s, read p99 {r['read_p99_ms']} ms ({r['reads_marked_unapplied']}/{r['reads']} "
+                  f"marked unapplied), load {r['load_average_during']}", flush=True)  # fmt: skip
+        finally:
+            backend.stop(target)
+    first = backend.start(f"{side}_scale_{rep}", code)
+    second = backend.start(f"{side}_scale_{rep}_b", code, share_db=first.db)
+    try:
+        db_url = backend.pg.with_db(first.db).url
+        out["2_servers_4_clients"] = r = sustained_load([first, second], db_url, 4, seconds)
+        print(f"  {side} rep {rep + 1} 2+2, 4 clients: acknowledged {r['acknowledged_eps']}/s, applied "
+              f"{r['applied_eps']}/s, read p99 {r['read_p99_ms']} ms", flush=True)  # fmt: skip
+    finally:
+        backend.stop(second)
+        backend.stop(first)
+    out["drain_10000"] = d = drain_backlog(backend, code, f"{side}_drain_{rep}")
+    print(f"  {side} rep {rep + 1} drain 10,000: {d['seconds']} s ({d['applied_eps']}/s), model "
+          f"{'ok' if d['model_check']['ok'] else d['model_check']}", flush=True)  # fmt: skip
+    if kill:
+        first = backend.start(f"{side}_kill_{rep}", code)
+        second = backend.start(f"{side}_kill_{rep}_b", code, share_db=first.db)
+        try:
+            db_url = backend.pg.with_db(first.db).url
+            r = sustained_load([first, second], db_url, 4, seconds, kill_at=seconds / 2)
+            r["model_check"] = model_check(db_url, r["jobs_posted"])
+            out["2_servers_one_killed"] = r
+            print(f"  {side} rep {rep + 1} 2+2 with one killed at {seconds / 2:.0f} s: applied {r['applied_eps']}/s, "
+                  f"model {'ok' if r['model_check']['ok'] else r['model_check']}", flush=True)  # fmt: skip
+        finally:
+            backend.stop(second)
+            backend.stop(first)
+    return out
+
+
+def _git_at(code: Path) -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=code, capture_output=True, text=True,
+                              check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def sustained_main(before_dir: Path | None, sides: list[str], repeats: int, seconds: float, pg_port: int) -> None:
+    """Measure each side (`after` = this checkout, `before` = `before_dir`), alternating, and merge
+    the results into results/marquez_server.{json,md} under "sustained"."""
+    backend = BuiltIn(pg_port, {})
+    codes = {"after": REPO, "before": before_dir}
+    runs: dict[str, list[dict]] = {s: [] for s in sides}
+    load_before = os.getloadavg()
+    commits = {s: _git_commit() if s == "after" else _git_at(codes[s]) for s in sides}
+    started = time.perf_counter()
+    load_by_side = {side: {"before": [round(x, 2) for x in load_before]} for side in sides}
+    try:
+        for rep in range(repeats):
+            order = sides if rep % 2 == 0 else sides[::-1]
+            for side in order:
+                runs[side].append(run_sustained_side(backend, codes[side], side, rep, seconds, kill=rep == 0))
+    finally:
+        backend.close()
+    for side in sides:
+        load_by_side[side]["after"] = [round(x, 2) for x in os.getloadavg()]
+    path = RESULTS / "marquez_server.json"
+    report = json.loads(path.read_text()) if path.exists() else {}
+    earlier = report.get("sustained") or {}
+    for side, kept in (earlier.get("runs") or {}).items():  # a side not measured this time stays
+        if side not in sides:
+            runs[side] = kept
+            commits[side] = earlier["commits"][side]
+            if "load_average_by_side" in earlier:
+                load_by_side[side] = earlier["load_average_by_side"][side]
+    report["sustained"] = {
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "commits": commits,
+        "seconds": seconds,
+        "repeats": repeats,
+        "load_average_1_5_15": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },  # fmt: skip
+        "wall_s": round(time.perf_counter() - started, 1),
+        "load_average_by_side": load_by_side,
+        "goals": SUSTAINED_GOALS,
+        "runs": runs,
+    }
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    md = RESULTS / "marquez_server.md"
+    text = md.read_text() if md.exists() else ""
+    text = text.split(SUSTAINED_HEADING)[0].rstrip("\n") + "\n\n" + "\n".join(render_sustained(report["sustained"]))
+    md.write_text(text + "\n")
+    print("\n".join(render_sustained(report["sustained"])))
+
+
+SUSTAINED_HEADING = "## Sustained load, backlog drain and scale-out (issue 22)"
+
+
+def render_sustained(s: dict) -> list[str]:
+    sides = [k for k in ("before", "after") if s["runs"].get(k)]
+    m = s["machine"]
+
+    def med(side: str, key: str, field_: str) -> float | None:
+        vals = [r[key][field_] for r in s["runs"][side] if r.get(key) and r[key].get(field_) is not None]
+        return round(median(vals), 1) if vals else None
+
+    def alls(side: str, key: str, field_: str) -> str:
+        return " / ".join(str(r[key][field_]) for r in s["runs"][side] if r.get(key))
+
+    def loads(side: str, key: str) -> str:
+        return "; ".join(f"{r[key]['load_average_during'][0]:.1f}-{r[key]['load_average_during'][3]:.1f}"
+                         for r in s["runs"][side] if r.get(key))  # fmt: skip
+
+    rows = [
+        ("applied events/s, 1 client", "1_client", "applied_eps", ""),
+        ("... acknowledged events/s", "1_client", "acknowledged_eps", ""),
+        ("applied events/s, 4 clients", "4_clients", "applied_eps", ">= 2,000"),
+        ("... acknowledged events/s", "4_clients", "acknowledged_eps", ""),
+        ("read p99 during the 4-client load (ms)", "4_clients", "read_p99_ms", "<= 100"),
+        ("read p50 during the 4-client load (ms)", "4_clients", "read_p50_ms", ""),
+        ("read p99 during the 1-client load (ms)", "1_client", "read_p99_ms", "<= 100"),
+        ("pending at the end of the 4-client load (events)", "4_clients", "pending_at_end", ""),
+        ("drain a 10,000-event backlog (s)", "drain_10000", "seconds", ""),
+        ("... applied events/s while draining", "drain_10000", "applied_eps", ""),
+        ("applied events/s, 2 servers + 2 projectors, 4 clients", "2_servers_4_clients", "applied_eps", ""),
+    ]
+    head = "| measure | " + " | ".join(f"{side} ({s['commits'][side]}): median | runs | load avg" for side in sides)
+    lines = [
+        SUSTAINED_HEADING,
+        "",
+        f"{s['date']}, {m['cpu_model']}, {m['cores']} cores shared with other users' work (load average beside each "
+        f"figure: 1-minute average at the start and at the end of the run). `python -m bench.marquez_server "
+        f"--sustained`: each measure on a fresh database and server process (its projector a child of it); "
+        f"load = the layered graph above, each client posting START then COMPLETE of a new job, one event per "
+        f"request, for {s['seconds']:.0f} s; applied/s = events applied by the end of the window over the window; "
+        f"a reader asks for one job every 50 ms meanwhile (each read waits on the read-your-writes barrier, at most "
+        f"10 s, and says `X-Marquez-Unapplied-Events` when it answers before). Drain: 10,000 events stored through "
+        f"the batch endpoint while the projector is paused (SIGSTOP), then the time until none is pending. Median "
+        f"of {s['repeats']} runs per side, sides alternated. `before` = the code of the commit named, run from a "
+        f"worktree with the same venv.",
+        "",
+        head + " |",
+        "| --- | " + " | ".join("---: | --- | ---" for _ in sides) + " |",
+    ]
+    for label, key, field_, goal in rows:
+        cells = [f"{med(side, key, field_)} | {alls(side, key, field_)} | {loads(side, key)}" for side in sides]
+        lines.append(f"| {label}{f' (goal {goal})' if goal else ''} | " + " | ".join(cells) + " |")
+    ratio_cells = []
+    for side in sides:
+        one = med(side, "4_clients", "applied_eps")
+        two = med(side, "2_servers_4_clients", "applied_eps")
+        ratio_cells.append(f"{two / one:.2f}x | | " if one and two else "n/a | | ")
+    lines.append("| 2+2 vs 1+1 applied, 4 clients (goal >= 1.6x) | " + " | ".join(ratio_cells) + " |")
+    lines += ["", "Nothing lost or doubled (2 servers + 2 projectors, 4 clients; one server and its projector "
+              "killed with SIGKILL half way, its clients going on against the other server):", ""]  # fmt: skip
+    for side in sides:
+        for r in s["runs"][side]:
+            k = r.get("2_servers_one_killed")
+            if k:
+                lines.append(f"- {side}: {k['jobs_posted']} jobs posted, {k['acknowledged_total']} acknowledgements; "
+                             f"model check {'ok' if k['model_check']['ok'] else 'FAILED'}: {k['model_check']['found']}"
+                             f"; applied {k['applied_eps']}/s")  # fmt: skip
+    by_side = s.get("load_average_by_side") or {}
+    lines += ["", "Load average (1, 5, 15 min) before and after each side's runs: "
+              + "; ".join(f"{k} {v.get('before')} -> {v.get('after')}" for k, v in by_side.items())
+              + ". All samples, CPU seconds and the model checks are in the JSON file."]  # fmt: skip
+    return lines
+
+
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -530,7 +936,15 @@ def main(
     server_pid: int = typer.Option(None, help="With --url: the server's pid, to read its RSS."),
     pg_port: int = typer.Option(5434, help="Port of the benchmark's own embedded Postgres."),
     server_env: list[str] = typer.Option([], "--server-env", help="KEY=VALUE for the built-in server (repeatable)."),
+    sustained: bool = typer.Option(False, help="Sustained load, backlog drain and scale-out instead (issue 22)."),
+    before_dir: Path = typer.Option(None, help="With --sustained: a checkout of the code to compare with."),
+    seconds: float = typer.Option(60, help="With --sustained: the length of each load."),
+    only: str = typer.Option("before,after", help="With --sustained: the sides to measure (the others are kept)."),
 ) -> None:
+    if sustained:
+        sides = [s for s in only.split(",") if s != "before" or before_dir]
+        sustained_main(before_dir, sides, repeats, seconds, pg_port)
+        return
     job_counts = [500] if quick else [int(s) for s in sizes.split(",")]
     print(f"events: {validate_load()}")
     extra_env = dict(item.split("=", 1) for item in server_env)

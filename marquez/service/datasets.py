@@ -71,11 +71,14 @@ def hide(store: Store, namespace: str, name: str) -> dict | None:
 
 def versions(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict | None:
     with store.read() as conn:
-        ds = stored.row(conn, namespace, name)
-        if ds is None:
+        found = stored.row(conn, namespace, name)
+        if found is None:
             return None
-        rows = stored.versions_page(conn, ds["uuid"], limit, offset)
-        total = stored.versions_count(conn, ds["uuid"])
+        # Asked by a symlink: the versions written under it, shown under the dataset's own name
+        # (DatasetVersionDao.findAll drops the symlinks' rows of datasets_view).
+        ds = stored.by_uuid(conn, found["uuid"]) or found
+        rows = stored.versions_page(conn, ds["uuid"], namespace, name, limit, offset)
+        total = stored.versions_count(conn, ds["uuid"], namespace, name)
         created_by = runs.by_ids(conn, [r["run_uuid"] for r in rows if r["run_uuid"]])
         tags = _tags(conn, [ds["uuid"]]).get(ds["uuid"], [])
         return js.page(

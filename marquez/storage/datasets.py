@@ -145,17 +145,28 @@ def fields(conn, ids: list) -> list[dict]:
     ).fetchall()
 
 
-def versions_page(conn, dataset_uuid: uuid.UUID, limit: int, offset: int) -> list[dict]:
+# The versions written under a name: the dataset's own, or a symlink's (DatasetVersionDao.findAll
+# selects dataset_versions by the namespace and name they were written under).
+_WRITTEN_AS = "dataset_uuid = %s AND COALESCE(namespace_name, %s) = %s AND COALESCE(name, %s) = %s"
+
+
+def versions_page(conn, dataset_uuid: uuid.UUID, namespace: str, name: str, limit: int, offset: int) -> list[dict]:
     return conn.execute(
-        "SELECT * FROM dataset_versions WHERE dataset_uuid = %s ORDER BY created_at DESC, seq DESC LIMIT %s OFFSET %s",
-        (dataset_uuid, limit, offset),
+        f"SELECT * FROM dataset_versions WHERE {_WRITTEN_AS} ORDER BY created_at DESC, seq DESC LIMIT %s OFFSET %s",
+        (dataset_uuid, namespace, namespace, name, name, limit, offset),
     ).fetchall()
 
 
-def versions_count(conn, dataset_uuid: uuid.UUID) -> int:
+def versions_count(conn, dataset_uuid: uuid.UUID, namespace: str, name: str) -> int:
     return conn.execute(
-        "SELECT count(*) AS n FROM dataset_versions WHERE dataset_uuid = %s", (dataset_uuid,)
+        f"SELECT count(*) AS n FROM dataset_versions WHERE {_WRITTEN_AS}",
+        (dataset_uuid, namespace, namespace, name, name),
     ).fetchone()["n"]
+
+
+def by_uuid(conn, dataset_uuid: uuid.UUID) -> dict | None:
+    """The dataset's own row (its own name)."""
+    return conn.execute("SELECT * FROM datasets WHERE uuid = %s", (dataset_uuid,)).fetchone()
 
 
 def version(conn, dataset_uuid: uuid.UUID, version_id: uuid.UUID) -> dict | None:

@@ -117,11 +117,41 @@ class Seen:
     def __init__(self) -> None:
         self.namespaces: set[str] = set()
         self.sources: set[str] = set()
+        # Dataset names looked up in dataset_symlinks for the whole batch at once (`prefetch_aliases`):
+        # name -> the dataset it is an alias of, or None. A name an event of the batch links as a
+        # symlink is dropped from it (looked up again).
+        self.aliases: dict[tuple[str, str], tuple[str, str] | None] = {}
+        # Per dataset, the fields last written in this transaction and the version they were mapped
+        # to: the same fields for the same version again (a run's START then COMPLETE) change nothing.
+        self.fields: dict[Any, tuple] = {}
 
     def forget(self) -> None:
         """After a rollback: what was upserted is gone."""
         self.namespaces.clear()
         self.sources.clear()
+        self.fields.clear()
+
+    def prefetch_aliases(self, conn: Connection, raws: list[dict]) -> None:
+        """Look up, in one statement, which of the datasets the events name are another dataset's
+        symlinks (instead of one lookup per dataset per event)."""
+        names: set[tuple[str, str]] = set()
+        for raw in raws:
+            named = [*(raw.get("inputs") or []), *(raw.get("outputs") or []), raw.get("dataset")]
+            for ds in named:
+                if isinstance(ds, dict) and isinstance(ds.get("namespace"), str) and isinstance(ds.get("name"), str):
+                    names.add((ds["namespace"], ds["name"]))
+        if not names:
+            return
+        rows = conn.execute(
+            "SELECT s.namespace_name AS alias_namespace, s.name AS alias_name, d.namespace_name, d.name"
+            " FROM unnest(%s::text[], %s::text[]) AS u(ns, nm)"
+            " JOIN dataset_symlinks s ON s.namespace_name = u.ns AND s.name = u.nm"
+            " JOIN datasets d ON d.uuid = s.dataset_uuid",
+            ([n[0] for n in names], [n[1] for n in names]),
+        ).fetchall()
+        self.aliases = dict.fromkeys(names)
+        for r in rows:
+            self.aliases[(r["alias_namespace"], r["alias_name"])] = (r["namespace_name"], r["name"])
 
 
 class Ingest:
@@ -133,6 +163,7 @@ class Ingest:
         self.raw = event.raw
         self.now = event.event_time
         seen = seen or Seen()
+        self._seen = seen
         self._seen_namespaces = seen.namespaces
         self._seen_sources = seen.sources
         self._run_io: list[tuple] = []  # written in one statement once the datasets are known
@@ -379,12 +410,15 @@ class Ingest:
         description = _get(facets, "documentation", "description")
         # A name another dataset lists among its symlinks is that dataset (Marquez finds the name's
         # dataset_symlinks row first and upserts the dataset it points to: OpenLineageDao.upsertLineageDataset).
-        aliased = self.conn.execute(
-            "SELECT d.namespace_name, d.name FROM dataset_symlinks s JOIN datasets d ON d.uuid = s.dataset_uuid"
-            " WHERE s.namespace_name = %s AND s.name = %s",
-            (namespace, name),
-        ).fetchone()
-        key_namespace, key_name = (aliased["namespace_name"], aliased["name"]) if aliased else (namespace, name)
+        if (namespace, name) in self._seen.aliases:
+            key_namespace, key_name = self._seen.aliases[(namespace, name)] or (namespace, name)
+        else:
+            aliased = self.conn.execute(
+                "SELECT d.namespace_name, d.name FROM dataset_symlinks s JOIN datasets d ON d.uuid = s.dataset_uuid"
+                " WHERE s.namespace_name = %s AND s.name = %s",
+                (namespace, name),
+            ).fetchone()
+            key_namespace, key_name = (aliased["namespace_name"], aliased["name"]) if aliased else (namespace, name)
         dataset = self.conn.execute(
             "INSERT INTO datasets (uuid, namespace_name, name, physical_name, source_name, description, created_at,"
             " updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)"
@@ -414,13 +448,14 @@ class Ingest:
             version = versions.dataset_version(namespace, source, name, name, fields, lifecycle, run_uuid)
             version_row = self.conn.execute(
                 "INSERT INTO dataset_versions (uuid, dataset_uuid, version, created_at, run_uuid, fields,"
-                " lifecycle_state, schema_version, facets) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+                " lifecycle_state, schema_version, facets, namespace_name, name)"
+                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
                 " ON CONFLICT (version) DO UPDATE SET facets = dataset_versions.facets || EXCLUDED.facets"
                 " RETURNING uuid",
                 (
                     uuid.uuid4(), dataset["uuid"], version, self.now, None if is_input else run_uuid,
                     Jsonb(_version_fields(fields)), lifecycle, versions.schema_version(namespace, name, fields),
-                    Jsonb(version_facets),
+                    Jsonb(version_facets), namespace, name,  # the name written under (a symlink's too)
                 ),
             ).fetchone()  # fmt: skip
         if fields:
@@ -455,6 +490,8 @@ class Ingest:
             links[(ns, nm)] = ident["type"] if isinstance(ident.get("type"), str) else None
         if not links:
             return
+        for key in links:
+            self._seen.aliases.pop(key, None)  # it may be an alias from now on: look it up again
         for ns, _ in links:
             self._namespace(ns)
         self.conn.execute(
@@ -496,6 +533,10 @@ class Ingest:
         """Upsert the dataset's fields and map them to the version, in one statement."""
         unique = {f["name"]: f for f in fields}  # a repeated name keeps its last definition
         names = list(unique)
+        written = (version_uuid, [(n, _str(unique[n].get("type")), unique[n].get("description")) for n in names])
+        if self._seen.fields.get(dataset_uuid) == written:
+            return  # the dataset's fields are these already, and mapped to this version
+        self._seen.fields[dataset_uuid] = written
         self.conn.execute(
             "WITH incoming AS ("
             "  SELECT * FROM unnest(%(names)s::text[], %(types)s::text[], %(descs)s::text[], %(pos)s::int[])"

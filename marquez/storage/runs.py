@@ -20,7 +20,9 @@ def facets(conn, run_id: uuid.UUID) -> dict | None:
 def io(conn, run_ids: list) -> list[dict]:
     """The dataset versions each run read or wrote, in the order the events named them."""
     return conn.execute(
-        "SELECT io.run_uuid, io.is_input, io.facets, d.namespace_name, d.name, v.version FROM run_io io"
+        # Under the names they were written with (a symlink's too), as Marquez lists them.
+        "SELECT io.run_uuid, io.is_input, io.facets, COALESCE(v.namespace_name, d.namespace_name) AS namespace_name,"
+        " COALESCE(v.name, d.name) AS name, v.version FROM run_io io"
         " JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid JOIN datasets d ON d.uuid = v.dataset_uuid"
         " WHERE io.run_uuid = ANY(%s) ORDER BY io.seq",
         (run_ids,),

@@ -359,6 +359,27 @@ def test_symlinks_are_datasets_of_their_own(marquez_url: str) -> None:
     for node in (f"dataset:{hive}:{table}", f"dataset:file:{path}"):
         graph = {n["id"] for n in get_json(marquez_url, "/lineage", {"nodeId": node, "depth": 20})["graph"]}
         assert graph == {f"dataset:file:{path}", f"job:{ns}:write", f"job:{ns}:read"}, node
+    # A dataset's versions page by a name lists the versions written under it, shown under the
+    # dataset's own name (db/DatasetVersionDao.java findAll); a run lists them by that name.
+    alias_path = f"/namespaces/{hive.replace('/', '%2F')}/datasets/{table}/versions"
+    primary_path = f"/namespaces/file/datasets/{path.replace('/', '%2F')}/versions"
+    assert get_json(marquez_url, alias_path) == {"versions": [], "totalCount": 0}
+    own = get_json(marquez_url, primary_path)["versions"]
+    assert own and {v["name"] for v in own} == {path}
+    rewriter = str(uuid.uuid4())
+    rewrite = dict(namespace=ns, job="rewrite", run_id=rewriter, outputs=[dataset(hive, table, [("id", "INTEGER")])])
+    post_ok(
+        marquez_url,
+        run_event("START", event_time=moment + dt.timedelta(seconds=4), **rewrite),
+        run_event("COMPLETE", event_time=moment + dt.timedelta(seconds=5), **rewrite),
+    )
+    via_alias = get_json(marquez_url, alias_path)["versions"]
+    assert [(v["name"], v["createdByRun"]["id"]) for v in via_alias] == [(path, rewriter)]
+    assert rewriter not in {
+        (v["createdByRun"] or {}).get("id") for v in get_json(marquez_url, primary_path)["versions"]
+    }
+    written = get_json(marquez_url, f"/jobs/runs/{rewriter}")["outputDatasetVersions"]
+    assert [(w["datasetVersionId"]["namespace"], w["datasetVersionId"]["name"]) for w in written] == [(hive, table)]
 
 
 def test_namespace_names_as_marquez_files_them(marquez_url: str) -> None:

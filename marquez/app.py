@@ -26,6 +26,7 @@ from marquez.api import (
     graph,
     ingest,
     jobs,
+    legacy,
     namespaces,
     projection_errors,
     runlineage,
@@ -69,6 +70,7 @@ def build_router() -> Router:
         stats,
         tags,
         projection_errors,
+        legacy,
     ):
         module.register(router)
     return router

@@ -116,6 +116,15 @@ DIFFERENCES: tuple[Difference, ...] = (
         ours="cut at the last ':' (a field node id at the last two), then looked up: the node or 404",
         reason="a client's well-formed question is not a server error",
     ),
+    Difference(
+        key="legacy-write-api",
+        marquez="serves its write API from before OpenLineage: PUT namespaces, sources, datasets and jobs, POST job"
+        " runs and runs' start/complete/fail/abort (NamespaceResource, SourceResource, DatasetResource,"
+        " JobResource)",
+        ours="405 naming the OpenLineage event to POST to /api/v1/lineage instead",
+        reason="one way in: every change is an OpenLineage event, stored durably, ordered by event time and"
+        " deduplicated; a second write path would bypass all three",
+    ),
 )
 
 BY_KEY = {d.key: d for d in DIFFERENCES}

@@ -340,3 +340,30 @@ def test_node_id_fallback(builtin_marquez) -> None:
     columns = get_json(builtin_marquez.url, "/column-lineage", {"nodeId": f"datasetField:{ns}:1st_table:id"})
     assert {n["id"] for n in columns["graph"]} == {f"datasetField:{ns}:1st_table:id", f"datasetField:{ns}:0_source:id"}
     get_json(builtin_marquez.url, "/lineage", {"nodeId": f"dataset:{ns}:2nd_table"}, status=404)
+
+
+def test_legacy_write_api(builtin_marquez) -> None:
+    """Marquez's pre-OpenLineage writes (NamespaceResource.createOrUpdate, SourceResource, DatasetResource,
+    JobResource.createOrUpdate / createRun / markRunAs) answer 405 naming the event to post instead,
+    and change nothing."""
+    ns = unique("diff-legacy")
+    run_id = str(uuid.uuid4())
+    writes = [
+        ("PUT", f"/namespaces/{ns}", {"ownerName": "me"}, "JobEvent"),
+        ("PUT", f"/sources/{ns}", {"type": "POSTGRESQL", "connectionUrl": "jdbc:postgresql://h/db"}, "dataSource"),
+        ("PUT", f"/namespaces/{ns}/datasets/t", {"type": "DB_TABLE", "physicalName": "t"}, "DatasetEvent"),
+        ("PUT", f"/namespaces/{ns}/jobs/j", {"type": "BATCH"}, "JobEvent"),
+        ("POST", f"/namespaces/{ns}/jobs/j/runs", {}, "START RunEvent"),
+        *[
+            ("POST", f"/jobs/runs/{run_id}/{a}", None, f"{a.upper()} RunEvent")
+            for a in ("start", "complete", "fail", "abort")
+        ],
+    ]
+    for method, path, body, instead in writes:
+        response = requests.request(method, f"{builtin_marquez.url}/api/v1{path}", json=body, timeout=15)
+        assert response.status_code == 405, (method, path, response.status_code, response.text)
+        message = response.json()["message"]
+        assert instead in message and "/api/v1/lineage" in message, (path, message)
+    get_json(builtin_marquez.url, f"/namespaces/{ns}", status=404)
+    get_json(builtin_marquez.url, f"/sources/{ns}", status=404)
+    get_json(builtin_marquez.url, f"/jobs/runs/{run_id}", status=404)

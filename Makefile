@@ -10,7 +10,7 @@ export
 
 .PHONY: setup ui ol-java demo bi test lint down status bench bench-marquez bench-lineage bench-diff bench-ui bench-daily bench-outbox clean
 
-setup: $(VENV)/.synced ui ol-java
+setup: $(VENV)/.synced ui
 
 # Install uv from PyPI if missing, then the locked dependencies (uv.lock) into .venv.
 # --compile-bytecode: every dagster/dbt process would otherwise compile its imports from
@@ -34,18 +34,28 @@ ui/node_modules/.installed: ui/package.json ui/package-lock.json $(VENV)/.synced
 ui/dist/index.html: ui/node_modules/.installed $(UI_SOURCES)
 	$(UI_NPM) run build
 
-# The official OpenLineage Java client's jars, for tests/marquez/test_openlineage_clients.py: Maven copies
-# io.openlineage:openlineage-java (tests/marquez/clients/pom.xml) and its dependencies from Maven Central
-# into .cache/openlineage-java/jars (git-ignored); fetched again only when the pom changes. .ci/run
-# installs Java and Maven where they are missing.
+# The official OpenLineage Java client's jars, for tests/marquez/test_openlineage_clients.py (so `make test`
+# needs a JDK 17+; `make demo` does not): Maven copies io.openlineage:openlineage-java
+# (tests/marquez/clients/pom.xml) and its dependencies from Maven Central into .cache/openlineage-java/jars
+# (git-ignored); fetched again only when the pom changes. Without `mvn` on PATH, Apache Maven itself comes
+# from Maven Central into .cache/maven.
 OL_JAVA := .cache/openlineage-java
+MAVEN_VERSION := 3.9.9
+MAVEN_URL := https://repo.maven.apache.org/maven2/org/apache/maven/apache-maven/$(MAVEN_VERSION)/apache-maven-$(MAVEN_VERSION)-bin.tar.gz
+MVN := $(or $(shell command -v mvn 2>/dev/null),.cache/maven/bin/mvn)
 
 ol-java: $(OL_JAVA)/.fetched
 
-$(OL_JAVA)/.fetched: tests/marquez/clients/pom.xml
+$(OL_JAVA)/.fetched: tests/marquez/clients/pom.xml | $(MVN)
+	@command -v javac >/dev/null || { echo "make test needs a JDK 17+ for the OpenLineage Java client's test (e.g. apt-get install openjdk-17-jdk-headless)" >&2; exit 1; }
 	rm -rf $(OL_JAVA) && mkdir -p $(OL_JAVA)
-	mvn -q -B -f tests/marquez/clients/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(OL_JAVA)/jars
+	$(MVN) -q -B -f tests/marquez/clients/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(OL_JAVA)/jars
 	@touch $@
+
+.cache/maven/bin/mvn:
+	rm -rf .cache/maven && mkdir -p .cache
+	python3 -c "import io, sys, tarfile, urllib.request; tarfile.open(fileobj=io.BytesIO(urllib.request.urlopen(sys.argv[1]).read())).extractall(sys.argv[2])" $(MAVEN_URL) .cache
+	mv .cache/apache-maven-$(MAVEN_VERSION) .cache/maven
 
 demo: setup
 	$(BIN)/lakehouse demo
@@ -56,7 +66,7 @@ bi: setup
 	$(BIN)/lakehouse up --bi
 
 # Lint, format and type checks first (seconds), then every test.
-test: setup lint
+test: setup ol-java lint
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.synced

@@ -570,6 +570,15 @@ class Ingest:
         from the dataset's upsert) as they were: Marquez moves them only on COMPLETE
         (OpenLineageService.createAsync -> buildJobOutput; JobVersionDao.upsertJobVersionOnRunTransition
         links the job version for every finished run)."""
+        inputs, outputs = self._run_datasets(run_uuid)
+        jv = self._job_version(job, inputs, outputs, latest_run=run_uuid)
+        self.conn.execute("UPDATE runs SET job_version_uuid = %s WHERE uuid = %s", (jv, run_uuid))
+        if not outputs_current:
+            return
+        self._outputs_current(run_uuid)
+
+    def _run_datasets(self, run_uuid: uuid.UUID) -> tuple[list[dict], list[dict]]:
+        """The datasets a run read and wrote so far: (inputs, outputs)."""
         rows = self.conn.execute(
             "SELECT DISTINCT d.uuid AS dataset_uuid, d.namespace_name AS namespace, d.name, io.is_input"
             " FROM run_io io JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid"
@@ -578,13 +587,13 @@ class Ingest:
         ).fetchall()
         inputs = [r for r in rows if r["is_input"]]
         outputs = [r for r in rows if not r["is_input"]]
-        jv = self._job_version(job, inputs, outputs, latest_run=run_uuid)
-        self.conn.execute("UPDATE runs SET job_version_uuid = %s WHERE uuid = %s", (jv, run_uuid))
-        if not outputs_current:
-            return
-        # The run's latest output versions become the datasets' current versions.
+        return inputs, outputs
+
+    def _outputs_current(self, run_uuid: uuid.UUID) -> None:
+        """The run's latest output versions become the datasets' current versions."""
         self.conn.execute(
-            # updated_at is the server's clock here, as in Marquez (search sorts by it).
+            # updated_at is the server's clock here, as in Marquez (OpenLineageService.buildJobOutput;
+            # search sorts by it).
             "UPDATE datasets d SET current_version_uuid = latest.uuid, updated_at = GREATEST(d.updated_at, now())"
             " FROM (SELECT DISTINCT ON (v.dataset_uuid) v.dataset_uuid, v.uuid FROM run_io io"
             "   JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid"
@@ -617,14 +626,7 @@ class Ingest:
         raw = self.raw
         terminal = str(raw.get("eventType") or "").upper() in ("COMPLETE", "FAIL")
         if not (terminal and not raw.get("inputs") and not raw.get("outputs")):
-            rows = self.conn.execute(
-                "SELECT DISTINCT d.uuid AS dataset_uuid, d.namespace_name AS namespace, d.name, io.is_input"
-                " FROM run_io io JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid"
-                " JOIN datasets d ON d.uuid = v.dataset_uuid WHERE io.run_uuid = %s",
-                (run_uuid,),
-            ).fetchall()
-            inputs = [r for r in rows if r["is_input"]]
-            outputs = [r for r in rows if not r["is_input"]]
+            inputs, outputs = self._run_datasets(run_uuid)
             version = versions.job_version(
                 job["namespace_name"],
                 job["name"],
@@ -636,15 +638,7 @@ class Ingest:
                 jv = self._job_version(job, inputs, outputs, latest_run=run_uuid)
                 self.conn.execute("UPDATE runs SET job_version_uuid = %s WHERE uuid = %s", (jv, run_uuid))
         if raw.get("eventType") is not None:
-            self.conn.execute(
-                # updated_at is the server's clock here, as in Marquez (OpenLineageService.buildJobOutput).
-                "UPDATE datasets d SET current_version_uuid = latest.uuid, updated_at = GREATEST(d.updated_at, now())"
-                " FROM (SELECT DISTINCT ON (v.dataset_uuid) v.dataset_uuid, v.uuid FROM run_io io"
-                "   JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid"
-                "   WHERE io.run_uuid = %s AND NOT io.is_input ORDER BY v.dataset_uuid, io.seq DESC) latest"
-                " WHERE d.uuid = latest.dataset_uuid",
-                (run_uuid,),
-            )
+            self._outputs_current(run_uuid)
 
     def _job_version(self, job: dict, inputs: list[dict], outputs: list[dict], latest_run) -> uuid.UUID:
         version = versions.job_version(

@@ -495,6 +495,19 @@ def child_env(**extra: str) -> dict[str, str]:
     return {**os.environ, **extra}
 
 
+def export(**variables: str) -> None:
+    """Set `variables` in this process's environment for good: for a long-lived process whose
+    children (started by libraries that take no `env`) must inherit them."""
+    os.environ.update(variables)
+
+
+def replace_environment(variables: Mapping[str, str]) -> None:
+    """Make this process's environment exactly `variables`: a forked child taking on the
+    environment of the caller it runs a program for (orchestration/services/run_worker.py)."""
+    os.environ.clear()
+    os.environ.update(variables)
+
+
 @contextmanager
 def exported(variables: Mapping[str, str]) -> Iterator[None]:
     """`variables` in this process's environment while the block runs, then as they were.

@@ -16,11 +16,11 @@ the sensor's next tick. It starts nothing while the sensor is stopped (the UI's 
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+import urllib.request
 from pathlib import Path
-
-import requests
 
 from lakehouse_core.settings import Settings, child_env
 from orchestration.services import background
@@ -88,11 +88,15 @@ class _Dagster:
             "repositoryName": REPOSITORY,
             "sensorName": raw_file_sensor.name,
         }
-        response = requests.post(
-            self.graphql_url, json={"query": query, "variables": {"selector": selector}}, timeout=10
+        # A plain POST on the loopback (urllib, like the services' readiness probes): the Python
+        # client has no public call for a sensor's state.
+        request = urllib.request.Request(
+            self.graphql_url,
+            data=json.dumps({"query": query, "variables": {"selector": selector}}).encode(),
+            headers={"Content-Type": "application/json"},
         )
-        response.raise_for_status()
-        answer = response.json()["data"]["sensorOrError"]
+        with urllib.request.urlopen(request, timeout=10) as response:  # HTTPError on a 4xx/5xx
+            answer = json.load(response)["data"]["sensorOrError"]
         return answer.get("__typename") == "Sensor" and answer["sensorState"]["status"] == "RUNNING"
 
     def submit(self, day: str, key: str) -> str:

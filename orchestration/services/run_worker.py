@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from lakehouse_core.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings, child_env
+from lakehouse_core.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings, child_env, export, replace_environment
 from orchestration.services import background
 
 SOCKET_NAME = "run-worker.sock"
@@ -194,7 +194,7 @@ def serve(path: Path) -> None:
     _preload()
     print(f"loaded the code location in {time.monotonic() - started:.1f}s; listening on {path}", flush=True)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
-    os.environ["LAKEHOUSE_RUN_WORKER_SOCKET"] = str(path)  # a run's dbt steps start warm (bin/warm/exec.py)
+    export(LAKEHOUSE_RUN_WORKER_SOCKET=str(path))  # a run's dbt steps start warm (bin/warm/exec.py)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
@@ -288,10 +288,10 @@ def _exec_program(request: dict, fds: list[int], conn: socket.socket, listener: 
             os.dup2(fd, target)
             os.close(fd)
         os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
+        env = dict(request["env"])
         if request["exec"] == "dbt-ol":  # its `dbt` child: warm too
-            os.environ["PATH"] = f"{WARM_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+            env["PATH"] = f"{WARM_BIN}{os.pathsep}{env.get('PATH', '')}"
+        replace_environment(env)
         code = _run_program(request["exec"], list(request["argv"]))
     except BaseException:
         import traceback

@@ -627,13 +627,7 @@ class Ingest:
         terminal = str(raw.get("eventType") or "").upper() in ("COMPLETE", "FAIL")
         if not (terminal and not raw.get("inputs") and not raw.get("outputs")):
             inputs, outputs = self._run_datasets(run_uuid)
-            version = versions.job_version(
-                job["namespace_name"],
-                job["name"],
-                [(d["namespace"], d["name"]) for d in inputs],
-                [(d["namespace"], d["name"]) for d in outputs],
-                job["location"],
-            )
+            version = _version_of(job, inputs, outputs)
             if self.conn.execute("SELECT 1 FROM job_versions WHERE version = %s", (version,)).fetchone() is None:
                 jv = self._job_version(job, inputs, outputs, latest_run=run_uuid)
                 self.conn.execute("UPDATE runs SET job_version_uuid = %s WHERE uuid = %s", (jv, run_uuid))
@@ -641,13 +635,7 @@ class Ingest:
             self._outputs_current(run_uuid)
 
     def _job_version(self, job: dict, inputs: list[dict], outputs: list[dict], latest_run) -> uuid.UUID:
-        version = versions.job_version(
-            job["namespace_name"],
-            job["name"],
-            [(d["namespace"], d["name"]) for d in inputs],
-            [(d["namespace"], d["name"]) for d in outputs],
-            job["location"],
-        )
+        version = _version_of(job, inputs, outputs)
         ids = lambda ds: Jsonb(sorted({(d["namespace"], d["name"]) for d in ds}))  # noqa: E731
         row = self.conn.execute(
             "INSERT INTO job_versions (uuid, job_uuid, version, location, created_at, updated_at, latest_run_uuid,"
@@ -700,6 +688,17 @@ def _parent_job_name(named: str, job: str) -> str:
     `a.b`, as some schedulers write it) means the name up to its last dot (`a`): Marquez's
     OpenLineageDao.findParentJobRow with Utils.parseParentJobName."""
     return named.rsplit(".", 1)[0] if named == job else named
+
+
+def _version_of(job: dict, inputs: list[dict], outputs: list[dict]) -> uuid.UUID:
+    """The job version's identity: the job, its location and the datasets it read and wrote."""
+    return versions.job_version(
+        job["namespace_name"],
+        job["name"],
+        [(d["namespace"], d["name"]) for d in inputs],
+        [(d["namespace"], d["name"]) for d in outputs],
+        job["location"],
+    )
 
 
 def _get(facets: dict, facet: str, key: str) -> Any:

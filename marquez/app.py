@@ -232,6 +232,7 @@ def create_app(config: ServerConfig) -> HostGuard:
 
     async def api(request: Request) -> Response:
         started = time.perf_counter()
+        read_state: dict = {}
         try:
             if not authorised(request):
                 raise ApiError(401, "missing or wrong API key: send `Authorization: Bearer <key>`")
@@ -247,16 +248,12 @@ def create_app(config: ServerConfig) -> HostGuard:
                 store=state["store"],
                 max_future_s=config.max_future_s,
             )
-            read_state: dict = {}
             token = READ_STATE.set(read_state)  # the handler's thread sees this dict
             try:
                 result = await run_in_threadpool(handler, req)
             finally:
                 READ_STATE.reset(token)
             response = result if isinstance(result, Response) else _json(result)
-            if read_state.get("unapplied"):
-                # Answered before all the events stored ahead of it were applied (the wait ran out).
-                response.headers[UNAPPLIED_HEADER] = str(read_state["unapplied"])
         except ApiError as exc:
             response = _json(exc.body(), exc.status)
         except ServiceError as exc:  # what the service layer refuses (not found, invalid), as HTTP
@@ -271,6 +268,9 @@ def create_app(config: ServerConfig) -> HostGuard:
             else:
                 log.exception("error answering %s %s", request.method, request.url.path)
                 response = _json({"code": 500, "message": "internal error; see the server log"}, 500)
+        if read_state.get("unapplied"):
+            # Answered (a 404 too) before all the events it waited for were applied (the wait ran out).
+            response.headers[UNAPPLIED_HEADER] = str(read_state["unapplied"])
         if request.url.path.rstrip("/").endswith("/lineage") and request.method == "POST":
             metrics.events.labels("accepted" if response.status_code < 300 else "rejected").inc()
         metrics.requests.labels(request.method, str(response.status_code)).inc()

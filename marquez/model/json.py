@@ -11,7 +11,7 @@ def instant(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     value = value.astimezone(dt.UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S")  # glibc's %Y writes year 7 as "7"
     micros = value.microsecond
     if micros:
         text += f".{micros // 1000:03d}" if micros % 1000 == 0 else f".{micros:06d}"
@@ -27,7 +27,7 @@ def zoned(value: dt.datetime) -> str:
     nominalTime facet): in UTC, 'Z', seconds always, the fraction with trailing zeros trimmed
     (Jackson's ISO_OFFSET_DATE_TIME after reading the time into the UTC context zone)."""
     value = value.astimezone(dt.UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S")  # glibc's %Y writes year 7 as "7"
     if value.microsecond:
         text += "." + f"{value.microsecond:06d}".rstrip("0")
     return text + "Z"

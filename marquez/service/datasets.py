@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 
 from marquez.model import json as js
+from marquez.model import subjects
 from marquez.service import runs
 from marquez.storage import datasets as stored
 from marquez.storage import namespaces as stored_namespaces
@@ -47,7 +48,7 @@ def document(conn, namespace: str, name: str) -> dict | None:
 
 
 def get(store: Store, namespace: str, name: str) -> dict | None:
-    with store.read() as conn:
+    with store.read(subjects.name(name)) as conn:
         return document(conn, namespace, name)
 
 
@@ -70,7 +71,7 @@ def hide(store: Store, namespace: str, name: str) -> dict | None:
 
 
 def versions(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict | None:
-    with store.read() as conn:
+    with store.read(subjects.name(name)) as conn:
         found = stored.row(conn, namespace, name)
         if found is None:
             return None
@@ -87,7 +88,7 @@ def versions(store: Store, namespace: str, name: str, limit: int, offset: int) -
 
 
 def version(store: Store, namespace: str, name: str, version_id: uuid.UUID) -> dict | None:
-    with store.read() as conn:
+    with store.read(subjects.name(name)) as conn:
         ds = stored.row(conn, namespace, name, hidden_too=True)
         v = stored.version(conn, ds["uuid"], version_id) if ds else None
         if ds is None or v is None:

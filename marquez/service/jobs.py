@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 
 from marquez.model import json as js
+from marquez.model import subjects
 from marquez.service import runs
 from marquez.storage import datasets as stored_datasets
 from marquez.storage import jobs as stored
@@ -95,7 +96,7 @@ def document(conn, namespace: str, name: str) -> dict | None:
 
 
 def get(store: Store, namespace: str, name: str) -> dict | None:
-    with store.read() as conn:
+    with store.read(subjects.name(name)) as conn:
         return document(conn, namespace, name)
 
 
@@ -126,7 +127,7 @@ def hide(store: Store, namespace: str, name: str) -> dict | None:
 
 
 def runs_of(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict | None:
-    with store.read() as conn:
+    with store.read(subjects.name(name)) as conn:
         job = stored.row(conn, namespace, name)
         if job is None:
             return None
@@ -136,7 +137,7 @@ def runs_of(store: Store, namespace: str, name: str, limit: int, offset: int) ->
 
 
 def versions(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict | None:
-    with store.read() as conn:
+    with store.read(subjects.name(name)) as conn:
         job = stored.row(conn, namespace, name)
         if job is None:
             return None
@@ -146,7 +147,7 @@ def versions(store: Store, namespace: str, name: str, limit: int, offset: int) -
 
 def version(store: Store, namespace: str, name: str, version_id: uuid.UUID) -> dict | None:
     """One version of a job by its version id (GET .../jobs/{job}/versions/{version})."""
-    with store.read() as conn:
+    with store.read(subjects.name(name)) as conn:
         job = stored.row(conn, namespace, name)
         row = stored.version(conn, job["uuid"], version_id) if job else None
         if job is None or row is None:

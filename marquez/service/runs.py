@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 
 from marquez.model import json as js
+from marquez.model import subjects
 from marquez.storage import runs as stored
 from marquez.storage.session import Store
 
@@ -30,14 +31,14 @@ def by_ids(conn, ids: list) -> dict[uuid.UUID, dict]:
 
 
 def get(store: Store, run_id: uuid.UUID) -> dict | None:
-    with store.read() as conn:
+    with store.read(subjects.run(run_id)) as conn:
         row = stored.get(conn, run_id)
         return documents(conn, [row])[0] if row else None
 
 
 def facets(store: Store, run_id: uuid.UUID, kind: str) -> dict | None:
     """The run's facets (`kind` 'run') or its job's facets ('job'); None when there is no such run."""
-    with store.read() as conn:
+    with store.read(subjects.run(run_id)) as conn:
         row = stored.facets(conn, run_id)
     if row is None:
         return None

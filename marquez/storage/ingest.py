@@ -22,7 +22,7 @@ import orjson
 from psycopg.types.json import Jsonb
 
 from marquez.limits import MAX_NAME_BYTES, utf8_len
-from marquez.model import versions
+from marquez.model import subjects, versions
 from marquez.model.events import DATASET_EVENT, JOB_EVENT, Event
 from marquez.model.json import nominal_time_zoned
 from marquez.storage.db import Connection
@@ -92,21 +92,27 @@ def store_event(conn: Connection, event: Event) -> int | None:
     # Stored and the projectors told, in one statement (NOTIFY is delivered at commit).
     row = conn.execute(
         "WITH stored AS (INSERT INTO lineage_events (event_hash, event_type, event_time, run_uuid, job_namespace,"
-        " job_name, producer, schema_url, kind, event) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+        " job_name, producer, schema_url, kind, event, subjects) VALUES (%(hash)s, %(type)s, %(time)s, %(run)s,"
+        " %(ns)s, %(name)s, %(producer)s, %(schema)s, %(kind)s, %(event)s,"
+        # A run's later events can change what its earlier ones named (a COMPLETE makes the outputs
+        # its START named current): each event also carries the keys of the run's events before it.
+        "  array(SELECT unnest(%(subjects)s::text[]) UNION SELECT unnest(e.subjects) FROM"
+        "   (SELECT subjects FROM lineage_events WHERE run_uuid = %(run)s ORDER BY id DESC LIMIT 1) e))"
         " ON CONFLICT (event_hash) DO NOTHING RETURNING id)"
         f" SELECT id, pg_notify('{CHANNEL}', '') FROM stored",
-        (
-            event_hash(raw),
-            raw.get("eventType"),
-            event.event_time,
-            versions.run_uuid(run_id) if run_id else None,
-            job.get("namespace") or (raw.get("dataset") or {}).get("namespace", ""),
-            job.get("name") or (raw.get("dataset") or {}).get("name", ""),
-            raw["producer"],
-            raw.get("schemaURL"),
-            event.kind,
-            Jsonb(raw),
-        ),
+        {
+            "hash": event_hash(raw),
+            "type": raw.get("eventType"),
+            "time": event.event_time,
+            "run": versions.run_uuid(run_id) if run_id else None,
+            "ns": job.get("namespace") or (raw.get("dataset") or {}).get("namespace", ""),
+            "name": job.get("name") or (raw.get("dataset") or {}).get("name", ""),
+            "producer": raw["producer"],
+            "schema": raw.get("schemaURL"),
+            "kind": event.kind,
+            "event": Jsonb(raw),
+            "subjects": subjects.of_event(raw),
+        },
     ).fetchone()
     return row["id"] if row else None
 
@@ -730,7 +736,7 @@ def _java_zoned(text: str) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     value = value.astimezone(dt.UTC)
-    out = value.strftime("%Y-%m-%dT%H:%M")
+    out = f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M")  # glibc's %Y writes year 7 as "7"
     if value.second or value.microsecond:
         out += value.strftime(":%S")
         if value.microsecond:

@@ -5,7 +5,8 @@ is lost if this server dies) and sends `NOTIFY marquez_events`; the projector, a
 own (`python -m marquez project`, started by `serve`), then derives the model from the stored
 events, many per transaction: that is what makes ingest fast, and it keeps the model work off
 the web server's interpreter. Reads first wait (briefly) until every event stored before them
-is applied (`barrier`), so a client always reads its own writes.
+is applied (`barrier`), so a client always reads its own writes; a read of one job, dataset or
+run waits only for the pending events that name it.
 
 Several projectors may share one database: `FOR UPDATE SKIP LOCKED` hands each pending event to
 one of them, and a restarted server resumes with whatever is still pending.
@@ -40,16 +41,21 @@ def pending(conn: Connection) -> int:
     return conn.execute("SELECT count(*) AS n FROM lineage_events WHERE projected_at IS NULL").fetchone()["n"]
 
 
-def barrier(conn: Connection, timeout: float) -> int:
-    """Wait until every event stored before this call is applied (at most `timeout` s).
-    Returns how many of them are still pending (0 normally)."""
+def barrier(conn: Connection, timeout: float, keys: list[str] | None = None) -> int:
+    """Wait until every event stored before this call is applied (at most `timeout` s); with
+    `keys` (`marquez.model.subjects`), only those that name one of them (a read of one job, dataset
+    or run waits for its own writes, not for every producer's backlog). Returns how many of them
+    are still pending (0 normally)."""
     upto = conn.execute("SELECT max(id) AS id FROM lineage_events").fetchone()["id"]
     deadline = time.monotonic() + timeout
     delay = BARRIER_POLL_S
+    query = "SELECT count(*) AS n FROM lineage_events WHERE projected_at IS NULL AND id <= %s"
+    params: tuple = (upto,)
+    if keys is not None:
+        query += " AND (subjects IS NULL OR subjects && %s::text[])"  # NULL: stored before V007, may touch anything
+        params = (upto, keys)
     while True:
-        row = conn.execute(
-            "SELECT count(*) AS n FROM lineage_events WHERE projected_at IS NULL AND id <= %s", (upto,)
-        ).fetchone()
+        row = conn.execute(query, params).fetchone()
         conn.commit()  # no snapshot held while waiting
         left = deadline - time.monotonic()
         if row["n"] == 0 or left <= 0:

@@ -30,11 +30,13 @@ class Store:
         self.read_wait_s = read_wait_s
 
     @contextmanager
-    def read(self):
+    def read(self, *keys: str):
         """A connection for reads of the model (one snapshot for the whole answer), once every
-        event stored before the request has been applied: a client reads its own writes."""
+        event stored before the request has been applied: a client reads its own writes. With
+        `keys` (`marquez.model.subjects`: the one job, dataset or run the answer is about), only
+        the events naming one of them are waited for."""
         with self.pool.connection() as conn:
-            _note(barrier(conn, self.read_wait_s))
+            _note(barrier(conn, self.read_wait_s, list(keys) if keys else None))
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 yield conn

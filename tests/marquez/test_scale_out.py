@@ -6,6 +6,7 @@ both servers read the same model."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -17,7 +18,15 @@ import pytest
 import requests
 
 from tests.marquez.support import dataset, get_json, run_event, unique
-from tests.marquez_fixture import REPO_ROOT, _create_database, _drop_database, _free_port, _healthy, _stop_process
+from tests.marquez_fixture import (
+    REPO_ROOT,
+    _create_database,
+    _drop_database,
+    _free_port,
+    _healthy,
+    _stop_process,
+    unavailable,
+)
 
 pytestmark = pytest.mark.marquez
 
@@ -63,7 +72,7 @@ def two_servers(request, tmp_path):
                     tmp_path / f"server-{i}.log"
                 ).read_text()[-3000:]
                 time.sleep(0.2)
-        yield [url for url, _ in started], db_url
+        yield [url for url, _ in started], db_url, [process for _, process in started]
     finally:
         for _, process in started:
             _stop_process(process)
@@ -71,7 +80,7 @@ def two_servers(request, tmp_path):
 
 
 def test_two_servers_and_two_projectors_on_one_postgres(two_servers):
-    (first, second), db_url = two_servers
+    (first, second), db_url, _ = two_servers
     ns = unique("scale")
     shared = [
         dataset(ns, f"raw.shared_{k}", [("id", "INT"), ("v", "DOUBLE")], source=("pg", "postgres://h:5432"))
@@ -114,3 +123,87 @@ def test_two_servers_and_two_projectors_on_one_postgres(two_servers):
     assert errors == [], errors[:3]
     assert states == {"COMPLETED": CLIENTS * RUNS_PER_CLIENT}, states
     assert requests.get(f"{first}/healthcheck", timeout=10).json()["status"] == "ok"
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+PROXY_CONF = REPO_ROOT / "compose" / "marquez-proxy" / "nginx.conf"
+
+
+@pytest.fixture
+def proxy(two_servers, tmp_path):
+    """compose/marquez-proxy/nginx.conf, run by nginx in front of the two servers (the compose
+    service names replaced by their local addresses)."""
+    if not os.path.exists(NGINX):
+        unavailable("no nginx (Debian: apt-get install nginx-light; .ci/run installs it)")
+    (first, second), db_url, processes = two_servers
+    port = _free_port()
+    site = PROXY_CONF.read_text()
+    for name, url in (("marquez-1:5000", first), ("marquez-2:5000", second)):
+        assert name in site
+        site = site.replace(name, url.removeprefix("http://"))
+    assert "listen 5000;" in site
+    (tmp_path / "site.conf").write_text(site.replace("listen 5000;", f"listen 127.0.0.1:{port};"))
+    for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp_path / d).mkdir()
+    temp = " ".join(f"{d}_temp_path {tmp_path / d};" for d in ("fastcgi", "uwsgi", "scgi"))
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path / 'nginx.pid'}; error_log {tmp_path / 'error.log'} warn; events {{}}\n"
+        f"http {{ access_log off; client_body_temp_path {tmp_path / 'body'}; proxy_temp_path {tmp_path / 'proxy'};"
+        f" {temp} include {tmp_path / 'site.conf'}; }}\n"
+    )
+    process = subprocess.Popen([NGINX, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-g", "daemon off;"])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while not _healthy(url):
+            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "error.log").read_text()
+            time.sleep(0.1)
+        yield url, db_url, processes
+    finally:
+        _stop_process(process)
+
+
+def test_the_compose_proxy_keeps_every_event_when_a_replica_is_killed(proxy):
+    """Clients post through the proxy; one replica (server and projector) gets SIGKILL half way.
+    Every event is acknowledged (the proxy sends the dead replica's share to the other), stored
+    once, applied without error, and read back through the proxy."""
+    url, db_url, processes = proxy
+    ns, clients, runs = unique("proxied"), 3, 30
+    failures: list[str] = []
+    acknowledged: list[int] = []
+
+    def client(c: int) -> None:
+        session = requests.Session()
+        for i in range(runs):
+            run_id = str(uuid.uuid4())
+            out = dataset(ns, f"out_{c}_{i}", [("id", "INT")])
+            for n, kind in enumerate(("START", "COMPLETE")):
+                event = run_event(kind, namespace=ns, job=f"job_{c}_{i}", run_id=run_id,
+                                  event_time=f"2025-03-09T00:{i % 60:02d}:{n:02d}Z", outputs=[out])  # fmt: skip
+                response = session.post(f"{url}/api/v1/lineage", json=event, timeout=60)
+                if response.status_code in (200, 201):
+                    acknowledged.append(1)
+                else:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 120
+    while len(acknowledged) < clients * runs and time.monotonic() < deadline:  # half of the events
+        time.sleep(0.005)
+    processes[1].kill()  # SIGKILL mid-load, requests in flight: its projector follows (PR_SET_PDEATHSIG)
+    processes[1].wait()
+    for t in threads:
+        t.join()
+    assert not failures, failures[:5]
+    jobs = get_json(url, f"/namespaces/{ns}/jobs", {"limit": 1000})
+    assert jobs["totalCount"] == clients * runs
+    assert {j["latestRun"]["state"] for j in jobs["jobs"]} == {"COMPLETED"}
+    with psycopg.connect(db_url) as conn:
+        stored, distinct, unapplied, errors = conn.execute(
+            "SELECT count(*), count(DISTINCT (run_uuid, event_type)), count(*) FILTER (WHERE projected_at IS NULL),"
+            " count(projection_error) FROM lineage_events WHERE job_namespace = %s",
+            (ns,),
+        ).fetchone()
+    assert (stored, distinct, unapplied, errors) == (2 * clients * runs, 2 * clients * runs, 0, 0)

@@ -105,3 +105,36 @@ def _pyproject_packages() -> str:
         if line.strip().startswith("packages = ["):
             return line.split("[", 1)[1].rsplit("]", 1)[0]
     raise AssertionError("no packages line in pyproject.toml")
+
+
+REPLICAS_FILE = REPO_ROOT / "compose" / "marquez-replicas.yml"
+
+
+def test_the_scale_out_example_runs_two_replicas_on_one_postgres_behind_the_proxy():
+    """compose/marquez-replicas.yml: the built-in server twice (each with its projector) on one
+    database, nginx in front with the config tests/marquez/test_scale_out.py runs for real."""
+    done = subprocess.run(
+        [*_compose(), "-f", str(REPLICAS_FILE), "config"],
+        cwd=REPLICAS_FILE.parent, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", **SECRETS},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(done.stdout)["services"]
+    first, second, proxy = services["marquez-1"], services["marquez-2"], services["marquez-proxy"]
+    for replica in (first, second):
+        assert replica["entrypoint"][:4] == ["python", "-m", "marquez", "serve"]
+        assert "mq-secret" in replica["environment"]["MARQUEZ_DB_URL"]
+        assert "marquez-proxy" in replica["environment"]["MARQUEZ_ALLOWED_HOSTS"].split(",")
+    assert first["environment"]["MARQUEZ_DB_URL"] == second["environment"]["MARQUEZ_DB_URL"]
+    assert set(proxy["depends_on"]) == {"marquez-1", "marquez-2"}
+    mount = next(v for v in proxy["volumes"] if "nginx.conf" in str(v))
+    source = mount["source"] if isinstance(mount, dict) else str(mount).split(":")[0]
+    conf = (REPLICAS_FILE.parent / "marquez-proxy" / "nginx.conf").read_text()
+    assert source.endswith("marquez-proxy/nginx.conf")
+    assert "server marquez-1:5000" in conf and "server marquez-2:5000" in conf
+    missing = subprocess.run(
+        [*_compose(), "-f", str(REPLICAS_FILE), "config"],
+        cwd=REPLICAS_FILE.parent, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert missing.returncode != 0 and "MARQUEZ_DB_PASSWORD" in missing.stderr

@@ -612,9 +612,10 @@ def sustained_load(targets: list[Target], db_url: str, clients: int, seconds: fl
             t0 = time.perf_counter()
             r = session.get(f"{targets[0].url}/api/v1/namespaces/bench/jobs/{job_name(known)}", timeout=30)
             elapsed = (time.perf_counter() - t0) * 1000
-            if r.status_code == 200:
+            left = int(r.headers.get("X-Marquez-Unapplied-Events", 0))
+            if r.status_code == 200 or (r.status_code == 404 and left):  # 404: not applied yet, and says so
                 read_ms[which].append(elapsed)
-                unapplied[which].append(int(r.headers.get("X-Marquez-Unapplied-Events", 0)))
+                unapplied[which].append(left)
             else:
                 errors.append(f"read {r.status_code} {r.text[:200]}")
             time.sleep(0.05)

@@ -13,6 +13,10 @@ from typing import Any
 
 from marquez.model import versions
 
+# The key of an event that may change anything (stored before keys were, migration V007): every
+# keyed read waits for it.
+ANY = "*"
+
 
 def name(value: str) -> str:
     """The key of a job or dataset name (namespaces are left out: Marquez rewrites them)."""

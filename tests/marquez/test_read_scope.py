@@ -52,6 +52,27 @@ def test_a_read_waits_only_for_the_pending_events_naming_what_it_reads(builtin_m
     assert get_json(builtin_marquez.url, f"/namespaces/{ns}/datasets/k_out")["name"] == "k_out"
 
 
+def test_an_event_stored_before_keys_were_makes_every_keyed_read_wait(builtin_marquez):
+    """Events stored before migration V007 carry the key '*' (the column's default): they may
+    change anything, so a read of any one job waits for them too."""
+    ns = unique("scope")
+    post_ok(builtin_marquez.url, run_event("START", namespace=ns, job="j", run_id=str(uuid.uuid4()), event_time=T))
+    get_json(builtin_marquez.url, "/namespaces")  # applied
+    old = run_event("START", namespace=ns, job="k", run_id=str(uuid.uuid4()), event_time=T)
+    with psycopg.connect(builtin_marquez.db_url) as conn:
+        (event_id, keys) = conn.execute(
+            "INSERT INTO lineage_events (event_hash, event_type, event_time, job_namespace, job_name, producer, kind,"
+            " event) VALUES (%s, 'START', now(), %s, 'k', 'test', 'RunEvent', %s) RETURNING id, subjects",
+            (uuid.uuid4().hex, ns, Jsonb(old)),
+        ).fetchone()
+        assert keys == [subjects.ANY]
+        conn.commit()
+        conn.execute("SELECT id FROM lineage_events WHERE id = %s FOR UPDATE", (event_id,))  # the projector skips it
+        response = requests.get(f"{builtin_marquez.url}/api/v1/namespaces/{ns}/jobs/j", timeout=30)
+        assert response.status_code == 200
+        assert response.headers.get("X-Marquez-Unapplied-Events") == "1"
+
+
 def test_a_run_event_carries_the_keys_of_the_runs_earlier_events(builtin_marquez):
     """A COMPLETE that names no outputs still makes the START's outputs current: a read of such an
     output waits for it too."""

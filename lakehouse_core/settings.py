@@ -179,6 +179,14 @@ class Settings(BaseSettings):
         30.0,
         group="marquez",
     )
+    marquez_max_pending_events: int = _env(
+        "MARQUEZ_MAX_PENDING_EVENTS",
+        "While more acknowledged events than this wait to be applied, the built-in server holds each "
+        "new acknowledgement (up to 2 s; the event is stored already) so producers slow to what it "
+        "applies; 0 never holds.",
+        100,
+        group="marquez",
+    )
 
     # --- the lineage UI -----------------------------------------------------------------------
     lineage_ui_port: str = _env("LINEAGE_UI_PORT", "Port of the lineage UI (`lakehouse up`).", "3002", group="ui")

@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from marquez import limits
 from marquez.api import (
     datasets,
     events,
@@ -40,6 +41,7 @@ from marquez.api.encoding import decoder_for
 from marquez.api.errors import ApiError, from_service
 from marquez.api.request import ApiRequest
 from marquez.api.routing import Router
+from marquez.backpressure import Backlog
 from marquez.config import ServerConfig
 from marquez.metrics import Metrics
 from marquez.service.errors import ServiceError
@@ -186,6 +188,7 @@ def create_app(config: ServerConfig) -> HostGuard:
         await run_in_threadpool(migrate, config.db_url)
         state["pool"] = await run_in_threadpool(open_pool, config.db_url, config.pool_size, config.synchronous_commit)
         state["store"] = Store(state["pool"], config.read_wait_s)
+        state["backlog"] = Backlog(state["pool"], config.max_pending_events, limits.BACKPRESSURE_MAX_WAIT_S)
         projector = ProjectorProcess(config.db_url) if config.run_projector else None
         if projector:
             projector.start()
@@ -271,7 +274,13 @@ def create_app(config: ServerConfig) -> HostGuard:
         if read_state.get("unapplied"):
             # Answered (a 404 too) before all the events it waited for were applied (the wait ran out).
             response.headers[UNAPPLIED_HEADER] = str(read_state["unapplied"])
-        if request.url.path.rstrip("/").endswith("/lineage") and request.method == "POST":
+        path = request.url.path.rstrip("/")
+        if request.method == "POST" and path.endswith(("/lineage", "/lineage/batch")) and response.status_code < 300:
+            # Stored; acknowledged once the projector is not too far behind (marquez.backpressure).
+            held = await state["backlog"].hold()
+            if held:
+                metrics.held.observe(held)
+        if path.endswith("/lineage") and request.method == "POST":
             metrics.events.labels("accepted" if response.status_code < 300 else "rejected").inc()
         metrics.requests.labels(request.method, str(response.status_code)).inc()
         metrics.latency.labels(request.method).observe(time.perf_counter() - started)

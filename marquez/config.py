@@ -43,6 +43,8 @@ class ServerConfig:
     max_future_s: float = limits.DEFAULT_MAX_FUTURE_SECONDS
     # A request body must arrive within this (408 otherwise).
     body_timeout_s: float = limits.BODY_READ_TIMEOUT_S
+    # Acknowledgements are held while more events than this wait for the projector (0: never).
+    max_pending_events: int = limits.DEFAULT_MAX_PENDING_EVENTS
 
     def hosts(self) -> frozenset[str]:
         """The Host names answered, lower-case, without port."""
@@ -68,6 +70,7 @@ class ServerConfig:
             else None,
             "max_future_s": settings.marquez_max_future_seconds,
             "body_timeout_s": settings.marquez_body_timeout_seconds,
+            "max_pending_events": settings.marquez_max_pending_events,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if not values["db_url"]:

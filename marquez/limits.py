@@ -36,6 +36,14 @@ MAX_JOB_KEY_BYTES = 2600
 # RUNNING for ever); past times are welcome. Configurable: MARQUEZ_MAX_FUTURE_SECONDS.
 DEFAULT_MAX_FUTURE_SECONDS = 24 * 3600
 
+# -- backpressure -----------------------------------------------------------------------------
+# While more events than this wait for the projector, an acknowledgement is held (the event is
+# stored already) until the projector catches up, at most BACKPRESSURE_MAX_WAIT_S: producers slow
+# down to what is applied instead of running minutes ahead of every read. Configurable:
+# MARQUEZ_MAX_PENDING_EVENTS (0: never held).
+DEFAULT_MAX_PENDING_EVENTS = 100
+BACKPRESSURE_MAX_WAIT_S = 2.0
+
 # -- query parameters -------------------------------------------------------------------------
 MAX_LIMIT = 1000  # `limit` of list endpoints (events/lineage: MAX_EVENTS_LIMIT)
 MAX_EVENTS_LIMIT = 10_000

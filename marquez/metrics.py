@@ -22,6 +22,11 @@ class Metrics:
         self.bodies = Counter(
             "marquez_request_bodies", "Request bodies read, by Content-Encoding", ["encoding"], registry=self.registry
         )
+        self.held = Histogram(
+            "marquez_acknowledgement_held_seconds",
+            "How long acknowledgements were held while the projector caught up (marquez.backpressure)",
+            registry=self.registry, buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2),
+        )  # fmt: skip
         self.pending = Gauge(
             "marquez_pending_events", "Acknowledged events not yet applied to the model", registry=self.registry
         )

@@ -42,6 +42,15 @@ def pending(conn: Connection) -> int:
     return conn.execute("SELECT count(*) AS n FROM lineage_events WHERE projected_at IS NULL").fetchone()["n"]
 
 
+def pending_at_most(conn: Connection, most: int) -> int:
+    """Events waiting for the projector, counted up to `most`: bounded work however long the backlog."""
+    row = conn.execute(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM lineage_events WHERE projected_at IS NULL LIMIT %s) AS p", (most,)
+    ).fetchone()
+    conn.commit()
+    return row["n"]
+
+
 def barrier(conn: Connection, timeout: float, keys: list[str] | None = None) -> int:
     """Wait until every event stored before this call is applied (at most `timeout` s); with
     `keys` (`marquez.model.subjects`), only those that name one of them (a read of one job, dataset

@@ -197,8 +197,11 @@ def test_the_compose_proxy_keeps_every_event_when_a_replica_is_killed(proxy):
     for t in threads:
         t.join()
     assert not failures, failures[:5]
-    jobs = get_json(url, f"/namespaces/{ns}/jobs", {"limit": 1000})
-    assert jobs["totalCount"] == clients * runs
+    response = requests.get(f"{url}/api/v1/namespaces/{ns}/jobs", params={"limit": 1000}, timeout=60)
+    jobs = response.json()
+    with psycopg.connect(db_url) as conn:
+        pending = conn.execute("SELECT count(*) FROM lineage_events WHERE projected_at IS NULL").fetchone()[0]
+    assert jobs["totalCount"] == clients * runs, (dict(response.headers), pending, processes[0].poll())
     assert {j["latestRun"]["state"] for j in jobs["jobs"]} == {"COMPLETED"}
     with psycopg.connect(db_url) as conn:
         stored, distinct, unapplied, errors = conn.execute(

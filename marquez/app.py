@@ -277,7 +277,8 @@ def create_app(config: ServerConfig) -> HostGuard:
         path = request.url.path.rstrip("/")
         if request.method == "POST" and path.endswith(("/lineage", "/lineage/batch")) and response.status_code < 300:
             # Stored; acknowledged once the projector is not too far behind (marquez.backpressure).
-            held = await state["backlog"].hold()
+            # A batch may have stored up to MAX_BATCH events: the backlog is counted then.
+            held = await state["backlog"].hold(1 if path.endswith("/lineage") else limits.MAX_BATCH)
             if held:
                 metrics.held.observe(held)
         if path.endswith("/lineage") and request.method == "POST":

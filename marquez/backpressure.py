@@ -15,6 +15,7 @@ most once per request or per POLL_S, shared by every waiting request.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 from psycopg_pool import ConnectionPool
@@ -23,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from marquez.storage.projector import pending_at_most
 
 POLL_S = 0.02
+log = logging.getLogger("marquez.backpressure")
 
 
 class Backlog:
@@ -47,18 +49,23 @@ class Backlog:
                 self._counted_at = time.monotonic()
             return self._pending > self.limit
 
-    async def hold(self) -> float:
-        """Called once an event is stored: wait while the backlog is over the limit (at most
-        max_wait_s); the seconds waited. Far under the limit it costs no query."""
+    async def hold(self, stored: int = 1) -> float:
+        """Called once `stored` events (at most) are stored: wait while the backlog is over the
+        limit (at most max_wait_s); the seconds waited. Far under the limit it costs no query.
+        Never fails: the events are stored, so when the backlog cannot be counted (the database
+        just went away) the acknowledgement goes out unheld."""
         if self.limit <= 0:
             return 0.0
-        self._stored_since += 1
+        self._stored_since += stored
         if self._pending + self._stored_since <= self.limit:
             return 0.0
         started = time.monotonic()
-        while await self._over():
-            waited = time.monotonic() - started
-            if waited >= self.max_wait_s:
-                return waited
-            await asyncio.sleep(POLL_S)
+        try:
+            while await self._over():
+                waited = time.monotonic() - started
+                if waited >= self.max_wait_s:
+                    return waited
+                await asyncio.sleep(POLL_S)
+        except Exception as exc:  # the events are stored: see the docstring
+            log.warning("backlog not counted, acknowledging without holding: %s: %s", type(exc).__name__, exc)
         return time.monotonic() - started

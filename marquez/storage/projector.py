@@ -133,22 +133,27 @@ class Projector:
     def __init__(self, pool: ConnectionPool[Connection], db_url: str):
         self.pool = pool
         self.db_url = db_url
-        self._stop = threading.Event()
+        # A plain flag, not a threading.Event: stop() runs in signal handlers, and Event.set()
+        # takes a lock, which a second signal arriving inside the first handler's set() then waits
+        # for forever (seen: SIGTERM from the dying server and from its stop, a projector hung
+        # mid-batch holding row locks every other projector then waited on).
+        self._stopping = False
 
     def stop(self) -> None:
-        self._stop.set()
+        """Safe in a signal handler: the loop ends after the batch in hand."""
+        self._stopping = True
 
     def run_forever(self) -> None:
         """Apply pending events; sleep until notified (or IDLE_POLL_S) when there are none."""
         listener = psycopg.connect(self.db_url, autocommit=True)
         listener.execute(f"LISTEN {CHANNEL}")
         try:
-            while not self._stop.is_set():
+            while not self._stopping:
                 try:
                     applied = self.run_once()
                 except psycopg.OperationalError:  # the database went away: the events are safe
                     log.exception("projection failed; retrying in 1 s")
-                    self._stop.wait(1.0)
+                    time.sleep(1.0)
                     continue
                 if applied < BATCH:
                     # Drain the notifications that arrived meanwhile, then wait for the next one.

@@ -4,6 +4,11 @@ event keeps its error, the others before and after it in the same batch are appl
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 
 import pytest
@@ -15,7 +20,7 @@ from marquez.storage.migrations import migrate
 from marquez.storage.projector import Projector
 from tests.marquez.support import dataset, run_event, unique
 from tests.marquez.test_projection_errors import _store_unprojectable
-from tests.marquez_fixture import _create_database, _drop_database
+from tests.marquez_fixture import REPO_ROOT, _create_database, _drop_database
 
 pytestmark = pytest.mark.marquez
 
@@ -121,3 +126,68 @@ def test_a_batch_without_a_bad_event_is_applied_whole(db_url):
             )
     finally:
         pool.close()
+
+
+def test_a_burst_of_sigterms_stops_the_projector_mid_load(db_url, tmp_path):
+    """The projector stops on SIGTERM even when several arrive at once (the dying server's
+    PR_SET_PDEATHSIG and its own stop): a stop that took a lock in the signal handler once hung a
+    projector mid-batch for ever, holding row locks every other projector then waited on."""
+    pool = open_pool(db_url, 2)
+    try:
+        with pool.connection() as conn:
+            for raw in _events(unique("sigterm")):
+                store_event(conn, parse(raw))
+            conn.commit()
+    finally:
+        pool.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEZ_")}
+    for attempt in range(2):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "marquez", "project"], cwd=REPO_ROOT, env={**env, "MARQUEZ_DB_URL": db_url}
+        )
+        time.sleep(1.0 + attempt * 0.1)  # started, working or idle
+        try:  # as fast as they can be sent: some arrive while the handler runs
+            for _ in range(20_000):
+                os.kill(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail(f"the projector did not stop after a burst of SIGTERM (attempt {attempt + 1})")
+
+
+NESTED_STOP = """
+import os, signal, sys
+from marquez.storage.projector import Projector
+
+projector = Projector(None, "unused")
+budget = [20]
+
+def tracer(frame, event, arg):
+    # A SIGUSR1 at each of the first lines run inside stop(): its handler (stop() again) runs
+    # nested, at whatever point the outer stop() has reached, as a second SIGTERM would.
+    if event == "line" and budget[0] > 0:
+        budget[0] -= 1
+        os.kill(os.getpid(), signal.SIGUSR1)
+    return tracer
+
+signal.signal(signal.SIGUSR1, lambda *_: projector.stop())
+sys.settrace(tracer)
+projector.stop()
+sys.settrace(None)
+print("stopped")
+"""
+
+
+def test_stop_is_safe_when_a_signal_arrives_inside_its_own_handler():
+    """Deterministic form of the hang above: stop() re-entered from a signal handler at every line
+    it runs. A stop() that took a lock (threading.Event.set) waited for itself for ever."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", NESTED_STOP], cwd=REPO_ROOT, capture_output=True, text=True, timeout=20
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("stop() hung when re-entered from a signal handler")
+    assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stderr

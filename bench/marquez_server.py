@@ -856,6 +856,14 @@ def sustained_main(before_dir: Path | None, sides: list[str], repeats: int, seco
     print("\n".join(render_sustained(report["sustained"])))
 
 
+def rerender_sustained() -> None:
+    """Write the sustained section of results/marquez_server.md again from the JSON beside it."""
+    report = json.loads((RESULTS / "marquez_server.json").read_text())
+    md = RESULTS / "marquez_server.md"
+    text = md.read_text().split(SUSTAINED_HEADING)[0].rstrip("\n")
+    md.write_text(text + "\n\n" + "\n".join(render_sustained(report["sustained"])) + "\n")
+
+
 SUSTAINED_HEADING = "## Sustained load, backlog drain and scale-out (issue 22)"
 
 
@@ -868,7 +876,8 @@ def render_sustained(s: dict) -> list[str]:
         return round(median(vals), 1) if vals else None
 
     def alls(side: str, key: str, field_: str) -> str:
-        return " / ".join(str(r[key][field_]) for r in s["runs"][side] if r.get(key))
+        # A measure the other side's code did not take (e.g. the fresh reads before them): "-".
+        return " / ".join(str(r[key].get(field_, "-")) for r in s["runs"][side] if r.get(key))
 
     def loads(side: str, key: str) -> str:
         return "; ".join(f"{r[key]['load_average_during'][0]:.1f}-{r[key]['load_average_during'][3]:.1f}"

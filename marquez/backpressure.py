@@ -21,6 +21,7 @@ import time
 from psycopg_pool import ConnectionPool
 from starlette.concurrency import run_in_threadpool
 
+from marquez.storage.db import Connection
 from marquez.storage.projector import pending_at_most
 
 POLL_S = 0.02
@@ -28,7 +29,7 @@ log = logging.getLogger("marquez.backpressure")
 
 
 class Backlog:
-    def __init__(self, pool: ConnectionPool, limit: int, max_wait_s: float):
+    def __init__(self, pool: ConnectionPool[Connection], limit: int, max_wait_s: float):
         self.pool = pool
         self.limit = limit
         self.max_wait_s = max_wait_s

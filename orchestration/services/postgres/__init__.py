@@ -105,7 +105,10 @@ class EmbeddedPostgres:
                     f"port {self.port} on {self.host} is taken by another process: stop it, or set "
                     "LAKEHOUSE_PG_PORT to a free port (or LAKEHOUSE_PG_URL to use that server)"
                 )
-            options = f"-h {self.host} -p {self.port} -k {self.data_dir}"
+            # One local server holds Dagster's storage, the marts, Marquez's store with its projector
+            # and every local process's pool (tests run ten Marquez servers side by side): the
+            # default 100 connections ran out.
+            options = f"-h {self.host} -p {self.port} -k {self.data_dir} -c max_connections={MAX_CONNECTIONS}"
             result = self._pg(
                 "pg_ctl", "-D", str(self.data_dir), "-o", options, "-l", str(self.log_file), "-w", "-t", "60", "start"
             )
@@ -121,6 +124,9 @@ class EmbeddedPostgres:
             return False
         result = self._pg("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
         return result.returncode == 0
+
+
+MAX_CONNECTIONS = 300
 
 
 def ensure_database(conn: PostgresConnection, attempts: int = 30) -> None:

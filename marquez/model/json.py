@@ -6,12 +6,17 @@ import datetime as dt
 from typing import Any
 
 
+def minutes(value: dt.datetime) -> str:
+    """`YYYY-MM-DDTHH:MM`, the year always in four digits (glibc's `%Y` writes year 7 as "7")."""
+    return f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M")
+
+
 def instant(value: dt.datetime | None) -> str | None:
     """Java's Instant.toString(): UTC, 'Z', fraction only when non-zero, in groups of 3 digits."""
     if value is None:
         return None
     value = value.astimezone(dt.UTC)
-    text = f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S")  # glibc's %Y writes year 7 as "7"
+    text = minutes(value) + value.strftime(":%S")
     micros = value.microsecond
     if micros:
         text += f".{micros // 1000:03d}" if micros % 1000 == 0 else f".{micros:06d}"
@@ -27,7 +32,7 @@ def zoned(value: dt.datetime) -> str:
     nominalTime facet): in UTC, 'Z', seconds always, the fraction with trailing zeros trimmed
     (Jackson's ISO_OFFSET_DATE_TIME after reading the time into the UTC context zone)."""
     value = value.astimezone(dt.UTC)
-    text = f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S")  # glibc's %Y writes year 7 as "7"
+    text = minutes(value) + value.strftime(":%S")
     if value.microsecond:
         text += "." + f"{value.microsecond:06d}".rstrip("0")
     return text + "Z"

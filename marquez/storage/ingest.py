@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from marquez.limits import MAX_NAME_BYTES, utf8_len
 from marquez.model import subjects, versions
 from marquez.model.events import DATASET_EVENT, JOB_EVENT, Event
-from marquez.model.json import nominal_time_zoned
+from marquez.model.json import minutes, nominal_time_zoned
 from marquez.storage.db import Connection
 
 DEFAULT_SOURCE = "default"
@@ -736,7 +736,7 @@ def _java_zoned(text: str) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     value = value.astimezone(dt.UTC)
-    out = f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M")  # glibc's %Y writes year 7 as "7"
+    out = minutes(value)
     if value.second or value.microsecond:
         out += value.strftime(":%S")
         if value.microsecond:

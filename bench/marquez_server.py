@@ -265,9 +265,11 @@ class BuiltIn:
         with psycopg.connect(self.pg.with_db("postgres").url) as c:
             return c.execute("show server_version").fetchone()[0]
 
-    def start(self, label: str, code: Path = REPO, share_db: str | None = None) -> Target:
+    def start(self, label: str, code: Path = REPO, share_db: str | None = None,
+              env: dict[str, str] | None = None) -> Target:  # fmt: skip
         """A server (with its projector) from the checkout `code` on a fresh database, or on the
-        database `share_db` of a running one (scale-out; the first one's stop drops it)."""
+        database `share_db` of a running one (scale-out; the first one's stop drops it); `env`
+        adds to the server's environment."""
         db = share_db or f"mqbench_{label}"
         if share_db is None:
             self._admin(f'drop database if exists "{db}" with (force)')
@@ -277,7 +279,7 @@ class BuiltIn:
         log = open(WORK / f"server_{label}.log", "w")
         cmd = [sys.executable, "-m", "marquez", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--db-url", self.pg.with_db(db).url]  # fmt: skip
-        proc = subprocess.Popen(cmd, cwd=code, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=code, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
         target = Target(f"http://127.0.0.1:{port}", "bench", proc.pid, proc, None if share_db else db,
                         self.postgres_pid)  # fmt: skip
         self.live.append(target)
@@ -548,14 +550,16 @@ def _projectors(target: Target) -> list[psutil.Process]:
 
 
 def sustained_load(targets: list[Target], db_url: str, clients: int, seconds: float, kill_at: float | None = None,
-                   reader: bool = True) -> dict:  # fmt: skip
+                   reader: bool = True, projector_paused: bool = False) -> dict:  # fmt: skip
     """`clients` threads post one event per request (START then COMPLETE of a new job each time,
     the bench's layered graph) for `seconds`, dealt over `targets`; a reader asks for one job of
     the namespace every 50 ms meanwhile (the first job posted, and the one completed last: each
     answer waits on the read-your-writes barrier).
     Applied per second = events acknowledged during the window minus those still pending at its
     end, over the window. `kill_at`: the last target's server and projector get SIGKILL then, and
-    its clients go on against the first target (re-posting the event they were sending)."""
+    its clients go on against the first target (re-posting the event they were sending).
+    `projector_paused`: the projectors are stopped (SIGSTOP) for the window, so acknowledged/s is
+    what the write path alone takes (the ceiling of applied/s); they go on afterwards."""
     errors: list[str] = []
     acked = [0] * clients
     lock = threading.Lock()
@@ -626,7 +630,11 @@ def sustained_load(targets: list[Target], db_url: str, clients: int, seconds: fl
         threads += [threading.Thread(target=read_loop, args=(which,)) for which in ("settled", "fresh")]
     for t in threads:
         t.start()
+    paused = [p for t in targets for p in _projectors(t)] if projector_paused else []
+    for p in paused:
+        p.suspend()
     cpu0 = [t.cpu() for t in targets]
+    client0 = _own_cpu_s()
     load0 = os.getloadavg()
     start_barrier.wait()
     t0 = time.perf_counter()
@@ -649,6 +657,9 @@ def sustained_load(targets: list[Target], db_url: str, clients: int, seconds: fl
     for t in threads:
         t.join()
     cpu1 = [t.cpu() for t in targets]
+    client_cpu = _own_cpu_s() - client0
+    for p in paused:
+        p.resume()
     if errors:
         raise RuntimeError(f"sustained load failed: {errors[0]}")
     drained_from = time.perf_counter()
@@ -688,8 +699,79 @@ def sustained_load(targets: list[Target], db_url: str, clients: int, seconds: fl
             for a, b in zip(cpu0, cpu1, strict=True)
         ],  # fmt: skip
         "postgres_cpu_s": round(cpu1[0][1] - cpu0[0][1], 2) if cpu0[0][1] is not None else None,
+        # The clients and readers (this process) are on the same cores as the servers and Postgres.
+        "client_cpu_s": round(client_cpu, 2),
+        "cores_busy": _cores_busy(cpu0, cpu1, client_cpu, window),
         "load_average_during": [round(x, 2) for x in load0] + [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def _own_cpu_s() -> float:
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
+def _cores_busy(cpu0: list, cpu1: list, client_cpu: float, window: float) -> float | None:
+    """CPU seconds of the servers (with their projectors), Postgres and the clients, per second."""
+    servers = [b[0] - a[0] for a, b in zip(cpu0, cpu1, strict=True) if a[0] is not None and b[0] is not None]
+    if len(servers) != len(cpu0) or cpu0[0][1] is None or cpu1[0][1] is None:
+        return None
+    return round((sum(servers) + cpu1[0][1] - cpu0[0][1] + client_cpu) / window, 2)
+
+
+NULL_APP = "bench.null_server:app"
+
+
+def harness_ceiling(clients: int, seconds: float) -> dict:
+    """The sustained load's clients against a server that answers 201 and does nothing else
+    (`bench/null_server.py`, under the same uvicorn): the most events per second this harness can
+    send on this machine, whatever the server does."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", NULL_APP, "--port", str(port), "--log-level", "warning",
+                             "--no-access-log"], cwd=REPO)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/api/v1/lineage"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.post(url, data=b"{}", timeout=2)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the null server did not start") from None
+                time.sleep(0.1)
+        sent = [0] * clients
+        stop = threading.Event()
+
+        def loop(c: int) -> None:
+            session, j = _session(), c
+            while not stop.is_set():
+                for e in job_events(j, "bench"):
+                    r = session.post(url, data=json.dumps(e, separators=(",", ":")).encode(), timeout=30)
+                    if r.status_code != 201:
+                        raise RuntimeError(f"null server answered {r.status_code}")
+                    sent[c] += 1
+                j += clients
+
+        threads = [threading.Thread(target=loop, args=(c,)) for c in range(clients)]
+        server0, client0, t0 = tree_cpu_s(proc.pid) or 0.0, _own_cpu_s(), time.perf_counter()
+        for t in threads:
+            t.start()
+        time.sleep(seconds)
+        stop.set()
+        for t in threads:
+            t.join()
+        window, n = time.perf_counter() - t0, sum(sent)
+        return {
+            "clients": clients,
+            "events_per_s": round(n / window, 1),
+            "client_cpu_ms_per_event": round((_own_cpu_s() - client0) / n * 1000, 3),
+            "server_cpu_ms_per_event": round(((tree_cpu_s(proc.pid) or 0.0) - server0) / n * 1000, 3),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def model_check(db_url: str, jobs: int) -> dict:
@@ -768,6 +850,16 @@ def run_sustained_side(backend: BuiltIn, code: Path, side: str, rep: int, second
                   f"marked unapplied), load {r['load_average_during']}", flush=True)  # fmt: skip
         finally:
             backend.stop(target)
+    # The write path alone: the projector paused and acknowledgements never held for it.
+    target = backend.start(f"{side}_write_path_{rep}", code, env={"MARQUEZ_MAX_PENDING_EVENTS": "0"})
+    try:
+        db_url = backend.pg.with_db(target.db).url
+        out["4_clients_projector_paused"] = r = sustained_load([target], db_url, 4, seconds / 2, reader=False,
+                                                               projector_paused=True)  # fmt: skip
+        print(f"  {side} rep {rep + 1} 4 clients, projector paused: acknowledged {r['acknowledged_eps']}/s, "
+              f"{r['cores_busy']} cores busy", flush=True)  # fmt: skip
+    finally:
+        backend.stop(target)
     first = backend.start(f"{side}_scale_{rep}", code)
     second = backend.start(f"{side}_scale_{rep}_b", code, share_db=first.db)
     try:
@@ -811,6 +903,7 @@ def sustained_main(before_dir: Path | None, sides: list[str], repeats: int, seco
     backend = BuiltIn(pg_port, {})
     codes = {"after": REPO, "before": before_dir}
     runs: dict[str, list[dict]] = {s: [] for s in sides}
+    harness: list[dict] = []
     load_before = os.getloadavg()
     commits = {s: _git_commit() if s == "after" else _git_at(codes[s]) for s in sides}
     started = time.perf_counter()
@@ -818,6 +911,9 @@ def sustained_main(before_dir: Path | None, sides: list[str], repeats: int, seco
     try:
         for rep in range(repeats):
             order = sides if rep % 2 == 0 else sides[::-1]
+            harness.append(h := harness_ceiling(4, seconds / 2))
+            print(f"  rep {rep + 1} harness: 4 clients against a server doing nothing: {h['events_per_s']}/s",
+                  flush=True)  # fmt: skip
             for side in order:
                 runs[side].append(run_sustained_side(backend, codes[side], side, rep, seconds, kill=rep == 0))
     finally:
@@ -846,6 +942,7 @@ def sustained_main(before_dir: Path | None, sides: list[str], repeats: int, seco
         "wall_s": round(time.perf_counter() - started, 1),
         "load_average_by_side": load_by_side,
         "goals": SUSTAINED_GOALS,
+        "harness": harness or earlier.get("harness") or [],
         "runs": runs,
     }
     path.write_text(json.dumps(report, indent=2) + "\n")
@@ -892,6 +989,13 @@ def render_sustained(s: dict) -> list[str]:
         ("read p50 during the 4-client load (ms)", "4_clients", "read_p50_ms", ""),
         ("... p99 of a read of the job completed last (ms)", "4_clients", "fresh_read_p99_ms", ""),
         ("read p99 during the 1-client load (ms)", "1_client", "read_p99_ms", "<= 100"),
+        ("... CPU cores busy (servers, projectors, Postgres, clients; of 2)", "4_clients", "cores_busy", ""),
+        (
+            "acknowledged events/s, 4 clients, projector paused (the write path alone)",
+            "4_clients_projector_paused",
+            "acknowledged_eps",
+            "",
+        ),
         ("pending at the end of the 4-client load (events)", "4_clients", "pending_at_end", ""),
         ("drain a 10,000-event backlog (s)", "drain_10000", "seconds", ""),
         ("... applied events/s while draining", "drain_10000", "applied_eps", ""),
@@ -926,6 +1030,14 @@ def render_sustained(s: dict) -> list[str]:
         two = med(side, "2_servers_4_clients", "applied_eps")
         ratio_cells.append(f"{two / one:.2f}x | | " if one and two else "n/a | | ")
     lines.append("| 2+2 vs 1+1 applied, 4 clients (goal >= 1.6x) | " + " | ".join(ratio_cells) + " |")
+    if s.get("harness"):
+        h = s["harness"]
+        lines += ["", f"The harness's own ceiling: the same 4 clients against a server that answers 201 and does nothing "
+                  f"else (`bench/null_server.py`, same uvicorn), {s['seconds'] / 2:.0f} s each: "
+                  f"{median([x['events_per_s'] for x in h]):.0f} events/s (runs: "
+                  f"{' / '.join(str(x['events_per_s']) for x in h)}), the clients spending "
+                  f"{median([x['client_cpu_ms_per_event'] for x in h]):.2f} ms of CPU per event. No server can be "
+                  f"measured above that on this machine."]  # fmt: skip
     lines += ["", "Nothing lost or doubled (2 servers + 2 projectors, 4 clients; one server and its projector "
               "killed with SIGKILL half way, its clients going on against the other server):", ""]  # fmt: skip
     for side in sides:

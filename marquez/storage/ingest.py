@@ -584,12 +584,19 @@ class Ingest:
         self._outputs_current(run_uuid)
 
     def _run_datasets(self, run_uuid: uuid.UUID) -> tuple[list[dict], list[dict]]:
-        """The datasets a run read and wrote so far: (inputs, outputs)."""
+        """The datasets a run read and wrote so far: (inputs, outputs).
+
+        Not prepared (`prepare=False`, planned at each call), like `_outputs_current`: a prepared
+        join keeps the generic plan Postgres made while the tables were nearly empty (a fresh
+        database: scans), until autovacuum analyses them, minutes later under load. Measured on a
+        10,000-event backlog: each call went from 0.2 ms to 4.5 ms as the tables grew; planned at
+        each call it stays at 0.05 ms, and the drain took 30-33 s instead of 43-48 s."""
         rows = self.conn.execute(
             "SELECT DISTINCT d.uuid AS dataset_uuid, d.namespace_name AS namespace, d.name, io.is_input"
             " FROM run_io io JOIN dataset_versions v ON v.uuid = io.dataset_version_uuid"
             " JOIN datasets d ON d.uuid = v.dataset_uuid WHERE io.run_uuid = %s",
             (run_uuid,),
+            prepare=False,
         ).fetchall()
         inputs = [r for r in rows if r["is_input"]]
         outputs = [r for r in rows if not r["is_input"]]
@@ -606,6 +613,7 @@ class Ingest:
             "   WHERE io.run_uuid = %s AND NOT io.is_input ORDER BY v.dataset_uuid, io.seq DESC) latest"
             " WHERE d.uuid = latest.dataset_uuid",
             (run_uuid,),
+            prepare=False,
         )
 
     def _unlink_sides_not_named(self, job: dict, streaming: bool) -> None:

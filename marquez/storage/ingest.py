@@ -577,8 +577,7 @@ class Ingest:
         (OpenLineageService.createAsync -> buildJobOutput; JobVersionDao.upsertJobVersionOnRunTransition
         links the job version for every finished run)."""
         inputs, outputs = self._run_datasets(run_uuid)
-        jv = self._job_version(job, inputs, outputs, latest_run=run_uuid)
-        self.conn.execute("UPDATE runs SET job_version_uuid = %s WHERE uuid = %s", (jv, run_uuid))
+        self._job_version(job, inputs, outputs, latest_run=run_uuid)
         if not outputs_current:
             return
         self._outputs_current(run_uuid)
@@ -643,43 +642,46 @@ class Ingest:
             inputs, outputs = self._run_datasets(run_uuid)
             version = _version_of(job, inputs, outputs)
             if self.conn.execute("SELECT 1 FROM job_versions WHERE version = %s", (version,)).fetchone() is None:
-                jv = self._job_version(job, inputs, outputs, latest_run=run_uuid)
-                self.conn.execute("UPDATE runs SET job_version_uuid = %s WHERE uuid = %s", (jv, run_uuid))
+                self._job_version(job, inputs, outputs, latest_run=run_uuid)
         if raw.get("eventType") is not None:
             self._outputs_current(run_uuid)
 
-    def _job_version(self, job: dict, inputs: list[dict], outputs: list[dict], latest_run) -> uuid.UUID:
-        version = _version_of(job, inputs, outputs)
-        ids = lambda ds: Jsonb(sorted({(d["namespace"], d["name"]) for d in ds}))  # noqa: E731
-        row = self.conn.execute(
-            "INSERT INTO job_versions (uuid, job_uuid, version, location, created_at, updated_at, latest_run_uuid,"
-            " inputs, outputs) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-            " ON CONFLICT (version) DO UPDATE SET updated_at = EXCLUDED.updated_at,"
-            "  latest_run_uuid = COALESCE(EXCLUDED.latest_run_uuid, job_versions.latest_run_uuid)"
-            " RETURNING uuid",
-            (
-                uuid.uuid4(),
-                job["uuid"],
-                version,
-                job["location"],
-                self.now,
-                self.now,
-                latest_run,
-                ids(inputs),
-                ids(outputs),
-            ),
-        ).fetchone()
-        self.conn.execute("UPDATE jobs SET current_version_uuid = %s WHERE uuid = %s", (row["uuid"], job["uuid"]))
+    def _job_version(self, job: dict, inputs: list[dict], outputs: list[dict], latest_run) -> None:
+        """The job version of these datasets becomes the job's current one (and `latest_run`'s), its
+        datasets the job's edges. One statement, whose answer nobody waits for: the projector's
+        pipeline goes on."""
         edges = [(d, True) for d in {d["dataset_uuid"] for d in inputs}]
         edges += [(d, False) for d in {d["dataset_uuid"] for d in outputs}]
-        # The job's edges become its current version's: replace them in one statement.
-        self.conn.execute("DELETE FROM job_io WHERE job_uuid = %s", (job["uuid"],))
+        ids = lambda ds: Jsonb(sorted({(d["namespace"], d["name"]) for d in ds}))  # noqa: E731
         self.conn.execute(
-            "INSERT INTO job_io (job_uuid, dataset_uuid, is_input)"
-            " SELECT %(job)s, * FROM unnest(%(ds)s::uuid[], %(side)s::bool[]) ON CONFLICT DO NOTHING",
-            {"job": job["uuid"], "ds": [e[0] for e in edges], "side": [e[1] for e in edges]},
+            "WITH version AS ("
+            "  INSERT INTO job_versions (uuid, job_uuid, version, location, created_at, updated_at, latest_run_uuid,"
+            "  inputs, outputs) VALUES (%(uuid)s, %(job)s, %(version)s, %(location)s, %(now)s, %(now)s, %(run)s,"
+            "  %(inputs)s, %(outputs)s)"
+            "  ON CONFLICT (version) DO UPDATE SET updated_at = EXCLUDED.updated_at,"
+            "   latest_run_uuid = COALESCE(EXCLUDED.latest_run_uuid, job_versions.latest_run_uuid)"
+            "  RETURNING uuid),"
+            " current AS (UPDATE jobs SET current_version_uuid = (SELECT uuid FROM version) WHERE uuid = %(job)s),"
+            " run AS (UPDATE runs SET job_version_uuid = (SELECT uuid FROM version) WHERE uuid = %(run)s),"
+            " edges AS (SELECT * FROM unnest(%(ds)s::uuid[], %(side)s::bool[]) AS e(dataset_uuid, is_input)),"
+            # The job's edges become the version's: the others go, the new ones come (the two sets
+            # are disjoint, so one statement can do both).
+            " gone AS (DELETE FROM job_io io WHERE io.job_uuid = %(job)s AND NOT EXISTS"
+            "  (SELECT 1 FROM edges e WHERE e.dataset_uuid = io.dataset_uuid AND e.is_input = io.is_input))"
+            " INSERT INTO job_io (job_uuid, dataset_uuid, is_input) SELECT %(job)s, * FROM edges ON CONFLICT DO NOTHING",
+            {
+                "uuid": uuid.uuid4(),
+                "job": job["uuid"],
+                "version": _version_of(job, inputs, outputs),
+                "location": job["location"],
+                "now": self.now,
+                "run": latest_run,
+                "inputs": ids(inputs),
+                "outputs": ids(outputs),
+                "ds": [e[0] for e in edges],
+                "side": [e[1] for e in edges],
+            },
         )
-        return row["uuid"]
 
 
 def _streaming(job_doc: dict) -> bool:

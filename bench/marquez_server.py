@@ -989,7 +989,12 @@ def render_sustained(s: dict) -> list[str]:
         ("read p50 during the 4-client load (ms)", "4_clients", "read_p50_ms", ""),
         ("... p99 of a read of the job completed last (ms)", "4_clients", "fresh_read_p99_ms", ""),
         ("read p99 during the 1-client load (ms)", "1_client", "read_p99_ms", "<= 100"),
-        ("... CPU cores busy (servers, projectors, Postgres, clients; of 2)", "4_clients", "cores_busy", ""),
+        (
+            "... CPU cores busy (servers, projectors, Postgres and clients, of the cores above)",
+            "4_clients",
+            "cores_busy",
+            "",
+        ),
         (
             "acknowledged events/s, 4 clients, projector paused (the write path alone)",
             "4_clients_projector_paused",
